@@ -1,0 +1,1 @@
+"""One folder per system, each with the same files; see ``adapters.registry``."""

@@ -1,0 +1,37 @@
+"""Finds the adapters: every folder under ``adapters/`` not starting with ``_``.
+
+A sixth system is a new folder exporting ``ADAPTER``; nothing here changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from pathlib import Path
+
+import adapters
+from core.adapter import Adapter
+
+ADAPTERS_DIR = Path(adapters.__file__).parent
+
+
+def system_ids() -> list[str]:
+    """Every system with an adapter folder, in name order."""
+    return sorted(
+        m.name for m in pkgutil.iter_modules([str(ADAPTERS_DIR)]) if m.ispkg and m.name[0] != "_"
+    )
+
+
+@cache
+def get(system: str) -> Adapter:
+    """The adapter of ``system``; ``KeyError`` names the known ones."""
+    if system not in system_ids():
+        raise KeyError(f"unknown system {system!r}; known: {', '.join(system_ids())}")
+    module = importlib.import_module(f"adapters.{system}")
+    adapter: Adapter = module.ADAPTER
+    return adapter
+
+
+def samples_dir(system: str) -> Path:
+    return ADAPTERS_DIR / system / "samples"

@@ -1,0 +1,66 @@
+"""Uniware's approved-PO push, as its document describes it.
+
+Every field of the payload table is marked mandatory, so every key must be present; the
+ones the document shows as ``null`` (amendment codes, batchGroupCode, itemTypeCustomFields)
+may be null. Numbers: the table says number, the sample sends strings (``"cgst": "string"``),
+so both are read; GST fields accept any string because the document's own sample does.
+Custom fields: the table says ``fieldName/fieldValue``, the item sample ``name/value``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, StrictStr
+
+from adapters._wire import LooseNumber, Number, Wire
+
+
+class CustomFieldValue(Wire):
+    fieldName: StrictStr | None = None
+    fieldValue: StrictStr | None = None
+    name: StrictStr | None = None
+    value: StrictStr | None = None
+
+
+class PurchaseOrderItem(Wire):
+    batchGroupCode: StrictStr | None
+    discount: Number
+    discountPercentage: Number
+    itemSKU: StrictStr = Field(min_length=1)
+    itemTypeCustomFields: dict[str, Any] | list[Any] | None
+    logisticCharges: Number
+    maxRetailPrice: Number
+    quantity: Number
+    tax: Number
+    taxPercentage: Number
+    cgst: LooseNumber | None
+    sgst: LooseNumber | None
+    igst: LooseNumber | None
+    utgst: LooseNumber | None
+    total: Number
+    unitPrice: Number
+    vendorSkuCode: StrictStr
+    customFieldValues: list[CustomFieldValue] | None
+
+
+class ApprovedPurchaseOrder(Wire):
+    """``POST {PartnerBaseUrl}/approvedPurchaseOrder`` body."""
+
+    code: StrictStr = Field(min_length=1)
+    created: StrictStr
+    createdBy: StrictStr
+    deliveryDate: StrictStr
+    expiryDate: StrictStr
+    fromParty: StrictStr
+    statusCode: StrictStr = Field(min_length=1)
+    type: StrictStr
+    vendorCode: StrictStr = Field(min_length=1)
+    vendorName: StrictStr
+    amendedPurchaseOrderCode: StrictStr | None
+    amendmentPurchaseOrderCode: StrictStr | None
+    purchaseOrderItems: list[PurchaseOrderItem] = Field(min_length=1)
+    customFieldValues: list[CustomFieldValue] | None
+
+
+DATE_FIELDS = ("created", "deliveryDate", "expiryDate")

@@ -1,0 +1,1 @@
+"""pohub's pure core: canonical model, error tree, mappings, state. No I/O here."""

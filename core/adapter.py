@@ -1,0 +1,111 @@
+"""The extension contract every ``adapters/<system>/`` fulfils.
+
+An adapter is pure: ``parse`` turns the system's wire payload into a canonical ``PoEvent``
+and ``render`` turns a canonical event into a *plan*: the ordered HTTP calls that bring the
+system to the canonical state. Most systems need one call; AlphaAlpha needs several. Neither
+does I/O; only the system's client sends the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from core.mapping.schema import MappingSpec
+from core.mapping.tables import Mapping
+from core.model import PoEvent, PurchaseOrder
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One HTTP call of a plan, relative to the system's base URL."""
+
+    method: str
+    path: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    step: str = "send"
+    form: dict[str, str] | None = None
+    """Multipart form fields, for the rare call that is not JSON (AlphaAlpha mark-as-sent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The plan for one target, with the mapping version it was computed from."""
+
+    system: str
+    calls: list[Call]
+    mapping_version: str
+
+    @property
+    def body(self) -> Any:
+        """The payload of a one-call plan; the whole plan otherwise."""
+        if len(self.calls) == 1:
+            return self.calls[0].json
+        return [plan_step(c) for c in self.calls]
+
+
+def plan_step(call: Call) -> dict[str, Any]:
+    step: dict[str, Any] = {"step": call.step, "method": call.method, "path": call.path}
+    if call.json is not None:
+        step["json"] = call.json
+    if call.form is not None:
+        step["form"] = call.form
+    return step
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteState:
+    """What the hub knows of the PO inside one target system (its id and status there)."""
+
+    remote_id: str | None = None
+    status: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """Everything ``render`` may read: the mapping, the PO's stored state, the remote state."""
+
+    mapping: Mapping
+    state: PurchaseOrder | None = None
+    remote: RemoteState = field(default_factory=RemoteState)
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """One system's dialect. Implementations live in ``adapters/<system>/__init__.py``."""
+
+    system: ClassVar[str]
+    needs_full_po: ClassVar[bool]
+    """True when the dialect can only express a whole PO (a status event needs stored state)."""
+    spec: ClassVar[MappingSpec]
+
+    def parse(
+        self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
+    ) -> list[PoEvent]:
+        """Validate the wire payload and read it into canonical events (raises InvalidInput).
+
+        Most dialects carry one PO per payload; bulk dialects (AppliQloud) carry several.
+        """
+        ...
+
+    def render(self, event: PoEvent, ctx: RenderContext) -> Rendered:
+        """Compute the plan of calls for this system (raises MappingMissing, StateRequired)."""
+        ...
+
+    def combine(self, rendered: list[Rendered]) -> Any:
+        """The one wire document that carries several rendered POs (what ``translate`` prints).
+
+        Single-PO dialects return the lone body, or a JSON array of bodies; a bulk dialect
+        puts them in its own envelope.
+        """
+        ...
+
+
+def combine_bodies(rendered: list[Rendered]) -> Any:
+    """``combine`` for single-PO dialects."""
+    if len(rendered) == 1:
+        return rendered[0].body
+    return [r.body for r in rendered]

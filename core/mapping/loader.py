@@ -1,0 +1,155 @@
+"""YAML with line numbers, safely: no tags, no aliases, bounded size.
+
+``check-config`` names each problem with file, line and path, so the loader records the line
+of every key while it builds plain Python data. Aliases are refused outright: mapping files
+never need them, and they are how YAML bombs multiply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from core.errors import ConfigProblem, json_path
+from core.mapping.schema import MappingFile, MappingSpec
+from core.mapping.tables import Mapping
+
+MAX_BYTES = 5_000_000
+MAX_NODES = 500_000
+
+Lines = dict[tuple[str | int, ...], int]
+
+
+class YamlProblem(ValueError):
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line = line
+        super().__init__(message)
+
+
+def load_yaml(text: str) -> tuple[Any, Lines]:
+    """Parse YAML text into data plus the 1-based line of every path."""
+    if len(text) > MAX_BYTES:
+        raise YamlProblem(None, f"file is larger than {MAX_BYTES} bytes")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise YamlProblem(mark.line + 1 if mark else None, f"not valid YAML: {exc}") from None
+    lines: Lines = {}
+    if node is None:
+        return {}, lines
+    builder = _Builder(lines)
+    return builder.build(node, ()), lines
+
+
+class _Builder:
+    def __init__(self, lines: Lines) -> None:
+        self.lines = lines
+        self.seen: set[int] = set()
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
+        if id(node) in self.seen:
+            raise YamlProblem(node.start_mark.line + 1, "aliases (&/*) are not allowed")
+        self.seen.add(id(node))
+        if len(self.seen) > MAX_NODES:
+            raise YamlProblem(node.start_mark.line + 1, "too many nodes")
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.build(key_node, (*path, "<key>"))
+                if key in out:
+                    raise YamlProblem(key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.tag.startswith("tag:yaml.org,2002:"):
+            return self.constructor.construct_object(node, deep=True)
+        raise YamlProblem(node.start_mark.line + 1, f"tag {node.tag} is not allowed")
+
+
+def line_of(lines: Lines, loc: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest known prefix of ``loc``."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def problems_from(exc: ValidationError, file: str, lines: Lines, prefix: tuple[str | int, ...] = ()) -> list[ConfigProblem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = (*prefix, *err["loc"])
+        out.append(ConfigProblem(file, line_of(lines, loc), json_path(loc), err["msg"]))
+    return out
+
+
+def parse_mapping(
+    text: str, file: str, spec: MappingSpec | None = None, expect_system: str | None = None
+) -> tuple[Mapping | None, list[ConfigProblem]]:
+    """Validate one mapping file; returns the mapping (if usable) and every problem found."""
+    try:
+        data, lines = load_yaml(text)
+    except YamlProblem as exc:
+        return None, [ConfigProblem(file, exc.line, "$", str(exc))]
+    try:
+        mapping_file = MappingFile.model_validate(data)
+    except ValidationError as exc:
+        return None, problems_from(exc, file, lines)
+    problems = _check_spec(mapping_file, spec, file, lines)
+    if expect_system and mapping_file.system != expect_system:
+        problems.append(
+            ConfigProblem(file, line_of(lines, ("system",)), "$.system",
+                          f"says {mapping_file.system!r} but the file is for {expect_system!r}")
+        )  # fmt: skip
+    return (None if problems else Mapping(mapping_file, spec=spec)), problems
+
+
+def _check_spec(
+    file_model: MappingFile, spec: MappingSpec | None, file: str, lines: Lines
+) -> list[ConfigProblem]:
+    if spec is None:
+        return []
+    problems = []
+    for table in file_model.crosswalks:
+        if table not in spec.crosswalks:
+            known = ", ".join(sorted(spec.crosswalks)) or "none"
+            problems.append(
+                ConfigProblem(file, line_of(lines, ("crosswalks", table)), f"$.crosswalks.{table}",
+                              f"unknown crosswalk table (this system reads: {known})")
+            )  # fmt: skip
+    for table, table_spec in spec.crosswalks.items():
+        if table_spec.required and table not in file_model.crosswalks:
+            problems.append(
+                ConfigProblem(file, line_of(lines, ("crosswalks",)), f"$.crosswalks.{table}",
+                              f"required table is missing: {table_spec.description}")
+            )  # fmt: skip
+        rows = file_model.crosswalks.get(table, {})
+        seen: dict[str, str] = {}
+        for key, value in rows.items():
+            if value in seen:
+                problems.append(
+                    ConfigProblem(file, line_of(lines, ("crosswalks", table, key)),
+                                  f"$.crosswalks.{table}.{key}",
+                                  f"value {value!r} is also the value of {seen[value]!r}; "
+                                  "the table must read back uniquely")
+                )  # fmt: skip
+            seen[value] = key
+    if spec.defaults is not None:
+        problems.extend(_check_defaults(spec.defaults, file_model, file, lines))
+    return problems
+
+
+def _check_defaults(
+    model: type[BaseModel], file_model: MappingFile, file: str, lines: Lines
+) -> list[ConfigProblem]:
+    try:
+        model.model_validate(file_model.defaults)
+    except ValidationError as exc:
+        return problems_from(exc, file, lines, ("defaults",))
+    return []

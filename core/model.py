@@ -1,0 +1,224 @@
+"""The canonical purchase order: the one shape every dialect is read into and written from.
+
+Money and quantities are ``Decimal`` so that a round trip never changes a price. Dates are
+timezone-aware. Anything a vendor document carries that has no home here rides along in
+``extensions[system]`` so that a same-dialect round trip is lossless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Extensions = dict[str, dict[str, Any]]
+"""Per-system bag: ``{"uniware": {"batchGroupCode": None, ...}}``."""
+
+
+class PoStatus(StrEnum):
+    """The hub's own status vocabulary; each mapping file crosswalks it to a system's codes."""
+
+    DRAFT = "DRAFT"
+    CREATED = "CREATED"
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    SENT = "SENT"
+    CONFIRMED = "CONFIRMED"
+    IN_PROGRESS = "IN_PROGRESS"
+    PARTIALLY_RECEIVED = "PARTIALLY_RECEIVED"
+    RECEIVED = "RECEIVED"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+    ERROR = "ERROR"
+
+
+class EventKind(StrEnum):
+    """What happened to the PO."""
+
+    CREATED = "created"
+    APPROVED = "approved"
+    UPDATED = "updated"
+    STATUS_CHANGED = "status_changed"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class CustomField(_Model):
+    """A free name/value pair (Uniware custom fields, EnKash additionalInfos)."""
+
+    name: str | None = None
+    value: str | None = None
+
+
+class Party(_Model):
+    """A buyer or supplier. ``code`` is the hub's key; ``ids`` holds each system's own id."""
+
+    code: str | None = None
+    name: str | None = None
+    email: str | None = None
+    ids: dict[str, str] = Field(default_factory=dict)
+
+
+class Taxes(_Model):
+    """Indian GST split plus a generic tax amount and percentage."""
+
+    cgst: Decimal | None = None
+    sgst: Decimal | None = None
+    igst: Decimal | None = None
+    utgst: Decimal | None = None
+    tax: Decimal | None = None
+    tax_percent: Decimal | None = None
+
+
+class Schedule(_Model):
+    """A delivery schedule of a line, with its own status (Leo scheduleInfo)."""
+
+    number: str
+    status: PoStatus | None = None
+    source_status: str | None = None
+    extensions: Extensions = Field(default_factory=dict)
+
+
+class Line(_Model):
+    """One PO position."""
+
+    line_number: str
+    sku: str | None = None
+    vendor_sku: str | None = None
+    product_name: str | None = None
+    product_group: str | None = None
+    product_ids: dict[str, str] = Field(default_factory=dict)
+    quantity: Decimal | None = None
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    mrp: Decimal | None = None
+    discount: Decimal | None = None
+    discount_percent: Decimal | None = None
+    taxes: Taxes = Field(default_factory=Taxes)
+    logistic_charges: Decimal | None = None
+    total: Decimal | None = None
+    item_type: str | None = None
+    ascription: str | None = None
+    location: str | None = None
+    storage: str | None = None
+    required_delivery_date: AwareDatetime | None = None
+    status: PoStatus | None = None
+    source_status: str | None = None
+    schedules: list[Schedule] = Field(default_factory=list)
+    custom_fields: list[CustomField] = Field(default_factory=list)
+    extensions: Extensions = Field(default_factory=dict)
+
+
+class PurchaseOrder(_Model):
+    """The hub's full view of one PO."""
+
+    po_number: str
+    po_type: str | None = None
+    buyer: Party = Field(default_factory=Party)
+    supplier: Party = Field(default_factory=Party)
+    created_at: AwareDatetime | None = None
+    created_by: str | None = None
+    updated_at: AwareDatetime | None = None
+    delivery_date: AwareDatetime | None = None
+    expiry_date: AwareDatetime | None = None
+    currency: str | None = None
+    total: Decimal | None = None
+    status: PoStatus | None = None
+    source_status: str | None = None
+    version: int = 1
+    amended_po_number: str | None = None
+    amendment_po_number: str | None = None
+    remote_ids: dict[str, str] = Field(default_factory=dict)
+    custom_fields: list[CustomField] = Field(default_factory=list)
+    lines: list[Line] = Field(default_factory=list)
+    extensions: Extensions = Field(default_factory=dict)
+
+    def line(self, number: str) -> Line | None:
+        for line in self.lines:
+            if line.line_number == number:
+                return line
+        return None
+
+
+class ScheduleStatus(_Model):
+    """A schedule's new status inside a status-only event."""
+
+    number: str
+    status: PoStatus | None = None
+    source_status: str | None = None
+
+
+class LineStatus(_Model):
+    """A line's new status inside a status-only event."""
+
+    line_number: str
+    status: PoStatus | None = None
+    source_status: str | None = None
+    schedules: list[ScheduleStatus] = Field(default_factory=list)
+
+
+class StatusChange(_Model):
+    """What a status-only dialect (Leo, EnKash, AlphaAlpha actions) says happened.
+
+    ``source_*`` keep the sender's raw codes so an unmapped code can be reported by name
+    when a target needs it, instead of being dropped at parse time.
+    """
+
+    from_status: PoStatus | None = None
+    to_status: PoStatus | None = None
+    source_from_status: str | None = None
+    source_to_status: str | None = None
+    from_version: int | None = None
+    to_version: int | None = None
+    lines: list[LineStatus] = Field(default_factory=list)
+
+
+class PoEvent(_Model):
+    """One thing that happened to a PO, as one system told it.
+
+    Full-document dialects fill ``po``; status-only dialects fill ``status_change`` and the
+    hub supplies the rest from the PO's stored state.
+    """
+
+    kind: EventKind
+    po_number: str
+    source_system: str
+    occurred_at: AwareDatetime | None = None
+    po: PurchaseOrder | None = None
+    status_change: StatusChange | None = None
+    remote_ids: dict[str, str] = Field(default_factory=dict)
+    """Ids the sender revealed for this PO in some system (EnKash objectId, Leo erpNumber)."""
+    action: str | None = None
+    remarks: str | None = None
+    error_message: str | None = None
+    extensions: Extensions = Field(default_factory=dict)
+
+
+def utc_now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+__all__ = [
+    "CustomField",
+    "EventKind",
+    "Extensions",
+    "Line",
+    "LineStatus",
+    "Party",
+    "PoEvent",
+    "PoStatus",
+    "PurchaseOrder",
+    "Schedule",
+    "ScheduleStatus",
+    "StatusChange",
+    "Taxes",
+    "utc_now",
+]

@@ -1,0 +1,120 @@
+"""The ``pohub`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+import orjson
+
+from adapters import registry
+from core.adapter import RemoteState, RenderContext
+from core.errors import ConfigError, InvalidInput, PohubError
+from core.model import PurchaseOrder, utc_now
+from gateway.catalog import check_mappings, load_mapping, mappings_dir
+from gateway.config import config_path, load_config, parse_config
+
+EXIT_INVALID = 2
+EXIT_MAPPING = 3
+EXIT_CONFIG = 4
+
+_config_option = click.option(
+    "--config", "config_file", default=None, help="config.yaml (default ./config.yaml or POHUB_CONFIG)."
+)
+
+
+@click.group()
+def main() -> None:
+    """pohub: translate purchase orders between business systems."""
+
+
+@main.command()
+@click.option("--from", "source", required=True, help="Dialect of the input.")
+@click.option("--to", "target", required=True, help="Dialect to write.")
+@_config_option
+@click.option("--state", "state_file", type=click.File("rb"), default=None,
+              help="Canonical PO JSON the hub knows (needed when a status-only event goes to a full-PO system).")  # fmt: skip
+@click.option("--header", "headers", multiple=True, help="Request header NAME:VALUE (Leo event, subtypeAppId).")  # fmt: skip
+@click.option("--remote-id", default=None, help="The PO's id in the target system, if it has one.")
+@click.option("--remote-status", default=None, help="The PO's status in the target system.")
+@click.argument("payload", type=click.File("rb"), default="-")
+def translate(
+    source: str, target: str, config_file: str | None, state_file: BinaryIO | None,
+    headers: tuple[str, ...], remote_id: str | None, remote_status: str | None, payload: BinaryIO,
+) -> None:  # fmt: skip
+    """Translate one payload (FILE or - for stdin) from one dialect to another."""
+    try:
+        src, dst = registry.get(source), registry.get(target)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
+    directory = _mappings_dir(config_file)
+    try:
+        m_src, m_dst = load_mapping(directory, source), load_mapping(directory, target)
+        state = PurchaseOrder.model_validate_json(state_file.read()) if state_file else None
+        events = src.parse(payload.read(), m_src, _headers(headers))
+        remote = RemoteState(remote_id=remote_id, status=remote_status)
+        rendered = []
+        for event in events:
+            if event.occurred_at is None:
+                event.occurred_at = utc_now()
+            rendered.append(dst.render(event, RenderContext(m_dst, state, remote)))
+    except PohubError as exc:
+        _fail(exc)
+    out = orjson.dumps(dst.combine(rendered), option=orjson.OPT_INDENT_2)
+    sys.stdout.buffer.write(out + b"\n")
+
+
+@main.command("check-config")
+@_config_option
+def check_config(config_file: str | None) -> None:
+    """Validate config.yaml and every mapping; print each problem with file, line and path."""
+    file = config_path(config_file)
+    problems = []
+    configured = "mappings"
+    if file.exists():
+        config, problems = parse_config(file.read_text(), str(file), registry.system_ids())
+        configured = config.mappings_dir if config else configured
+    elif config_file is not None:
+        raise click.ClickException(f"{file}: file not found")
+    _, mapping_problems = check_mappings(mappings_dir(file, configured))
+    problems += mapping_problems
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {file} and {len(registry.system_ids())} mappings are valid")
+
+
+def _mappings_dir(config_file: str | None) -> Path:
+    file = config_path(config_file)
+    try:
+        config = load_config(config_file, registry.system_ids())
+    except ConfigError as exc:
+        _fail(exc)
+    return mappings_dir(file, config.mappings_dir)
+
+
+def _headers(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition(":")
+        if not sep:
+            raise click.UsageError(f"--header wants NAME:VALUE, got {pair!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _fail(exc: PohubError) -> None:
+    if isinstance(exc, InvalidInput):
+        click.echo(f"error: invalid {exc.system} payload", err=True)
+        for err in exc.errors:
+            click.echo(f"  {err.path}: {err.message} [{err.rule}]", err=True)
+        sys.exit(EXIT_INVALID)
+    if isinstance(exc, ConfigError):
+        click.echo(f"error: configuration\n{exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(getattr(exc, "exit_code", 1))

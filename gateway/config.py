@@ -1,0 +1,163 @@
+"""config.yaml: stores, systems, routes and API keys, with every problem named by line.
+
+Secrets are never literals here: config names environment variables (``*_env``) and the
+values are read at start-up. ``${VAR:-default}`` is expanded in any string value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from core.errors import ConfigError, ConfigProblem
+from core.mapping.loader import YamlProblem, line_of, load_yaml, problems_from
+
+DEFAULT_CONFIG = "config.yaml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BasicAuth(_Strict):
+    username_env: str = Field(description="Variable holding the user name.")
+    password_env: str = Field(description="Variable holding the password.")
+
+
+class TokenAuth(_Strict):
+    token_env: str = Field(description="Variable holding the token.")
+    header: str = Field(default="Authorization", description="Header the token travels in.")
+    scheme: str | None = Field(
+        default=None, description="Prefix such as 'Bearer'; none sends the bare token."
+    )
+
+
+class AuthConfig(_Strict):
+    """Exactly one of the schemes."""
+
+    basic: BasicAuth | None = None
+    bearer: TokenAuth | None = None
+    token: TokenAuth | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> AuthConfig:
+        if sum(x is not None for x in (self.basic, self.bearer, self.token)) != 1:
+            raise ValueError("give exactly one of basic, bearer, token")
+        return self
+
+
+class InboundAuth(_Strict):
+    """What the hub accepts from a system: a token (any header) or Basic credentials."""
+
+    token_env: str | None = None
+    header: str = "Authorization"
+    scheme: str | None = None
+    basic: BasicAuth | None = None
+
+
+class RetryConfig(_Strict):
+    schedule: list[float] = Field(
+        default=[0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+        description="Seconds before each attempt after the first failure (jitter is added).",
+    )
+    max_age_s: float = Field(default=172_800, description="Give up (dead) after this age.")
+
+
+class SystemConfig(_Strict):
+    base_url: str | None = Field(default=None, description="Outbound target base URL.")
+    auth: AuthConfig | None = Field(default=None, description="How the hub signs in there.")
+    inbound_auth: InboundAuth | None = Field(default=None, description="What the hub accepts.")
+    timeout_s: float = Field(default=10.0, gt=0, description="Per-request timeout.")
+    concurrency: int = Field(default=8, ge=1, description="In-flight deliveries to this target.")
+    rate_per_s: float | None = Field(default=None, gt=0, description="Delivery rate cap.")
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+
+
+class Route(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from", description="Source system id.")
+    to: list[str] = Field(min_length=1, description="Target system ids.")
+
+
+class ApiKey(_Strict):
+    name: str
+    role: Literal["viewer", "operator", "admin"]
+    key_env: str
+
+
+class Config(_Strict):
+    store: str = Field(default="sqlite:///var/pohub.db", description="sqlite:///path or redis://")
+    mappings_dir: str = Field(default="mappings", description="Seed mapping files, one per system.")
+    systems: dict[str, SystemConfig] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, description="Inbound bodies above get 413.")
+
+    def targets_of(self, system: str) -> list[str]:
+        return [t for r in self.routes if r.from_ == system for t in r.to]
+
+
+def expand_env(value: Any, env: dict[str, str] | None = None) -> Any:
+    """Replace ``${VAR:-default}`` in every string of a loaded YAML tree."""
+    env = dict(os.environ) if env is None else env
+    if isinstance(value, str):
+        return _ENV_REF.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+    if isinstance(value, dict):
+        return {k: expand_env(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, env) for v in value]
+    return value
+
+
+def config_path(path: str | None) -> Path:
+    return Path(path or os.environ.get("POHUB_CONFIG") or DEFAULT_CONFIG)
+
+
+def parse_config(text: str, file: str, known_systems: list[str]) -> tuple[Config | None, list[ConfigProblem]]:
+    try:
+        data, lines = load_yaml(text)
+    except YamlProblem as exc:
+        return None, [ConfigProblem(file, exc.line, "$", str(exc))]
+    try:
+        config = Config.model_validate(expand_env(data or {}))
+    except ValidationError as exc:
+        return None, problems_from(exc, file, lines)
+    problems = []
+    for name in config.systems:
+        if name not in known_systems:
+            problems.append(ConfigProblem(file, line_of(lines, ("systems", name)),
+                                          f"$.systems.{name}", f"unknown system (known: {', '.join(known_systems)})"))  # fmt: skip
+    for i, route in enumerate(config.routes):
+        for j, sys_id in enumerate([route.from_, *route.to]):
+            loc: tuple[str | int, ...] = ("routes", i, "from") if j == 0 else ("routes", i, "to", j - 1)
+            if sys_id not in known_systems:
+                problems.append(ConfigProblem(file, line_of(lines, loc), _path(loc), f"unknown system {sys_id!r}"))  # fmt: skip
+            elif j > 0 and (config.systems.get(sys_id) is None or not config.systems[sys_id].base_url):
+                problems.append(ConfigProblem(file, line_of(lines, loc), _path(loc),
+                                              f"target {sys_id!r} has no systems.{sys_id}.base_url"))  # fmt: skip
+    return config, problems
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    from core.errors import json_path
+
+    return json_path(loc)
+
+
+def load_config(path: str | None, known_systems: list[str]) -> Config:
+    """Read and validate config.yaml; a missing default file means all defaults."""
+    file = config_path(path)
+    if not file.exists():
+        if path is None and not os.environ.get("POHUB_CONFIG"):
+            return Config()
+        raise ConfigError([ConfigProblem(str(file), None, "$", "file not found")])
+    config, problems = parse_config(file.read_text(), str(file), known_systems)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config

@@ -1,0 +1,106 @@
+"""Shared helpers for the suites generated over ``adapters/*``: samples, mappings, state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from adapters import registry
+from core.adapter import Adapter, RenderContext
+from core.mapping.tables import Mapping
+from core.model import Line, PoEvent, PurchaseOrder
+from gateway.catalog import check_mappings
+
+ROOT = Path(__file__).resolve().parent.parent
+RECEIVED_AT = datetime(2024, 3, 13, 9, 30, tzinfo=UTC)
+"""The receive time the harness stamps on events whose payload carries none."""
+BASE_STATE = ("uniware", "approved-po.json")
+"""The PO the hub 'already knows' when a status-only sample goes to a full-PO system."""
+
+
+@cache
+def mappings() -> dict[str, Mapping]:
+    found, problems = check_mappings(ROOT / "mappings")
+    assert not problems, "\n".join(map(str, problems))
+    return found
+
+
+def systems() -> list[str]:
+    return registry.system_ids()
+
+
+def sample_paths(system: str) -> list[Path]:
+    return sorted(registry.samples_dir(system).glob("*.json"))
+
+
+def all_samples() -> list[tuple[str, Path]]:
+    return [(s, p) for s in systems() for p in sample_paths(s)]
+
+
+def headers_for(path: Path) -> dict[str, str]:
+    file = path.parent / "headers" / path.name
+    return orjson.loads(file.read_bytes()) if file.exists() else {}
+
+
+def parse(system: str, body: bytes, headers: dict[str, str] | None = None) -> list[PoEvent]:
+    events = registry.get(system).parse(body, mappings()[system], headers or {})
+    for event in events:
+        if event.occurred_at is None:
+            event.occurred_at = RECEIVED_AT
+    return events
+
+
+def parse_sample(system: str, path: Path) -> list[PoEvent]:
+    return parse(system, path.read_bytes(), headers_for(path))
+
+
+@cache
+def _base_po() -> PurchaseOrder:
+    system, name = BASE_STATE
+    event = parse_sample(system, registry.samples_dir(system) / name)[0]
+    assert event.po is not None
+    return event.po
+
+
+def state_for(event: PoEvent) -> PurchaseOrder | None:
+    """For a status-only event: the base PO renamed to the event's PO and line numbers."""
+    if event.po is not None:
+        return None
+    base = _base_po()
+    numbers = [ls.line_number for ls in (event.status_change.lines if event.status_change else [])]
+    lines = [base.lines[0].model_copy(update={"line_number": n}) for n in numbers]
+    return base.model_copy(update={"po_number": event.po_number, "lines": lines or base.lines})
+
+
+def render_all(target: str, events: list[PoEvent]) -> Any:
+    adapter: Adapter = registry.get(target)
+    mapping = mappings()[target]
+    rendered = [adapter.render(ev, RenderContext(mapping, state_for(ev))) for ev in events]
+    return adapter.combine(rendered)
+
+
+def wire_of(system: str, events: list[PoEvent]) -> Any:
+    """The same-dialect document for ``events``: ``to_wire`` where rendering is a plan."""
+    adapter = registry.get(system)
+    to_wire = getattr(adapter, "to_wire", None)
+    if to_wire is None:
+        return render_all(system, events)
+    bodies = [to_wire(ev) for ev in events]
+    return bodies[0] if len(bodies) == 1 else bodies
+
+
+def golden_path(source: str, sample: Path, target: str) -> Path:
+    return sample.parent / "golden" / f"{sample.stem}.{target}.json"
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def with_line(po: PurchaseOrder, **changes: Any) -> PurchaseOrder:
+    line: Line = po.lines[0].model_copy(update=changes)
+    return po.model_copy(update={"lines": [line]})
