@@ -82,7 +82,9 @@ class MappingMissing(PohubError):
         self.key = key
         self.path = path
         where = f" at {path}" if path else ""
-        super().__init__(f"mapping missing: {system} table '{table}' has no entry for {key!r}{where}")
+        super().__init__(
+            f"mapping missing: {system} table '{table}' has no entry for {key!r}{where}"
+        )
 
 
 class StateRequired(PohubError):
@@ -140,6 +142,8 @@ class DeliveryError(PohubError):
     status: int | None = None
     body: str | None = None
     remote_ids: dict[str, str] = field(default_factory=dict)
+    step: int = 0
+    """Index of the plan step that failed: a retry resumes there (AlphaAlpha plans)."""
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)

@@ -42,7 +42,9 @@ def load_mapping(directory: Path, system: str) -> Mapping:
     file = directory / f"{system}.yaml"
     if not file.exists():
         raise ConfigError([ConfigProblem(str(file), None, "$", "mapping file is missing")])
-    mapping, problems = parse_mapping(file.read_text(), str(file), registry.get(system).spec, system)
+    mapping, problems = parse_mapping(
+        file.read_text(), str(file), registry.get(system).spec, system
+    )
     if mapping is None:
         raise ConfigError(problems)
     return mapping

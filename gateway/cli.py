@@ -11,7 +11,7 @@ import orjson
 
 from adapters import registry
 from core.adapter import RemoteState, RenderContext
-from core.errors import ConfigError, InvalidInput, PohubError
+from core.errors import ConfigError, ConfigProblem, InvalidInput, PohubError
 from core.model import PurchaseOrder, utc_now
 from gateway.catalog import check_mappings, load_mapping, mappings_dir
 from gateway.config import config_path, load_config, parse_config
@@ -21,7 +21,10 @@ EXIT_MAPPING = 3
 EXIT_CONFIG = 4
 
 _config_option = click.option(
-    "--config", "config_file", default=None, help="config.yaml (default ./config.yaml or POHUB_CONFIG)."
+    "--config",
+    "config_file",
+    default=None,
+    help="config.yaml (default ./config.yaml or POHUB_CONFIG).",
 )
 
 
@@ -34,16 +37,32 @@ def main() -> None:
 @click.option("--from", "source", required=True, help="Dialect of the input.")
 @click.option("--to", "target", required=True, help="Dialect to write.")
 @_config_option
-@click.option("--state", "state_file", type=click.File("rb"), default=None,
-              help="Canonical PO JSON the hub knows (needed when a status-only event goes to a full-PO system).")  # fmt: skip
-@click.option("--header", "headers", multiple=True, help="Request header NAME:VALUE (Leo event, subtypeAppId).")  # fmt: skip
+@click.option(
+    "--state",
+    "state_file",
+    type=click.File("rb"),
+    default=None,
+    help="Canonical PO JSON the hub knows: a status-only event to a full-PO system needs it.",
+)
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    help="Request header NAME:VALUE (Leo event, subtypeAppId).",
+)
 @click.option("--remote-id", default=None, help="The PO's id in the target system, if it has one.")
 @click.option("--remote-status", default=None, help="The PO's status in the target system.")
 @click.argument("payload", type=click.File("rb"), default="-")
 def translate(
-    source: str, target: str, config_file: str | None, state_file: BinaryIO | None,
-    headers: tuple[str, ...], remote_id: str | None, remote_status: str | None, payload: BinaryIO,
-) -> None:  # fmt: skip
+    source: str,
+    target: str,
+    config_file: str | None,
+    state_file: BinaryIO | None,
+    headers: tuple[str, ...],
+    remote_id: str | None,
+    remote_status: str | None,
+    payload: BinaryIO,
+) -> None:
     """Translate one payload (FILE or - for stdin) from one dialect to another."""
     try:
         src, dst = registry.get(source), registry.get(target)
@@ -71,7 +90,7 @@ def translate(
 def check_config(config_file: str | None) -> None:
     """Validate config.yaml and every mapping; print each problem with file, line and path."""
     file = config_path(config_file)
-    problems = []
+    problems: list[ConfigProblem] = []
     configured = "mappings"
     if file.exists():
         config, problems = parse_config(file.read_text(), str(file), registry.system_ids())
@@ -86,6 +105,26 @@ def check_config(config_file: str | None) -> None:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo(f"ok: {file} and {len(registry.system_ids())} mappings are valid")
+
+
+@main.command()
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9100, show_default=True, type=int)
+def simulate(config_file: str | None, host: str, port: int) -> None:
+    """Run the five systems' simulators, faithful to their documents, on one port."""
+    import uvicorn
+
+    from gateway.simulate import build_simulators, create_app
+
+    try:
+        config = load_config(config_file, registry.system_ids())
+    except ConfigError as exc:
+        _fail(exc)
+    sims = build_simulators(config, printer=lambda line: click.echo(line, err=True))
+    for system in sims:
+        click.echo(f"{system:<11} http://{host}:{port}/{system}", err=True)
+    uvicorn.run(create_app(sims), host=host, port=port, log_level="warning")
 
 
 def _mappings_dir(config_file: str | None) -> Path:
@@ -118,3 +157,7 @@ def _fail(exc: PohubError) -> None:
         sys.exit(EXIT_CONFIG)
     click.echo(f"error: {exc}", err=True)
     sys.exit(getattr(exc, "exit_code", 1))
+
+
+if __name__ == "__main__":
+    main()

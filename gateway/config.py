@@ -119,7 +119,9 @@ def config_path(path: str | None) -> Path:
     return Path(path or os.environ.get("POHUB_CONFIG") or DEFAULT_CONFIG)
 
 
-def parse_config(text: str, file: str, known_systems: list[str]) -> tuple[Config | None, list[ConfigProblem]]:
+def parse_config(
+    text: str, file: str, known_systems: list[str]
+) -> tuple[Config | None, list[ConfigProblem]]:
     try:
         data, lines = load_yaml(text)
     except YamlProblem as exc:
@@ -131,16 +133,36 @@ def parse_config(text: str, file: str, known_systems: list[str]) -> tuple[Config
     problems = []
     for name in config.systems:
         if name not in known_systems:
-            problems.append(ConfigProblem(file, line_of(lines, ("systems", name)),
-                                          f"$.systems.{name}", f"unknown system (known: {', '.join(known_systems)})"))  # fmt: skip
+            problems.append(
+                ConfigProblem(
+                    file,
+                    line_of(lines, ("systems", name)),
+                    f"$.systems.{name}",
+                    f"unknown system (known: {', '.join(known_systems)})",
+                )
+            )
     for i, route in enumerate(config.routes):
         for j, sys_id in enumerate([route.from_, *route.to]):
-            loc: tuple[str | int, ...] = ("routes", i, "from") if j == 0 else ("routes", i, "to", j - 1)
+            loc: tuple[str | int, ...] = (
+                ("routes", i, "from") if j == 0 else ("routes", i, "to", j - 1)
+            )
             if sys_id not in known_systems:
-                problems.append(ConfigProblem(file, line_of(lines, loc), _path(loc), f"unknown system {sys_id!r}"))  # fmt: skip
-            elif j > 0 and (config.systems.get(sys_id) is None or not config.systems[sys_id].base_url):
-                problems.append(ConfigProblem(file, line_of(lines, loc), _path(loc),
-                                              f"target {sys_id!r} has no systems.{sys_id}.base_url"))  # fmt: skip
+                problems.append(
+                    ConfigProblem(
+                        file, line_of(lines, loc), _path(loc), f"unknown system {sys_id!r}"
+                    )
+                )
+            elif j > 0 and (
+                config.systems.get(sys_id) is None or not config.systems[sys_id].base_url
+            ):
+                problems.append(
+                    ConfigProblem(
+                        file,
+                        line_of(lines, loc),
+                        _path(loc),
+                        f"target {sys_id!r} has no systems.{sys_id}.base_url",
+                    )
+                )
     return config, problems
 
 

@@ -9,3 +9,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite adapters/*/samples/golden/ from the current translators",
     )
+
+
+@pytest.fixture(scope="session")
+def simulators():  # type: ignore[no-untyped-def]
+    """All simulators on one loopback port, with generated secrets (``sims[s].secrets``)."""
+    from adapters import registry
+    from gateway.config import Config, load_config
+    from gateway.simulate import build_simulators, create_app
+    from tests.servers import SimulatorServer, serve
+    from tests.support import ROOT
+
+    config: Config = load_config(str(ROOT / "config.yaml"), registry.system_ids())
+    sims = build_simulators(config)
+    with serve(create_app(sims)) as url:
+        yield SimulatorServer(url, sims)
+
+
+@pytest.fixture
+def sim(simulators, request):  # type: ignore[no-untyped-def]
+    """Reset every simulator's log, faults and idempotency memory before a test."""
+    from adapters._sim import Faults
+
+    for s in simulators.sims.values():
+        s.clear()
+        s.faults = Faults()
+    return simulators

@@ -89,7 +89,7 @@ def wire_of(system: str, events: list[PoEvent]) -> Any:
     to_wire = getattr(adapter, "to_wire", None)
     if to_wire is None:
         return render_all(system, events)
-    bodies = [to_wire(ev) for ev in events]
+    bodies = [to_wire(ev, mappings()[system]) for ev in events]
     return bodies[0] if len(bodies) == 1 else bodies
 
 

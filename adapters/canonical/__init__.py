@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from core.adapter import Call, Rendered, RenderContext, combine_bodies
+from core.adapter import Call, RenderContext, Rendered, combine_bodies
 from core.errors import InvalidInput
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
@@ -34,7 +34,7 @@ class CanonicalAdapter:
         except orjson.JSONDecodeError:
             validate_json(PoEvent, body, SYSTEM)  # raises with the parser's own message
             raise
-        if isinstance(data, dict) and "kind" not in data and "po_number" in data:
+        if isinstance(data, dict) and "kind" not in data and "source_system" not in data:
             po = validate_obj(PurchaseOrder, data, SYSTEM)
             return [
                 PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system=SYSTEM, po=po)

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from adapters.uniware import parse as _parse
 from adapters.uniware import render as _render
 from adapters.uniware.spec import SPEC
-from core.adapter import Rendered, RenderContext, combine_bodies
+from core.adapter import RenderContext, Rendered, combine_bodies
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
 from core.model import PoEvent

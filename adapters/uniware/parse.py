@@ -6,9 +6,8 @@ from collections.abc import Mapping as AbcMapping
 from typing import Any
 
 from adapters._wire import dec, extras
+from adapters.uniware.rules import checked_dates
 from adapters.uniware.schema import DATE_FIELDS, ApprovedPurchaseOrder, CustomFieldValue
-from core.dates import parse_uniware
-from core.errors import FieldError, InvalidInput
 from core.mapping.tables import Mapping
 from core.model import CustomField, EventKind, Line, Party, PoEvent, PurchaseOrder, Taxes
 from core.validation import validate_json
@@ -22,7 +21,7 @@ _NUMERIC = (
 
 def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None) -> PoEvent:
     wire = validate_json(ApprovedPurchaseOrder, body, SYSTEM)
-    dates = _dates(wire, mapping.timezone)
+    dates = checked_dates(wire, mapping.timezone)
     status = mapping.status_in(wire.statusCode)
     po = PurchaseOrder(
         po_number=wire.code,
@@ -50,19 +49,6 @@ def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = 
         occurred_at=dates["created"],
         po=po,
     )
-
-
-def _dates(wire: ApprovedPurchaseOrder, tz: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    errors = []
-    for name in DATE_FIELDS:
-        try:
-            out[name] = parse_uniware(getattr(wire, name), tz)
-        except ValueError as exc:
-            errors.append(FieldError(f"$.{name}", "date_format", str(exc)))
-    if errors:
-        raise InvalidInput(SYSTEM, errors)
-    return out
 
 
 def _custom(values: list[CustomFieldValue] | None) -> list[CustomField]:

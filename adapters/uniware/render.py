@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters._wire import num
 from adapters.uniware.parse import SYSTEM
-from core.adapter import Call, Rendered, RenderContext
+from core.adapter import Call, RenderContext, Rendered
 from core.dates import format_uniware, parse_uniware
 from core.errors import MappingMissing
 from core.mapping.tables import Mapping

@@ -19,6 +19,8 @@ from core.mapping.tables import Mapping
 MAX_BYTES = 5_000_000
 MAX_NODES = 500_000
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+
 Lines = dict[tuple[str | int, ...], int]
 
 
@@ -68,7 +70,7 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        if node.tag.startswith("tag:yaml.org,2002:"):
+        if node.tag in _PLAIN_TAGS:
             return self.constructor.construct_object(node, deep=True)
         raise YamlProblem(node.start_mark.line + 1, f"tag {node.tag} is not allowed")
 
@@ -81,7 +83,9 @@ def line_of(lines: Lines, loc: tuple[str | int, ...]) -> int | None:
     return None
 
 
-def problems_from(exc: ValidationError, file: str, lines: Lines, prefix: tuple[str | int, ...] = ()) -> list[ConfigProblem]:
+def problems_from(
+    exc: ValidationError, file: str, lines: Lines, prefix: tuple[str | int, ...] = ()
+) -> list[ConfigProblem]:
     out = []
     for err in exc.errors(include_url=False):
         loc = (*prefix, *err["loc"])
@@ -100,13 +104,21 @@ def parse_mapping(
     try:
         mapping_file = MappingFile.model_validate(data)
     except ValidationError as exc:
-        return None, problems_from(exc, file, lines)
+        problems = problems_from(exc, file, lines)
+        defaults = data.get("defaults") if isinstance(data, dict) else None
+        if spec is not None and spec.defaults is not None and isinstance(defaults, dict):
+            problems += _check_defaults_data(spec.defaults, defaults, file, lines)
+        return None, problems
     problems = _check_spec(mapping_file, spec, file, lines)
     if expect_system and mapping_file.system != expect_system:
         problems.append(
-            ConfigProblem(file, line_of(lines, ("system",)), "$.system",
-                          f"says {mapping_file.system!r} but the file is for {expect_system!r}")
-        )  # fmt: skip
+            ConfigProblem(
+                file,
+                line_of(lines, ("system",)),
+                "$.system",
+                f"says {mapping_file.system!r} but the file is for {expect_system!r}",
+            )
+        )
     return (None if problems else Mapping(mapping_file, spec=spec)), problems
 
 
@@ -120,25 +132,36 @@ def _check_spec(
         if table not in spec.crosswalks:
             known = ", ".join(sorted(spec.crosswalks)) or "none"
             problems.append(
-                ConfigProblem(file, line_of(lines, ("crosswalks", table)), f"$.crosswalks.{table}",
-                              f"unknown crosswalk table (this system reads: {known})")
-            )  # fmt: skip
+                ConfigProblem(
+                    file,
+                    line_of(lines, ("crosswalks", table)),
+                    f"$.crosswalks.{table}",
+                    f"unknown crosswalk table (this system reads: {known})",
+                )
+            )
     for table, table_spec in spec.crosswalks.items():
         if table_spec.required and table not in file_model.crosswalks:
             problems.append(
-                ConfigProblem(file, line_of(lines, ("crosswalks",)), f"$.crosswalks.{table}",
-                              f"required table is missing: {table_spec.description}")
-            )  # fmt: skip
+                ConfigProblem(
+                    file,
+                    line_of(lines, ("crosswalks",)),
+                    f"$.crosswalks.{table}",
+                    f"required table is missing: {table_spec.description}",
+                )
+            )
         rows = file_model.crosswalks.get(table, {})
         seen: dict[str, str] = {}
         for key, value in rows.items():
             if value in seen:
                 problems.append(
-                    ConfigProblem(file, line_of(lines, ("crosswalks", table, key)),
-                                  f"$.crosswalks.{table}.{key}",
-                                  f"value {value!r} is also the value of {seen[value]!r}; "
-                                  "the table must read back uniquely")
-                )  # fmt: skip
+                    ConfigProblem(
+                        file,
+                        line_of(lines, ("crosswalks", table, key)),
+                        f"$.crosswalks.{table}.{key}",
+                        f"value {value!r} is also the value of {seen[value]!r}; "
+                        "the table must read back uniquely",
+                    )
+                )
             seen[value] = key
     if spec.defaults is not None:
         problems.extend(_check_defaults(spec.defaults, file_model, file, lines))
@@ -148,8 +171,14 @@ def _check_spec(
 def _check_defaults(
     model: type[BaseModel], file_model: MappingFile, file: str, lines: Lines
 ) -> list[ConfigProblem]:
+    return _check_defaults_data(model, file_model.defaults, file, lines)
+
+
+def _check_defaults_data(
+    model: type[BaseModel], defaults: dict[str, Any], file: str, lines: Lines
+) -> list[ConfigProblem]:
     try:
-        model.model_validate(file_model.defaults)
+        model.model_validate(defaults)
     except ValidationError as exc:
         return problems_from(exc, file, lines, ("defaults",))
     return []

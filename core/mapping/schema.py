@@ -80,7 +80,7 @@ class MappingFile(_Strict):
     units: UnitTable = Field(default_factory=UnitTable, description="Unit conversion.")
     defaults: dict[Key, Value | int | float | bool | None] = Field(
         default_factory=dict,
-        description="Values the system needs that no other dialect carries; checked by the adapter.",
+        description="Values the system needs that no other dialect carries (checked by its spec).",
     )
 
 

@@ -1,0 +1,178 @@
+"""The outbound side every system's client shares: send a plan, classify each reply.
+
+The transport comes from outside (the httpx idea): unit tests pass ``httpx.MockTransport``
+or respx, integration tests hit the simulators over loopback, production uses one pooled
+transport per target and process. Every failure leaves here as a ``core.errors``
+``DeliveryError``: the one border where HTTP turns into retry / park / dead decisions.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import time
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from core.adapter import Call, Rendered
+from core.errors import AuthFailure, DeliveryError, PermanentDelivery, RetryableDelivery
+
+ID_PLACEHOLDER = "{id}"
+MAX_ERROR_BODY = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Resolved secrets for one target; ``repr`` never shows them."""
+
+    headers: dict[str, str] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def basic(cls, username: str, password: str) -> Credentials:
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        return cls({"Authorization": f"Basic {token}"})
+
+    @classmethod
+    def token(
+        cls, token: str, header: str = "Authorization", scheme: str | None = None
+    ) -> Credentials:
+        return cls({header: f"{scheme} {token}" if scheme else token})
+
+
+@dataclass(slots=True)
+class Delivered:
+    """What a successful plan left behind: the last reply and any ids the system assigned."""
+
+    status: int
+    body: Any
+    remote_ids: dict[str, str] = field(default_factory=dict)
+    steps: int = 0
+    latency_ms: float = 0.0
+
+
+def make_transport(kind: str = "aiohttp") -> httpx.AsyncBaseTransport:
+    """The keep-alive transport for one target (see bench/clients.py for the choice)."""
+    if kind == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return AiohttpTransport()
+    return httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=32))
+
+
+class SystemClient:
+    """Sends a rendered plan to one system; subclasses override ``check`` for their envelope."""
+
+    system = "?"
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._credentials = credentials or Credentials()
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> SystemClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def send(
+        self,
+        plan: Rendered,
+        idempotency_key: str,
+        start_step: int = 0,
+        remote_ids: AbcMapping[str, str] | None = None,
+    ) -> Delivered:
+        """Run the plan from ``start_step``; a failure carries its step and the ids learned."""
+        learned = dict(remote_ids or {})
+        started = time.perf_counter()
+        result = Delivered(status=0, body=None, remote_ids=learned)
+        for index in range(start_step, len(plan.calls)):
+            call = plan.calls[index]
+            try:
+                response = await self._request(call, f"{idempotency_key}:{index}", learned)
+                result.body = self.check(call, response)
+            except DeliveryError as exc:
+                exc.step, exc.remote_ids = index, {**learned, **exc.remote_ids}
+                raise
+            result.status = response.status_code
+            learned.update(self.remote_ids(call, result.body))
+            result.steps = index + 1
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    async def _request(self, call: Call, key: str, learned: dict[str, str]) -> httpx.Response:
+        path = call.path
+        if ID_PLACEHOLDER in path:
+            remote_id = learned.get(self.system)
+            if remote_id is None:
+                raise PermanentDelivery(f"{self.system}: no remote id for {path}")
+            path = path.replace(ID_PLACEHOLDER, remote_id)
+        headers = {**self._credentials.headers, **call.headers, "Idempotency-Key": key}
+        kwargs: dict[str, Any] = {"headers": headers}
+        if call.form is not None:
+            kwargs["files"] = {k: (None, v) for k, v in call.form.items()}
+        elif call.json is not None:
+            kwargs["content"] = orjson.dumps(call.json)
+            headers["Content-Type"] = "application/json"
+        try:
+            return await self._http.request(call.method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise RetryableDelivery(f"{self.system}: timeout ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise RetryableDelivery(f"{self.system}: connection error ({exc})") from None
+
+    def check(self, call: Call, response: httpx.Response) -> Any:
+        """Classify by status code; subclasses add their envelope's own failure signals."""
+        body = _json_or_text(response)
+        status = response.status_code
+        text = response.text[:MAX_ERROR_BODY]
+        if status in (401, 403):
+            raise AuthFailure(f"{self.system}: {status} authentication refused", status, text)
+        if status == 429:
+            wait = retry_after(response.headers.get("Retry-After"))
+            raise RetryableDelivery(f"{self.system}: 429", status, text, retry_after=wait)
+        if status >= 500 or status == 408:
+            raise RetryableDelivery(f"{self.system}: {status} server error", status, text)
+        if status >= 400:
+            raise PermanentDelivery(f"{self.system}: {status} refused: {text[:300]}", status, text)
+        return body
+
+    def remote_ids(self, call: Call, body: Any) -> dict[str, str]:
+        """Ids the system assigned in this reply (AlphaAlpha's PO id); none by default."""
+        return {}
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text
+
+
+def retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number or an HTTP date."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())

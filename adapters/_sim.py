@@ -1,0 +1,177 @@
+"""What every simulator shares: routing, auth, faults, idempotency and the received log.
+
+A system's ``simulator.py`` defines a ``Simulator`` subclass with its routes and its own
+reply envelopes; this kit wraps it with the contract's extras (``_received``, ``_faults``,
+``Idempotency-Key``). It knows no web framework: ``gateway/simulate.py`` serves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import random
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SECRET_HEADERS = {"authorization", "x-api-key", "cookie", "proxy-authorization"}
+
+
+@dataclass(slots=True)
+class SimRequest:
+    method: str
+    path: str
+    """Below ``/{system}``, e.g. ``/approvedPurchaseOrder``."""
+    headers: dict[str, str]
+    """Lower-cased names."""
+    body: bytes = b""
+    query: dict[str, list[str]] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(slots=True)
+class SimReply:
+    status: int
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    accepted: bool | None = None
+    """Whether the system took the request; None means 'a status below 400'. A business
+    refusal inside a 200 (EnKash STALE_VERSION) sets False so ``_received`` leaves it out."""
+
+    @property
+    def was_accepted(self) -> bool:
+        return self.status < 400 if self.accepted is None else self.accepted
+
+
+Handler = Callable[[SimRequest], SimReply | Awaitable[SimReply]]
+
+
+@dataclass(slots=True)
+class Faults:
+    fail_rate: float = 0.0
+    status: int = 500
+    delay_ms: int = 0
+    seed: int | None = None
+    retry_after: int = 1
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Faults:
+        allowed = {"fail_rate", "status", "delay_ms", "seed", "retry_after"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        faults = cls(**{k: data[k] for k in allowed if k in data})
+        if not 0 <= faults.fail_rate <= 1:
+            raise ValueError("fail_rate must be within 0..1")
+        faults.rng = random.Random(faults.seed)
+        return faults
+
+    def strikes(self) -> bool:
+        return self.fail_rate > 0 and self.rng.random() < self.fail_rate
+
+
+def same_secret(given: str | None, expected: str) -> bool:
+    """Constant-time comparison, so a wrong token takes as long as a right one."""
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+class Simulator:
+    """Base of a system's simulator: subclass, set ``system``, add routes in ``__init__``."""
+
+    system = "?"
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.secrets = secrets
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.received: list[dict[str, Any]] = []
+        self.duplicates = 0
+        self.faults = Faults()
+        self._idempotent: dict[str, SimReply] = {}
+        self._lock = asyncio.Lock()
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """``pattern`` like ``/api/v1/purchase-orders/{id}/cancel``."""
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        self.routes.append((method.upper(), re.compile(f"^{regex}$"), handler))
+
+    # the system's own envelopes: override ---------------------------------------------
+    def authenticate(self, request: SimRequest) -> SimReply | None:
+        """None when the caller is who the system expects; else the system's 401 reply."""
+        return None
+
+    def error(self, status: int, message: str, field: str | None = None) -> SimReply:
+        """The system's error envelope for ``status``."""
+        return SimReply(status, {"message": message, "field": field})
+
+    # the kit ---------------------------------------------------------------------------
+    async def handle(self, request: SimRequest) -> SimReply:
+        handler = self._match(request)
+        if handler is None:
+            return self.error(404, f"no route {request.method} {request.path}")
+        refused = self.authenticate(request)
+        if refused is not None:
+            return refused
+        if self.faults.strikes():
+            return await self._fault()
+        if self.faults.delay_ms and self.faults.fail_rate == 0:
+            await asyncio.sleep(self.faults.delay_ms / 1000)
+        key = request.header("idempotency-key")
+        async with self._lock:
+            if key is not None and key in self._idempotent:
+                self.duplicates += 1
+                return self._idempotent[key]
+            reply = handler(request)
+            if not isinstance(reply, SimReply):
+                reply = await reply
+            if key is not None and reply.status < 500:
+                self._idempotent[key] = reply
+            if reply.was_accepted:
+                self.received.append(_record(request))
+            return reply
+
+    async def _fault(self) -> SimReply:
+        if self.faults.delay_ms:
+            await asyncio.sleep(self.faults.delay_ms / 1000)
+        reply = self.error(self.faults.status, "injected fault")
+        if self.faults.status == 429:
+            reply.headers["Retry-After"] = str(self.faults.retry_after)
+        return reply
+
+    def _match(self, request: SimRequest) -> Handler | None:
+        for method, regex, handler in self.routes:
+            found = regex.match(request.path)
+            if found and method == request.method:
+                request.params = found.groupdict()
+                return handler
+        return None
+
+    def clear(self) -> None:
+        """Forget what was received and the idempotency keys (tests start clean)."""
+        self.received.clear()
+        self.duplicates = 0
+        self._idempotent.clear()
+        self.reset()
+
+    def reset(self) -> None:
+        """Hook: a simulator drops its own business state here."""
+
+
+def _record(request: SimRequest) -> dict[str, Any]:
+    import orjson
+
+    try:
+        body: Any = orjson.loads(request.body) if request.body else None
+    except orjson.JSONDecodeError:
+        body = request.body.decode("utf-8", "replace")
+    headers = {k: v for k, v in request.headers.items() if k not in SECRET_HEADERS}
+    record: dict[str, Any] = {"method": request.method, "path": request.path, "headers": headers,
+                              "json": body}  # fmt: skip
+    if request.form is not None:
+        record["form"] = request.form
+    return record

@@ -1,0 +1,71 @@
+"""AlphaAlpha: a full PO REST API under ``/api/v1/purchase-orders`` (create, patch, actions).
+
+``render`` is a plan (create or patch, then lifecycle actions), so the same-dialect round
+trip of a document goes through ``to_wire``: the PO object, or the request, the event was
+read from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as AbcMapping
+from typing import Any, ClassVar
+
+from adapters.alphaalpha import parse as _parse
+from adapters.alphaalpha import render as _render
+from adapters.alphaalpha import wire as _wire
+from adapters.alphaalpha.spec import SPEC
+from core.adapter import RenderContext, Rendered, plan_step
+from core.errors import StateRequired
+from core.mapping.schema import MappingSpec
+from core.mapping.tables import Mapping
+from core.model import PoEvent
+
+
+class AlphaAlphaAdapter:
+    system: ClassVar[str] = "alphaalpha"
+    needs_full_po: ClassVar[bool] = True
+    spec: ClassVar[MappingSpec] = SPEC
+
+    def parse(
+        self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
+    ) -> list[PoEvent]:
+        return _parse.parse(body, mapping, headers)
+
+    def render(self, event: PoEvent, ctx: RenderContext) -> Rendered:
+        return _render.render(event, ctx)
+
+    def combine(self, rendered: list[Rendered]) -> Any:
+        """A one-call plan with a body is that body; any other plan is its list of steps."""
+        docs = [_plan_document(r) for r in rendered]
+        return docs[0] if len(docs) == 1 else docs
+
+    def to_wire(self, event: PoEvent, mapping: Mapping | None = None) -> Any:
+        """The AlphaAlpha document of ``event``: the full PO object; for an event read from a
+        create/patch request or an action, that request's body.
+
+        Without ``mapping`` only what the event holds in AlphaAlpha's own terms can be
+        written (enough for a same-dialect round trip); other systems' POs need it.
+        """
+        if event.po is None:
+            if event.source_system != self.system or event.action is None:
+                raise StateRequired(self.system, event.po_number)
+            json, form = _render.action_body(event)
+            return form if form is not None else json
+        own = event.po.extensions.get(self.system)
+        if own is None and mapping is None:
+            raise TypeError("to_wire(event, mapping): a PO from another system needs the mapping")
+        if own is not None and own.get("shape") == "request":
+            return _wire.order_request(event.po, mapping)
+        return _wire.po_object(event.po, mapping)
+
+
+def _plan_document(rendered: Rendered) -> Any:
+    if len(rendered.calls) == 1:
+        call = rendered.calls[0]
+        body = call.form if call.form is not None else call.json
+        if body is not None:
+            return body
+    return [plan_step(c) for c in rendered.calls]
+
+
+ADAPTER = AlphaAlphaAdapter()

@@ -1,0 +1,41 @@
+"""What AlphaAlpha needs from ``mappings/alphaalpha.yaml``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.mapping.schema import CrosswalkSpec, MappingSpec
+
+
+class Defaults(BaseModel):
+    """Values AlphaAlpha needs that other dialects do not carry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subsidiaryId: str | None = Field(
+        default=None,
+        description=(
+            "subsidiaryId of a create/patch when the PO's buyer has no row in crosswalk `buyer` "
+            "(without it such a PO is a missing mapping)."
+        ),
+    )
+    supplierEmail: str | None = Field(
+        default=None,
+        description="supplierEmail written in the PO object of another system's PO naming none.",
+    )
+
+
+SPEC = MappingSpec(
+    crosswalks={
+        "product": CrosswalkSpec(
+            description="hub SKU -> AlphaAlpha productId (every product line needs one)",
+            required=True,
+        ),
+        "vendor": CrosswalkSpec(description="hub vendor code -> AlphaAlpha supplierId"),
+        "buyer": CrosswalkSpec(description="hub buyer code -> AlphaAlpha subsidiaryId"),
+        "location": CrosswalkSpec(
+            description="hub location key -> AlphaAlpha locationId (receive-goods)"
+        ),
+    },
+    defaults=Defaults,
+)

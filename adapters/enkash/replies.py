@@ -1,0 +1,107 @@
+"""EnKash's reply envelope to the status-change webhook (the document's 200 response).
+
+``{response_message, response_code, payload: {b2bIds, resp, poStatus, additionalInfos}}``:
+the payload echoes the request's parties, PO status and additional infos, and ``resp``
+says whether it was taken (``result`` ``SUCCESS``/``FAILURE``; ``errorCd``, ``errorDtl``
+and ``errorField``, where the hub puts the JSON path of a bad field). The document's own
+Example sends ``"string"`` for every text, so ``result`` is read as any string.
+"""
+
+from __future__ import annotations
+
+from pydantic import StrictStr
+
+from adapters._wire import Wire
+from adapters.enkash.schema import (
+    AdditionalInfo,
+    B2BIds,
+    ObjectVersion,
+    PoStatusBody,
+    PoStatusTransition,
+    StatusChangeRequest,
+)
+
+SUCCESS = "SUCCESS"
+FAILURE = "FAILURE"
+
+
+class Resp(Wire):
+    reqMsgId: StrictStr
+    result: StrictStr
+    errorCd: StrictStr | None = None
+    errorDtl: StrictStr | None = None
+    errorField: StrictStr | None = None
+
+
+class ReplyPayload(Wire):
+    """``StatusChangePurchaseOrderResponse``; every part is marked required."""
+
+    b2bIds: B2BIds
+    resp: Resp
+    poStatus: PoStatusBody
+    additionalInfos: list[AdditionalInfo]
+
+
+class Reply(Wire):
+    response_message: StrictStr
+    response_code: int
+    payload: ReplyPayload
+
+    @property
+    def succeeded(self) -> bool:
+        return self.payload.resp.result.upper() == SUCCESS
+
+    @classmethod
+    def success(cls, request: StatusChangeRequest, req_msg_id: str) -> Reply:
+        """The request was taken: its parties, status and infos echoed back."""
+        resp = Resp(reqMsgId=req_msg_id, result=SUCCESS)
+        return cls._of(request, resp, "Success", 0)
+
+    @classmethod
+    def failure(
+        cls,
+        request: StatusChangeRequest | None,
+        error_cd: str,
+        error_dtl: str,
+        error_field: str | None = None,
+        req_msg_id: str = "",
+    ) -> Reply:
+        """Refused; ``request`` is None when the body could not be read at all."""
+        resp = Resp(
+            reqMsgId=req_msg_id,
+            result=FAILURE,
+            errorCd=error_cd,
+            errorDtl=error_dtl,
+            errorField=error_field,
+        )
+        return cls._of(request, resp, "Failure", 1)
+
+    @classmethod
+    def _of(cls, request: StatusChangeRequest | None, resp: Resp, message: str, code: int) -> Reply:
+        if request is None:
+            payload = ReplyPayload(
+                b2bIds=B2BIds(buyerB2BId="", supplierB2BId=""),
+                resp=resp,
+                poStatus=_blank_status(),
+                additionalInfos=[],
+            )
+        else:
+            payload = ReplyPayload(
+                b2bIds=request.b2bIds,
+                resp=resp,
+                poStatus=request.poStatus,
+                additionalInfos=request.additionalInfos,
+            )
+        return cls(response_message=message, response_code=code, payload=payload)
+
+
+def _blank_status() -> PoStatusBody:
+    """What a failure echoes when the request could not be read: every part is required."""
+    return PoStatusBody(
+        objectId="",
+        buyerPONumber="",
+        objectVersion=ObjectVersion(currentVersion=0, newVersion=0),
+        buyerAction="",
+        buyerRemarks="",
+        poStatusTransition=PoStatusTransition(currentStatus="", newStatus=""),
+    )

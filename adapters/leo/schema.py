@@ -1,0 +1,57 @@
+"""Leo's ``processAsync`` PO interface status update, as its document describes it.
+
+The document (leo-order-processAsync.txt, "Data Elements") types every field as a string
+and ``lineInfo`` / ``scheduleInfo`` as arrays, but marks no field required. The hub needs
+``documentNumber`` and ``status`` for the payload to mean anything, and a line or schedule
+entry needs its number to say which one changed; everything else may be absent or null.
+Types stay strict: a number where the document says string is refused, not coerced.
+"""
+
+from __future__ import annotations
+
+from pydantic import StrictStr
+
+from adapters._wire import Wire
+
+SYSTEM = "leo"
+PATH = "/leo-order-domaingateway-api/api/v2/Order/processAsync"
+
+HEADER_EVENT = "event"
+"""Request header "Represents the command" (document, Request Headers)."""
+HEADER_SUBTYPE = "subtypeAppId"
+"""The spelling of the sample curl; the one the hub writes."""
+HEADER_SUBTYPE_TABLE = "subtypeApplId"
+"""The spelling of the Request Headers table; accepted on parse."""
+
+
+class ScheduleInfo(Wire):
+    """``lineInfo[].scheduleInfo[]``: one delivery schedule of a line and its status."""
+
+    scheduleNumber: StrictStr
+    status: StrictStr | None = None
+
+
+class LineInfo(Wire):
+    """``lineInfo[]``: one line and its status; ``status`` may be left out when only the
+    line's schedules change."""
+
+    lineNumber: StrictStr
+    status: StrictStr | None = None
+    scheduleInfo: list[ScheduleInfo] | None = None
+
+
+class ProcessAsync(Wire):
+    """``POST {base}/leo-order-domaingateway-api/api/v2/Order/processAsync`` body."""
+
+    documentNumber: StrictStr
+    lob: StrictStr | None = None
+    status: StrictStr
+    errorMessage: StrictStr | None = None
+    erpNumber: StrictStr | None = None
+    subType: StrictStr | None = None
+    lineInfo: list[LineInfo] | None = None
+
+
+BODY_FIELDS = tuple(ProcessAsync.model_fields)
+LINE_FIELDS = tuple(LineInfo.model_fields)
+SCHEDULE_FIELDS = tuple(ScheduleInfo.model_fields)

@@ -1,0 +1,116 @@
+"""Leo's order domain gateway as its document describes it, for tests and ``pohub simulate``.
+
+One vendor path (leo-order-processAsync.txt, "Sample Curl"):
+``POST /leo-order-domaingateway-api/api/v2/Order/processAsync`` with
+``Authorization: Bearer <token>``, ``Content-Type: application/json``, ``event`` and
+``subtypeAppId`` (the Request Headers table spells it ``subtypeApplId``; both are taken).
+Every reply, success or error, is the document's envelope
+``{exception, data, hasData, hasException}``. The only state is each document's last
+status: a status update is how Leo hears of a document, so there is no "unknown PO".
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from adapters._sim import SimReply, SimRequest, Simulator, same_secret
+from adapters.leo.replies import Reply
+from adapters.leo.rules import check
+from adapters.leo.schema import (
+    HEADER_EVENT,
+    HEADER_SUBTYPE,
+    HEADER_SUBTYPE_TABLE,
+    PATH,
+    SYSTEM,
+    ProcessAsync,
+)
+from core.errors import InvalidInput
+from core.validation import validate_json
+
+OTHER_METHODS = ("GET", "PUT", "PATCH", "DELETE")
+
+
+class LeoSimulator(Simulator):
+    """Validates ``processAsync`` bodies with the adapter's own schema and rules."""
+
+    system = SYSTEM
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        super().__init__(secrets)
+        self.statuses: dict[str, str] = {}
+        """documentNumber -> the last status Leo accepted for it."""
+        self.route("POST", PATH, self._process)
+        for method in OTHER_METHODS:
+            self.route(method, PATH, self._not_allowed)
+
+    # the document's envelopes ----------------------------------------------------------
+    def authenticate(self, request: SimRequest) -> SimReply | None:
+        """Bearer token (document, Request Headers "Authorization"), compared in constant
+        time; the reply never echoes what was sent."""
+        scheme, _, token = (request.header("authorization") or "").partition(" ")
+        expected = self.secrets.get("token")
+        if scheme.lower() == "bearer" and expected is not None:
+            if same_secret(token.strip(), expected):
+                return None
+            message = "invalid bearer token"
+        else:
+            message = "missing bearer token"
+        reply = self.error(401, message, "Authorization", "unauthorized")
+        reply.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return reply
+
+    def error(
+        self, status: int, message: str, field: str | None = None, rule: str | None = None
+    ) -> SimReply:
+        """Errors keep the success envelope with ``hasException: true`` (document,
+        "Response Body": ``exception`` holds "Error details if any")."""
+        exception = {"code": _code(status), "message": message, "field": field, "rule": rule}
+        reply = Reply(exception=exception, data=None, hasData=False, hasException=True)
+        return SimReply(status, reply.model_dump())
+
+    # handlers ---------------------------------------------------------------------------
+    def _process(self, request: SimRequest) -> SimReply:
+        refused = self._check_headers(request)
+        if refused is not None:
+            return refused
+        try:
+            wire = validate_json(ProcessAsync, request.body, SYSTEM)
+            check(wire)
+        except InvalidInput as err:
+            first = err.first
+            return self.error(400, first.message, first.path, first.rule)
+        self.statuses[wire.documentNumber] = wire.status
+        data: dict[str, Any] = {"documentNumber": wire.documentNumber, "accepted": True}
+        return SimReply(200, Reply.accepted(data).model_dump())
+
+    def _check_headers(self, request: SimRequest) -> SimReply | None:
+        """The curl sends JSON with ``event`` and ``subtypeAppId``; a request without them
+        names no command, so it is refused before the body is read."""
+        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return self.error(415, "Content-Type must be application/json", "Content-Type",
+                              "media_type")  # fmt: skip
+        if not (request.header(HEADER_EVENT) or "").strip():
+            return self.error(400, "header is required", HEADER_EVENT, "required")
+        subtype = request.header(HEADER_SUBTYPE) or request.header(HEADER_SUBTYPE_TABLE)
+        if not (subtype or "").strip():
+            return self.error(400, "header is required", HEADER_SUBTYPE, "required")
+        return None
+
+    def _not_allowed(self, request: SimRequest) -> SimReply:
+        """The document defines POST only; other methods get the envelope, not a bare 404."""
+        reply = self.error(405, f"{request.method} is not allowed", None, "method")
+        reply.headers["Allow"] = "POST"
+        return reply
+
+
+def _code(status: int) -> str:
+    """``BadRequest`` for 400, as ``replies.Reply.error`` names its default code."""
+    try:
+        return HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
+    except ValueError:
+        return "Error"
+
+
+SIMULATOR = LeoSimulator
