@@ -1,0 +1,307 @@
+"""AlphaAlpha's simulator and client: real HTTP on loopback, plus the client's classification.
+
+The integration half sends plans through ``AlphaalphaClient`` to ``AlphaalphaSimulator``
+(served by ``gateway.simulate`` in a uvicorn thread): the whole lifecycle, cancel and
+reinstate, refused transitions, a plan resumed at its failed step, bad auth, invalid bodies
+and dynamic-search paging. The unit half feeds the client canned replies through
+``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from adapters import registry
+from adapters._http import Credentials, Delivered
+from adapters._sim import Faults
+from adapters.alphaalpha.client import AlphaalphaClient
+from adapters.alphaalpha.schema import PageDoc, PurchaseOrderDoc
+from adapters.alphaalpha.simulator import AlphaalphaSimulator
+from core.adapter import Call, RenderContext, Rendered
+from core.errors import AuthFailure, PermanentDelivery, RetryableDelivery
+from tests.servers import SimulatorServer, client_for
+from tests.support import mappings, parse_sample
+
+pytestmark = pytest.mark.anyio
+
+SYSTEM = "alphaalpha"
+BASE = "/api/v1/purchase-orders"
+ID = f"{BASE}/{{id}}"
+ORDER = {"products": [{"productId": "P-1", "price": 2.5, "quantity": 4, "unit": "PCS"}],
+         "subsidiaryId": "SUB-1"}  # fmt: skip
+GOODS = {"acceptedGoods": [{"productId": "P-1", "uomSplit": [{"productId": "P-1", "quantity": 4}]}]}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def aa(sim: SimulatorServer) -> AlphaalphaSimulator:
+    simulator = sim.sims[SYSTEM]
+    assert isinstance(simulator, AlphaalphaSimulator)
+    return simulator
+
+
+# helpers ------------------------------------------------------------------------------------
+def create() -> Call:
+    return Call("POST", BASE, ORDER, step="create")
+
+
+def action(name: str, json: Any = None, form: dict[str, str] | None = None) -> Call:
+    method = "POST" if name in ("mark-as-sent", "receive-goods") else "PATCH"
+    return Call(method, f"{ID}/{name}", json, step=name, form=form)
+
+
+def plan(*calls: Call) -> Rendered:
+    return Rendered(SYSTEM, list(calls), "test")
+
+
+async def deliver(server: SimulatorServer, rendered: Rendered, key: str, **kw: Any) -> Delivered:
+    async with client_for(server, SYSTEM) as client:
+        result: Delivered = await client.send(rendered, key, **kw)
+        return result
+
+
+async def created(server: SimulatorServer, key: str) -> str:
+    result = await deliver(server, plan(create()), key)
+    return result.remote_ids[SYSTEM]
+
+
+# the simulator over loopback --------------------------------------------------------------
+async def test_full_lifecycle_through_one_plan(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    result = await deliver(
+        sim,
+        plan(
+            create(),
+            action("approve-internal"),
+            action("approve-supplier"),
+            action("mark-as-sent", form={"pdf": "PO-1"}),
+            action("receive-goods", GOODS),
+            action("close"),
+        ),
+        "life",
+    )
+    po_id = result.remote_ids[SYSTEM]
+    assert result.steps == 6 and result.body["status"] == "CLOSED"
+    PurchaseOrderDoc.model_validate(result.body)
+    order = aa.orders[po_id]
+    assert [e["type"] for e in order["events"]] == [
+        "CREATE", "APPROVE_INTERNAL", "APPROVE_SUPPLIER", "MARK_AS_SENT", "RECEIVE_GOODS", "CLOSE"
+    ]  # fmt: skip
+    assert order["pdf"]["name"] == "PO-1" and order["total"] == 10.0
+    assert [r["path"] for r in aa.received][1] == f"{BASE}/{po_id}/approve-internal"
+
+
+async def test_a_rendered_plan_is_accepted(sim: SimulatorServer, aa: AlphaalphaSimulator) -> None:
+    (event,) = parse_sample("uniware", registry.samples_dir("uniware") / "approved-po.json")
+    rendered = registry.get(SYSTEM).render(event, RenderContext(mappings()[SYSTEM]))
+    result = await deliver(sim, rendered, "rendered")
+    assert result.steps == len(rendered.calls)
+    assert aa.orders[result.remote_ids[SYSTEM]]["status"] == result.body["status"]
+
+
+async def test_create_find_and_patch(sim: SimulatorServer, aa: AlphaalphaSimulator) -> None:
+    po_id = await created(sim, "c")
+    patch = {"products": [{"productId": "P-2", "price": 1, "quantity": 3}]}
+    found = await deliver(
+        sim, plan(Call("PATCH", ID, patch), Call("GET", f"{BASE}/find/{{id}}")), "p",
+        remote_ids={SYSTEM: po_id},
+    )  # fmt: skip
+    assert found.body["products"][0]["productId"] == "P-2" and found.body["total"] == 3.0
+    assert found.body["status"] == "DRAFT"
+
+
+async def test_cancel_then_reinstate(sim: SimulatorServer, aa: AlphaalphaSimulator) -> None:
+    po_id = await created(sim, "c")
+    result = await deliver(
+        sim, plan(action("cancel", "no longer needed")), "x", remote_ids={SYSTEM: po_id}
+    )
+    assert result.body["status"] == "CANCELLED"
+    assert result.body["cancellationReason"] == "no longer needed"
+    result = await deliver(sim, plan(action("reinstate")), "r", remote_ids={SYSTEM: po_id})
+    assert result.body["status"] == "DRAFT" and "cancellationReason" not in result.body
+
+
+@pytest.mark.parametrize(
+    ("before", "refused"),
+    [
+        (["cancel"], "approve-internal"),
+        (["approve-internal"], "mark-as-sent"),
+        ([], "close"),
+    ],
+)
+async def test_a_refused_transition_is_a_permanent_409(
+    sim: SimulatorServer, aa: AlphaalphaSimulator, before: list[str], refused: str
+) -> None:
+    po_id = await created(sim, "c")
+    calls = [action(name) for name in before]
+    form = {"pdf": "x"} if refused == "mark-as-sent" else None
+    with pytest.raises(PermanentDelivery) as caught:
+        await deliver(
+            sim, plan(*calls, action(refused, form=form)), "t", remote_ids={SYSTEM: po_id}
+        )
+    err = caught.value
+    assert type(err) is PermanentDelivery and err.status == 409 and err.step == len(before)
+    assert f"Conflict: cannot {refused} purchase order {po_id}" in str(err)
+    assert set(orjson.loads(err.body or "")) == {"detail", "time", "title"}
+
+
+async def test_a_retry_resumes_at_the_failed_step_with_the_learned_id(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    full = plan(create(), action("approve-internal"), action("approve-supplier"))
+    first = await deliver(sim, plan(*full.calls[:1]), "resume")
+    aa.faults = Faults.parse({"fail_rate": 1.0, "status": 500})
+    with pytest.raises(RetryableDelivery) as caught:
+        await deliver(sim, full, "resume", start_step=1, remote_ids=first.remote_ids)
+    err = caught.value
+    assert err.step == 1 and err.remote_ids == first.remote_ids
+    assert "Internal Server Error: injected fault" in str(err)
+    aa.faults = Faults()
+    done = await deliver(sim, full, "resume", start_step=err.step, remote_ids=err.remote_ids)
+    assert done.steps == 3 and done.body["status"] == "APPROVED"
+    assert done.remote_ids == first.remote_ids and len(aa.orders) == 1
+    assert [r["headers"]["idempotency-key"] for r in aa.received] == [
+        "resume:0", "resume:1", "resume:2"
+    ]  # fmt: skip
+
+
+async def test_bad_token_is_an_auth_failure(sim: SimulatorServer, aa: AlphaalphaSimulator) -> None:
+    token = aa.secrets["token"]
+    wrong = Credentials.token("not-" + token, scheme="Bearer")
+    async with AlphaalphaClient(sim.base_url(SYSTEM), wrong) as client:
+        with pytest.raises(AuthFailure) as caught:
+            await client.send(plan(create()), "auth")
+    assert caught.value.status == 401 and "Unauthorized" in str(caught.value)
+    assert token not in str(caught.value) and aa.orders == {} and aa.received == []
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "rule"),
+    [
+        ({"subsidiaryId": "S"}, "$.products", "missing"),
+        ({"products": [{"price": 1}]}, "$.products[0].productId", "missing"),
+        ({"products": [{"productId": "P", "price": "1"}]}, "$.products[0].price", "float_type"),
+    ],
+)
+async def test_invalid_create_body_is_permanent_naming_the_path(
+    sim: SimulatorServer, aa: AlphaalphaSimulator, body: dict[str, Any], path: str, rule: str
+) -> None:
+    with pytest.raises(PermanentDelivery) as caught:
+        await deliver(sim, plan(Call("POST", BASE, body)), "bad")
+    err = caught.value
+    assert err.status == 400 and "Bad Request" in str(err)
+    assert path in str(err) and f"({rule})" in str(err)
+    assert aa.orders == {}
+
+
+async def test_unknown_id_is_a_permanent_404(sim: SimulatorServer, aa: AlphaalphaSimulator) -> None:
+    with pytest.raises(PermanentDelivery, match="404 refused: Not Found: purchase order nope"):
+        await deliver(sim, plan(action("close")), "404", remote_ids={SYSTEM: "nope"})
+
+
+async def test_dynamic_search_pages_and_sorts_by_updated(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    ids = [await created(sim, f"s{n}") for n in range(5)]
+    await deliver(sim, plan(action("approve-internal")), "touch", remote_ids={SYSTEM: ids[0]})
+    updated = [aa.orders[i]["updated"] for i in ids]
+    assert len(set(updated)) == 5
+    search = f"{BASE}/dynamic-search"
+    desc = await deliver(sim, plan(Call("GET", f"{search}?page=0&size=2&sort=updated,desc")), "d")
+    body = {"page": 1, "size": 2, "sort": [{"field": "updated", "ascending": True}]}
+    asc = await deliver(sim, plan(Call("POST", search, body)), "a")
+    stats = (await deliver(sim, plan(Call("GET", f"{BASE}/stats")), "st")).body
+    first = PageDoc.model_validate(desc.body).root
+    assert [po["id"] for po in first["content"]] == [ids[0], ids[4]]
+    assert (first["totalElements"], first["totalPages"], first["first"]) == (5, 3, True)
+    second = asc.body
+    assert [po["id"] for po in second["content"]] == [ids[3], ids[4]]
+    assert second["number"] == 1 and second["last"] is False
+    assert stats["totalOrders"] == 5 and stats["numberByStatus"] == {
+        "DRAFT": 4, "APPROVED_INTERNALLY": 1
+    }  # fmt: skip
+    assert stats["totalValue"] == 50.0 and stats["averageValue"] == 10.0
+
+
+# the client alone: httpx.MockTransport -------------------------------------------------------
+def envelope(title: str, detail: str) -> dict[str, str]:
+    return {"detail": detail, "time": "2019-08-24T14:15:22Z", "title": title}
+
+
+def answering(status: int, body: Any = None, **kw: Any) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if body is None:
+            return httpx.Response(status, **kw)
+        return httpx.Response(status, json=body, **kw)
+
+    return httpx.MockTransport(handler)
+
+
+async def send_via(transport: httpx.MockTransport, calls: list[Call] | None = None) -> Delivered:
+    creds = Credentials.token("tok", scheme="Bearer")
+    async with AlphaalphaClient("http://aa.test", creds, transport=transport) as client:
+        return await client.send(plan(*(calls or [create()])), "unit")
+
+
+async def test_client_learns_the_id_and_fills_it_in() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "AA-9", "status": "DRAFT"})
+
+    result = await send_via(httpx.MockTransport(handler), [create(), action("approve-internal")])
+    assert result.remote_ids == {SYSTEM: "AA-9"}
+    assert seen[1].url.path == f"{BASE}/AA-9/approve-internal"
+    assert seen[0].headers["authorization"] == "Bearer tok"
+
+
+async def test_401_is_an_auth_failure() -> None:
+    with pytest.raises(AuthFailure, match="401 authentication refused: Unauthorized: bad"):
+        await send_via(answering(401, envelope("Unauthorized", "bad")))
+
+
+async def test_404_is_permanent() -> None:
+    with pytest.raises(PermanentDelivery) as caught:
+        await send_via(answering(404, envelope("Not Found", "no such PO")))
+    assert type(caught.value) is PermanentDelivery
+    assert str(caught.value) == "alphaalpha: 404 refused: Not Found: no such PO"
+
+
+async def test_409_is_permanent() -> None:
+    with pytest.raises(PermanentDelivery) as caught:
+        await send_via(answering(409, envelope("Conflict", "cannot close")))
+    assert type(caught.value) is PermanentDelivery and caught.value.status == 409
+    assert "Conflict: cannot close" in str(caught.value)
+
+
+async def test_429_is_retryable_after_its_retry_after() -> None:
+    with pytest.raises(RetryableDelivery) as caught:
+        await send_via(
+            answering(429, envelope("Too Many Requests", "slow"), headers={"Retry-After": "7"})
+        )
+    assert caught.value.status == 429 and caught.value.retry_after == 7
+    assert "rate limited: Too Many Requests: slow" in str(caught.value)
+
+
+async def test_500_without_envelope_is_retryable() -> None:
+    with pytest.raises(RetryableDelivery) as caught:
+        await send_via(answering(500, text="upstream down"))
+    assert caught.value.status == 500 and "server error" in str(caught.value)
+
+
+async def test_timeout_is_retryable() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow")
+
+    with pytest.raises(RetryableDelivery, match="timeout"):
+        await send_via(httpx.MockTransport(handler))
