@@ -152,10 +152,15 @@ class Simulator:
         return None
 
     def clear(self) -> None:
-        """Forget what was received and the idempotency keys (tests start clean)."""
+        """``DELETE _received``: forget the log; business state stays, as the system's would."""
         self.received.clear()
         self.duplicates = 0
+
+    def restart(self) -> None:
+        """A fresh system: log, idempotency keys, faults and business state (tests)."""
+        self.clear()
         self._idempotent.clear()
+        self.faults = Faults()
         self.reset()
 
     def reset(self) -> None:

@@ -28,10 +28,7 @@ def simulators():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def sim(simulators, request):  # type: ignore[no-untyped-def]
-    """Reset every simulator's log, faults and idempotency memory before a test."""
-    from adapters._sim import Faults
-
+    """Every simulator as new before a test: log, faults, idempotency keys, business state."""
     for s in simulators.sims.values():
-        s.clear()
-        s.faults = Faults()
+        s.restart()
     return simulators

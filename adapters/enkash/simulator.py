@@ -102,6 +102,10 @@ class EnkashSimulator(Simulator):
         return _reply(200, Reply.success(wire, req_msg_id))
 
     # state --------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A fresh EnKash: no POs known."""
+        self.forget()
+
     def forget(self) -> None:
         """Drop every PO; ``clear`` (``DELETE _received``) keeps them, as EnKash would."""
         self.pos.clear()
