@@ -153,6 +153,14 @@ class SystemClient:
             raise PermanentDelivery(f"{self.system}: {status} refused: {text[:300]}", status, text)
         return body
 
+    def remote_status(self, body: Any) -> str | None:
+        """The PO's status in the system after the plan, when its reply says (AlphaAlpha)."""
+        return None
+
+    def remote_version(self, body: Any) -> int | None:
+        """The PO's object version in the system after the plan (EnKash)."""
+        return None
+
     def remote_ids(self, call: Call, body: Any) -> dict[str, str]:
         """Ids the system assigned in this reply (AlphaAlpha's PO id); none by default."""
         return {}

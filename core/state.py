@@ -12,7 +12,11 @@ from core.model import LineStatus, PoEvent, PurchaseOrder, ScheduleStatus, Statu
 
 
 def apply_event(state: PurchaseOrder | None, event: PoEvent) -> PurchaseOrder | None:
-    """The PO after ``event``; a full PO replaces header and lines and bumps the version."""
+    """The PO after ``event``; a full PO replaces header and lines and bumps the version.
+
+    Extensions under ``pohub.*`` are the hub's own notes (what each target last said) and
+    survive a full replacement.
+    """
     if event.po is not None:
         version = state.version + 1 if state is not None else event.po.version
         remote_ids = {
@@ -20,7 +24,13 @@ def apply_event(state: PurchaseOrder | None, event: PoEvent) -> PurchaseOrder | 
             **event.remote_ids,
             **event.po.remote_ids,
         }
-        return event.po.model_copy(update={"version": version, "remote_ids": remote_ids})
+        hub_private = {
+            k: v for k, v in (state.extensions if state else {}).items() if k.startswith("pohub.")
+        }
+        extensions = {**event.po.extensions, **hub_private}
+        return event.po.model_copy(
+            update={"version": version, "remote_ids": remote_ids, "extensions": extensions}
+        )
     if state is None or event.status_change is None:
         return state
     merged = _apply_status(state, event.status_change)

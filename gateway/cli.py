@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 import orjson
@@ -125,6 +125,88 @@ def simulate(config_file: str | None, host: str, port: int) -> None:
     for system in sims:
         click.echo(f"{system:<11} http://{host}:{port}/{system}", err=True)
     uvicorn.run(create_app(sims), host=host, port=port, log_level="warning")
+
+
+@main.command()
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", "n_workers", default=1, show_default=True, type=int,
+              help="Delivery workers in this process (0: gateway only).")  # fmt: skip
+def serve(config_file: str | None, host: str, port: int, n_workers: int) -> None:
+    """Gateway and delivery workers in one process."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    hub = _hub(config_file)
+    app = create_app(hub, run_workers=n_workers > 0, workers=max(n_workers, 1))
+    click.echo(f"pohub gateway on http://{host}:{port} (store {_safe_url(hub)})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=20)
+
+
+@main.command()
+@_config_option
+@click.option("--concurrency", default=64, show_default=True, type=int,
+              help="Deliveries in flight in this process.")  # fmt: skip
+def worker(config_file: str | None, concurrency: int) -> None:
+    """Delivery workers only: run many, on many machines, against one Redis."""
+    import asyncio
+    import signal
+
+    from gateway.logs import configure_logging
+    from gateway.worker import Worker
+
+    configure_logging()
+    hub = _hub(config_file)
+
+    async def run() -> None:
+        await hub.store.open()
+        w = Worker(hub.config, hub.store, hub.mappings, batch=concurrency)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, w.stop)
+        try:
+            await w.run()
+        finally:
+            await hub.store.close()
+
+    click.echo(f"pohub worker (store {_safe_url(hub)})", err=True)
+    asyncio.run(run())
+
+
+@main.command()
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--sim-port", default=9100, show_default=True, type=int)
+def demo(config_file: str | None, host: str, port: int, sim_port: int) -> None:
+    """The hub on embedded defaults with simulators: push every sample, show where it went."""
+    import asyncio
+
+    from gateway.demo import run_demo
+
+    try:
+        asyncio.run(run_demo(config_file, host, port, sim_port))
+    except ConfigError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+
+
+def _hub(config_file: str | None) -> Any:
+    from gateway.hub import Hub
+
+    try:
+        return Hub.build(config_file)
+    except ConfigError as exc:
+        _fail(exc)
+
+
+def _safe_url(hub: Any) -> str:
+    import re
+
+    return re.sub(r"//[^@/]*@", "//***@", str(getattr(hub.store, "url", "?")))
 
 
 def _mappings_dir(config_file: str | None) -> Path:

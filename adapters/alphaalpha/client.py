@@ -37,6 +37,11 @@ class AlphaalphaClient(SystemClient):
         po_id = body.get("id") if isinstance(body, dict) else None
         return {SYSTEM: po_id} if isinstance(po_id, str) and po_id else {}
 
+    def remote_status(self, body: Any) -> str | None:
+        """The order's lifecycle status after the plan: the next plan starts from it."""
+        status = body.get("status") if isinstance(body, dict) else None
+        return status if isinstance(status, str) else None
+
 
 def _label(status: int) -> str:
     if status in (401, 403):

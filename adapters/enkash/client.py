@@ -47,6 +47,14 @@ class EnkashClient(SystemClient):
             raise PermanentDelivery(f"{SYSTEM}: {status} {_reason(resp)}", status, text)
         return body
 
+    def remote_version(self, body: Any) -> int | None:
+        """EnKash's ``objectVersion.newVersion`` after the change: the next currentVersion."""
+        try:
+            version = body["payload"]["poStatus"]["objectVersion"]["newVersion"]
+        except (KeyError, TypeError):
+            return None
+        return version if isinstance(version, int) else None
+
     def remote_ids(self, call: Call, body: Any) -> dict[str, str]:
         """EnKash's ``objectId`` for the PO, as its reply echoes it (the PO's remote id)."""
         payload = body.get("payload") if isinstance(body, dict) else None

@@ -1,0 +1,124 @@
+"""Inbound messages into the store: parse, refuse or accept, apply to the PO's state.
+
+A payload is answered with success only after ``accept`` has stored it; a bulk payload
+(AppliQloud) becomes one message per PO so that ordering and retries stay per PO.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass
+
+import orjson
+import structlog
+
+from adapters import registry
+from core.errors import InvalidInput
+from core.model import PoEvent, PurchaseOrder, utc_now
+from core.state import apply_event
+from gateway.store.base import Store
+from gateway.store.records import Message, State
+
+log = structlog.get_logger("pohub.ingest")
+SECRET_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
+
+
+def new_id() -> str:
+    """Sortable by time (ms prefix) and unique."""
+    return f"{int(utc_now().timestamp() * 1000):013x}{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(slots=True)
+class Ingested:
+    events: list[PoEvent]
+    messages: list[Message]
+    created: list[bool]
+
+
+class Ingest:
+    """Turns one inbound request into stored messages."""
+
+    def __init__(
+        self, store: Store, mappings: AbcMapping[str, object], routes: AbcMapping[str, list[str]]
+    ) -> None:
+        self.store = store
+        self.mappings = mappings
+        self.routes = routes
+
+    async def ingest(self, system: str, body: bytes, headers: AbcMapping[str, str]) -> Ingested:
+        """Parse and store; ``InvalidInput`` is recorded as a rejected message and re-raised."""
+        adapter = registry.get(system)
+        try:
+            events = adapter.parse(body, self.mappings[system], headers)  # type: ignore[arg-type]
+        except InvalidInput as exc:
+            await self.reject(system, body, headers, exc)
+            raise
+        key = headers.get("idempotency-key")
+        result = Ingested(events, [], [])
+        for index, event in enumerate(events):
+            dedup = _dedup_key(system, event, key, index)
+            event.occurred_at = event.occurred_at or utc_now()
+            message, created = await self._store_event(system, event, body, headers, dedup)
+            result.messages.append(message)
+            result.created.append(created)
+        return result
+
+    async def _store_event(
+        self, system: str, event: PoEvent, body: bytes, headers: AbcMapping[str, str], dedup: str
+    ) -> tuple[Message, bool]:
+        existing = await self.store.find_duplicate(dedup)
+        if existing is not None:
+            log.info("inbound.duplicate", message_id=existing.id, po_number=event.po_number)
+            return existing, False
+        was_known = await self._apply(event)
+        canonical = event.model_dump(mode="json", exclude_defaults=True)
+        message = Message(
+            id=new_id(), system=system, po_number=event.po_number, dedup_key=dedup,
+            status=State.QUEUED, body=body.decode("utf-8", "replace"),
+            headers=_safe(headers), canonical=[canonical],
+        )  # fmt: skip
+        stored, created = await self.store.accept(message, self.routes.get(system, []))
+        log.info("inbound.accepted", message_id=stored.id, po_number=event.po_number, system=system)
+        if event.po is not None and not was_known:
+            await self.store.unpark(park_kind="unknown_po", po_number=event.po_number)
+        return stored, created
+
+    async def _apply(self, event: PoEvent) -> bool:
+        """Apply the event to the PO's state; True when the hub already knew the PO."""
+        known = False
+
+        def change(state: PurchaseOrder | None) -> PurchaseOrder | None:
+            nonlocal known
+            known = state is not None
+            return apply_event(state, event)
+
+        await self.store.update_po(event.po_number, change)
+        return known
+
+    async def reject(
+        self, system: str, body: bytes, headers: AbcMapping[str, str], exc: InvalidInput
+    ) -> Message:
+        message = Message(
+            id=new_id(), system=system, status=State.REJECTED,
+            body=body[:1_000_000].decode("utf-8", "replace"), headers=_safe(headers),
+            error=str(exc), error_path=exc.first.path if exc.errors else None,
+        )  # fmt: skip
+        await self.store.reject(message)
+        log.info("inbound.rejected", message_id=message.id, system=system, path=message.error_path)
+        return message
+
+
+def _dedup_key(system: str, event: PoEvent, idempotency_key: str | None, index: int) -> str:
+    """The sender's own key when it sends one; else system, PO number and content hash."""
+    if idempotency_key:
+        return f"{system}:key:{idempotency_key}:{index}"
+    digest = hashlib.sha256(
+        orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    )
+    return f"{system}:{event.po_number}:{digest.hexdigest()[:32]}"
+
+
+def _safe(headers: AbcMapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}

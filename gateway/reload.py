@@ -1,0 +1,55 @@
+"""Mapping files are watched: a saved file goes live without a restart and un-parks what it
+unblocks. Broken saves are logged and ignored; the mapping in force stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import structlog
+
+from adapters import registry
+from core.mapping.loader import parse_mapping
+from core.mapping.tables import Mapping
+from gateway.hub import Hub
+
+log = structlog.get_logger("pohub.mappings")
+
+
+async def apply_mapping(hub: Hub, system: str, mapping: Mapping) -> int:
+    """Put ``mapping`` in force and re-queue every delivery parked for a missing mapping."""
+    hub.mappings.replace(system, mapping)
+    requeued = await hub.store.unpark(target=system, park_kind="mapping")
+    log.info("mapping.applied", system=system, version=mapping.version, requeued=requeued)
+    return requeued
+
+
+async def watch(hub: Hub, directory: Path, interval_s: float = 1.0) -> None:
+    """Poll the mapping files' mtimes; reload a changed file."""
+    seen = _mtimes(directory)
+    while True:
+        await asyncio.sleep(interval_s)
+        now = _mtimes(directory)
+        for file, mtime in now.items():
+            if seen.get(file) != mtime:
+                await _reload(hub, file)
+        seen = now
+
+
+async def _reload(hub: Hub, file: Path) -> None:
+    system = file.stem
+    if system not in registry.system_ids():
+        return
+    mapping, problems = parse_mapping(
+        file.read_text(), str(file), registry.get(system).spec, system
+    )
+    if mapping is None:
+        log.warning("mapping.reload_refused", file=str(file), problems=[str(p) for p in problems])
+        return
+    if mapping.version != hub.mappings[system].version:
+        await apply_mapping(hub, system, mapping)
+
+
+def _mtimes(directory: Path) -> dict[Path, float]:
+    return {f: f.stat().st_mtime for f in directory.glob("*.yaml")}

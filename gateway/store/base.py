@@ -1,0 +1,163 @@
+"""The one store contract (the saq idea): every backend implements these primitives.
+
+Durability rules every backend keeps:
+- ``accept`` stores a message and one delivery per target atomically, or nothing; a second
+  message with the same ``dedup_key`` stores nothing and returns the first.
+- A delivery is claimed with a lease; a worker that dies gives it back at ``sweep``.
+- For one target, a PO's deliveries go out in ``seq`` order: a delivery is claimable only
+  when every earlier delivery of that (target, PO) is delivered or dead. Parked and
+  retrying ones hold the line; other POs are not held up.
+- Retries live in the store (``finish`` with ``RETRYING`` and ``next_at``), never only in
+  memory.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from core.model import PurchaseOrder
+from gateway.store.records import (
+    Attempt,
+    Delivery,
+    Message,
+    MessageFilter,
+    Page,
+    State,
+)
+
+PoUpdate = Callable[[PurchaseOrder | None], PurchaseOrder | None]
+
+
+class Store(abc.ABC):
+    """Messages, deliveries, PO state and checkpoints."""
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        """``sqlite:///path`` (embedded) or ``redis://host:port/db``; imported lazily."""
+        if url.startswith("sqlite:"):
+            from gateway.store.sqlite import SqliteStore
+
+            return SqliteStore(url)
+        if url.startswith(("redis://", "rediss://", "unix://")):
+            from gateway.store.redis import RedisStore
+
+            return RedisStore(url)
+        raise ValueError(f"unknown store URL {url!r}: use sqlite:///path or redis://host:port/db")
+
+    # life cycle ------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and create what is missing (tables, consumer state)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """True when the store answers (``/ready``)."""
+
+    # ingest ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def find_duplicate(self, dedup_key: str) -> Message | None:
+        """The message already stored under ``dedup_key``, if any."""
+
+    @abc.abstractmethod
+    async def accept(self, message: Message, targets: list[str]) -> tuple[Message, bool]:
+        """Store ``message`` and a QUEUED delivery per target (``seq`` per target and PO).
+
+        Returns ``(stored, created)``; ``created`` is False when ``dedup_key`` was known,
+        and then ``stored`` is the first message.
+        """
+
+    @abc.abstractmethod
+    async def reject(self, message: Message) -> None:
+        """Record a refused message (state REJECTED) for operators; no deliveries."""
+
+    # queue -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def claim(
+        self, worker: str, limit: int, lease_s: float, now: datetime | None = None
+    ) -> list[tuple[Delivery, Message]]:
+        """Due QUEUED/RETRYING deliveries at the head of their (target, PO) line -> DELIVERING."""
+
+    @abc.abstractmethod
+    async def finish(
+        self,
+        delivery_id: str,
+        attempt: Attempt | None,
+        state: State,
+        *,
+        next_at: datetime | None = None,
+        reason: str | None = None,
+        park_kind: str | None = None,
+        step: int = 0,
+    ) -> None:
+        """Move a claimed delivery on: DELIVERED, RETRYING (at ``next_at``), PARKED or DEAD."""
+
+    @abc.abstractmethod
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Give back deliveries whose lease expired (their worker died); returns how many."""
+
+    @abc.abstractmethod
+    async def unpark(
+        self,
+        *,
+        target: str | None = None,
+        park_kind: str | None = None,
+        po_number: str | None = None,
+    ) -> int:
+        """Re-queue matching PARKED deliveries (a mapping was saved, a PO arrived)."""
+
+    @abc.abstractmethod
+    async def replay(self, delivery_id: str) -> bool:
+        """Queue a delivery again, due now, keeping its attempts; False if it is in flight."""
+
+    # records -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_message(self, message_id: str) -> Message | None: ...
+
+    @abc.abstractmethod
+    async def search(self, flt: MessageFilter, offset: int = 0, limit: int = 50) -> Page:
+        """Newest first. ``status``/``target``/``reason`` match a delivery of the message."""
+
+    @abc.abstractmethod
+    def deliveries(self, flt: MessageFilter) -> AsyncIterator[Delivery]:
+        """Every delivery matching ``flt`` (``status``/``target`` are the delivery's own)."""
+
+    @abc.abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Deliveries per state plus ``rejected`` messages (live counts, queue depth)."""
+
+    # PO state ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_po(self, po_number: str) -> PurchaseOrder | None: ...
+
+    @abc.abstractmethod
+    async def update_po(self, po_number: str, change: PoUpdate) -> PurchaseOrder | None:
+        """Read-modify-write one PO's state atomically against other writers."""
+
+    @abc.abstractmethod
+    async def timeline(self, po_number: str) -> list[Message]:
+        """Every message of the PO, oldest first, with deliveries and attempts."""
+
+    # checkpoints -------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_checkpoint(self, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def set_checkpoint(self, name: str, value: str) -> None: ...
+
+
+def aggregate(message: Message) -> State:
+    """A message's state from its deliveries: the least finished one speaks for it."""
+    if message.status is State.REJECTED:
+        return State.REJECTED
+    states = {d.state for d in message.deliveries}
+    if not states:
+        return State.RECEIVED
+    for state in (State.DEAD, State.PARKED, State.RETRYING, State.DELIVERING, State.QUEUED):
+        if state in states:
+            return state
+    return State.DELIVERED

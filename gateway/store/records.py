@@ -1,0 +1,106 @@
+"""What the store keeps: messages, their deliveries (one per target) and every attempt.
+
+Plain pydantic models so both backends serialise them the same way (``model_dump_json``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class State(StrEnum):
+    """Message and delivery states of the contract."""
+
+    RECEIVED = "received"
+    QUEUED = "queued"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    RETRYING = "retrying"
+    PARKED = "parked"
+    DEAD = "dead"
+    REJECTED = "rejected"
+
+
+FINAL = frozenset({State.DELIVERED, State.DEAD})
+"""A delivery in these states no longer holds up later events of its PO for its target."""
+
+
+class Attempt(BaseModel):
+    """One try at a delivery: when, to whom, what came back, with which mapping."""
+
+    at: datetime
+    target: str
+    status: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    outcome: str
+    """delivered | retry | parked | dead"""
+    mapping_version: str | None = None
+    step: int = 0
+
+
+class Delivery(BaseModel):
+    """One message to one target. ``seq`` orders a PO's deliveries per target."""
+
+    id: str
+    message_id: str
+    target: str
+    po_number: str
+    seq: int
+    state: State = State.QUEUED
+    next_at: datetime = Field(default_factory=now)
+    lease_until: datetime | None = None
+    reason: str | None = None
+    """Why it is parked or dead (``mapping missing: ...``, ``unknown PO``)."""
+    park_kind: str | None = None
+    """``mapping`` | ``unknown_po``: what has to happen for it to go out."""
+    step: int = 0
+    """Plan step to resume at (AlphaAlpha)."""
+    attempts: list[Attempt] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+
+
+class Message(BaseModel):
+    """One inbound event as received, with its canonical form."""
+
+    id: str
+    system: str
+    po_number: str | None = None
+    received_at: datetime = Field(default_factory=now)
+    dedup_key: str | None = None
+    status: State = State.RECEIVED
+    body: str = ""
+    """The raw body as text (UTF-8, replaced if not)."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    canonical: list[dict[str, Any]] = Field(default_factory=list)
+    """The parsed ``PoEvent`` list as JSON."""
+    error: str | None = None
+    """Why it was rejected."""
+    error_path: str | None = None
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+
+class MessageFilter(BaseModel):
+    po_number: str | None = None
+    system: str | None = None
+    target: str | None = None
+    status: State | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    reason: str | None = None
+
+
+class Page(BaseModel):
+    items: list[Message]
+    total: int
+    offset: int
+    limit: int

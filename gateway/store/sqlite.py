@@ -1,0 +1,463 @@
+"""SQLite store: one file that the gateway and its worker processes share.
+
+Why these settings:
+
+- WAL lets readers (search, the operator UI) run while one writer commits, across processes.
+- ``synchronous=NORMAL`` under WAL syncs the log at checkpoints instead of at every commit.
+  A committed transaction is in the WAL file before ``COMMIT`` returns, so it survives a
+  crash of any process; only a power loss or OS crash may lose the last few commits, and
+  the file never corrupts. That is the trade for a write rate many times that of ``FULL``.
+- ``busy_timeout``: another process holding the write lock makes us wait, not fail.
+- Every write is one ``BEGIN IMMEDIATE`` transaction. It takes the write lock before the
+  first read, so a claim's select and update can't interleave with another process's claim
+  (no double claim) and a transaction never fails half-way while upgrading its lock.
+
+All sqlite calls run on one dedicated thread per store, with one connection: the event loop
+never blocks and the connection never crosses threads. Calls of one process run one after
+the other; processes are serialised by the write lock.
+
+Times are fixed-width ISO-8601 UTC text (``2026-01-01T00:00:00.000000+00:00``): text order is
+time order and the file stays readable from the sqlite3 shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from core.model import PurchaseOrder
+from gateway.store.base import PoUpdate, Store
+from gateway.store.records import Attempt, Delivery, Message, MessageFilter, Page, State
+
+T = TypeVar("T")
+Sql = tuple[list[str], list[Any]]
+PAGE = 500
+BUSY_TIMEOUT_MS = 30_000
+DELIVERY_STATES = [s for s in State if s not in (State.RECEIVED, State.REJECTED)]
+
+SCHEMA = """
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, system TEXT NOT NULL, po_number TEXT, received_at TEXT NOT NULL,
+    dedup_key TEXT UNIQUE, status TEXT NOT NULL, body TEXT NOT NULL, headers TEXT NOT NULL,
+    canonical TEXT NOT NULL, error TEXT, error_path TEXT);
+CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
+CREATE INDEX IF NOT EXISTS messages_po ON messages(po_number, received_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY, message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    target TEXT NOT NULL, po_number TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL,
+    next_at TEXT NOT NULL, lease_until TEXT, reason TEXT, park_kind TEXT,
+    step INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    worker TEXT);
+CREATE INDEX IF NOT EXISTS deliveries_claim ON deliveries(state, next_at);
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_order ON deliveries(target, po_number, seq);
+CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(target, po_number, seq)
+    WHERE state NOT IN ('delivered', 'dead');
+CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
+CREATE TABLE IF NOT EXISTS attempts (
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (delivery_id, ordinal)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS po_state (
+    po_number TEXT PRIMARY KEY, json TEXT NOT NULL, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+COMMIT;
+"""
+
+# Head of line: no earlier delivery of the same target and PO is still open. The partial
+# index ``deliveries_open`` keeps this probe off a PO's delivered history.
+HEAD = """NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.target = d.target
+    AND e.po_number = d.po_number AND e.seq < d.seq AND e.state NOT IN ('delivered', 'dead'))"""
+
+# Two index-ordered scans that stop at :n rather than one sort of the whole backlog.
+CLAIM = f"""
+SELECT id FROM (
+    SELECT * FROM (SELECT d.id, d.next_at FROM deliveries d
+        WHERE d.state = 'queued' AND {HEAD} ORDER BY d.next_at LIMIT :n)
+    UNION ALL
+    SELECT * FROM (SELECT d.id, d.next_at FROM deliveries d
+        WHERE d.state = 'retrying' AND d.next_at <= :now AND {HEAD} ORDER BY d.next_at LIMIT :n)
+) ORDER BY next_at LIMIT :n"""
+
+IDS = "(SELECT value FROM json_each(?))"
+"""A list parameter as one JSON array: no limit on the number of ids."""
+
+
+def _ts(dt: datetime) -> str:
+    """Naive datetimes are taken as UTC: the contract speaks UTC throughout."""
+    aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _now() -> str:
+    return _ts(datetime.now(UTC))
+
+
+def _path(url: str) -> str:
+    """``sqlite:///rel/path.db`` is relative, ``sqlite:////abs/path.db`` absolute."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"bad sqlite URL {url!r}: use sqlite:///path/to/file.db")
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # before WAL: that needs a lock
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+# rows -> records ---------------------------------------------------------------------------
+def _deliveries(conn: sqlite3.Connection, where: str, args: list[Any]) -> list[Delivery]:
+    rows = conn.execute(f"SELECT d.* FROM deliveries d WHERE {where}", args).fetchall()
+    ids = json.dumps([r["id"] for r in rows])
+    attempts: dict[str, list[Attempt]] = {}
+    sql = f"SELECT * FROM attempts WHERE delivery_id IN {IDS} ORDER BY delivery_id, ordinal"
+    for a in conn.execute(sql, (ids,)):
+        attempts.setdefault(a["delivery_id"], []).append(Attempt.model_validate_json(a["json"]))
+    return [Delivery.model_validate({**r, "attempts": attempts.get(r["id"], [])}) for r in rows]
+
+
+def _message(row: sqlite3.Row) -> Message:
+    data = dict(row)
+    return Message.model_validate(
+        {**data, "headers": json.loads(data["headers"]), "canonical": json.loads(data["canonical"])}
+    )
+
+
+def _messages(conn: sqlite3.Connection, tail: str, args: list[Any]) -> list[Message]:
+    """Messages with their deliveries and attempts, two extra queries for any number."""
+    found = [_message(r) for r in conn.execute(f"SELECT m.* FROM messages m {tail}", args)]
+    by_id = {m.id: m for m in found}
+    where = f"d.message_id IN {IDS} ORDER BY d.target, d.seq"
+    for d in _deliveries(conn, where, [json.dumps(list(by_id))]):
+        by_id[d.message_id].deliveries.append(d)
+    return found
+
+
+def _insert_message(conn: sqlite3.Connection, m: Message) -> None:
+    conn.execute(
+        "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (m.id, m.system, m.po_number, _ts(m.received_at), m.dedup_key, m.status.value, m.body,
+         json.dumps(m.headers), json.dumps(m.canonical, default=str), m.error, m.error_path),
+    )  # fmt: skip
+
+
+# filters -----------------------------------------------------------------------------------
+def _where(terms: Iterable[tuple[str, Any]]) -> Sql:
+    """The SQL terms whose value is given, and their arguments."""
+    kept = [(sql, value) for sql, value in terms if value is not None]
+    return [sql for sql, _ in kept], [value for _, value in kept]
+
+
+def _message_where(flt: MessageFilter) -> Sql:
+    return _where([
+        ("m.system = ?", flt.system),
+        ("m.po_number = ?", flt.po_number),
+        ("m.received_at >= ?", flt.since and _ts(flt.since)),
+        ("m.received_at < ?", flt.until and _ts(flt.until)),
+    ])  # fmt: skip
+
+
+def _delivery_where(flt: MessageFilter, state: State | None) -> Sql:
+    return _where([
+        ("d.state = ?", state and state.value),
+        ("d.target = ?", flt.target),
+        ("instr(lower(d.reason), lower(?)) > 0", flt.reason),
+    ])  # fmt: skip
+
+
+def _search_where(flt: MessageFilter) -> Sql:
+    """REJECTED matches the message itself; RECEIVED (what ``aggregate`` says of an accepted
+    message without deliveries) too; any other state needs a delivery in it."""
+    where, args = _message_where(flt)
+    state = flt.status
+    if state is State.REJECTED:
+        where.append("m.status = 'rejected'")
+    elif state is State.RECEIVED:
+        where.append("m.status != 'rejected' AND NOT EXISTS (SELECT 1 FROM deliveries d "
+                     "WHERE d.message_id = m.id)")  # fmt: skip
+    dw, da = _delivery_where(flt, None if state in (State.REJECTED, State.RECEIVED) else state)
+    if dw:
+        where.append(f"EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND "
+                     f"{' AND '.join(dw)})")  # fmt: skip
+        args += da
+    return where, args
+
+
+def _clause(where: list[str]) -> str:
+    return f"WHERE {' AND '.join(where)}" if where else ""
+
+
+class SqliteStore(Store):
+    """The embedded backend (``sqlite:///var/pohub.db``)."""
+
+    def __init__(self, url: str) -> None:
+        self.path = _path(url)
+        self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    # plumbing ----------------------------------------------------------------------------
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+        """Run ``fn`` as one transaction on the store thread; reads get one snapshot too."""
+        if self._thread is None:
+            raise RuntimeError("SqliteStore is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._transact, fn, write)
+
+    def _transact(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    # life cycle --------------------------------------------------------------------------
+    async def open(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pohub-sqlite")
+        loop = asyncio.get_running_loop()
+        self._conn = await loop.run_in_executor(self._thread, _connect, self.path)
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        conn, thread = self._conn, self._thread
+        self._conn, self._thread = None, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, conn.close)
+        thread.shutdown(wait=True)
+
+    async def ping(self) -> bool:
+        try:
+            return await self._run(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)
+        except (sqlite3.Error, RuntimeError):
+            return False
+
+    # ingest ------------------------------------------------------------------------------
+    async def find_duplicate(self, dedup_key: str) -> Message | None:
+        found = await self._run(lambda c: _messages(c, "WHERE m.dedup_key = ?", [dedup_key]))
+        return found[0] if found else None
+
+    async def accept(self, message: Message, targets: list[str]) -> tuple[Message, bool]:
+        def accept(c: sqlite3.Connection) -> tuple[Message, bool]:
+            if message.dedup_key is not None:
+                known = _messages(c, "WHERE m.dedup_key = ?", [message.dedup_key])
+                if known:
+                    return known[0], False
+            _insert_message(c, message)
+            line, stamp = message.po_number or message.id, _now()
+            for target in dict.fromkeys(targets):
+                c.execute(
+                    "INSERT INTO deliveries (id, message_id, target, po_number, seq, state, "
+                    "next_at, created_at, updated_at) SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) "
+                    "+ 1, 'queued', ?, ?, ? FROM deliveries WHERE target = ? AND po_number = ?",
+                    (f"{message.id}:{target}", message.id, target, line, stamp, stamp, stamp,
+                     target, line),
+                )  # fmt: skip
+            return _messages(c, "WHERE m.id = ?", [message.id])[0], True
+
+        return await self._run(accept, True)
+
+    async def reject(self, message: Message) -> None:
+        rejected = message.model_copy(update={"status": State.REJECTED, "deliveries": []})
+        await self._run(lambda c: _insert_message(c, rejected), True)
+
+    # queue -------------------------------------------------------------------------------
+    async def claim(
+        self, worker: str, limit: int, lease_s: float, now: datetime | None = None
+    ) -> list[tuple[Delivery, Message]]:
+        """A QUEUED delivery is due whatever its ``next_at`` (the time it was queued, kept for
+        order): only RETRYING waits for its time. So a clock a little behind in another
+        process, or a caller's explicit ``now``, never strands fresh work."""
+        at = now or datetime.now(UTC)
+        lease = _ts(at + timedelta(seconds=lease_s))
+
+        def claim(c: sqlite3.Connection) -> list[tuple[Delivery, Message]]:
+            ids = [r[0] for r in c.execute(CLAIM, {"n": limit, "now": _ts(at)})]
+            if not ids:
+                return []
+            c.execute(
+                f"UPDATE deliveries SET state = 'delivering', lease_until = ?, worker = ?, "
+                f"updated_at = ? WHERE id IN {IDS}",
+                (lease, worker, _now(), json.dumps(ids)),
+            )
+            found = {d.id: d for d in _deliveries(c, f"d.id IN {IDS}", [json.dumps(ids)])}
+            mids = json.dumps(list({d.message_id for d in found.values()}))
+            msgs = {m.id: m for m in _messages(c, f"WHERE m.id IN {IDS}", [mids])}
+            return [(found[i], msgs[found[i].message_id]) for i in ids]
+
+        return await self._run(claim, True)
+
+    async def finish(
+        self,
+        delivery_id: str,
+        attempt: Attempt | None,
+        state: State,
+        *,
+        next_at: datetime | None = None,
+        reason: str | None = None,
+        park_kind: str | None = None,
+        step: int = 0,
+    ) -> None:
+        stamp = _now()
+        due = _ts(next_at) if next_at else (stamp if state is State.RETRYING else None)
+
+        def finish(c: sqlite3.Connection) -> None:
+            cur = c.execute(
+                "UPDATE deliveries SET state = ?, next_at = COALESCE(?, next_at), reason = ?, "
+                "park_kind = ?, step = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+                (state.value, due, reason, park_kind, step, stamp, delivery_id),
+            )
+            if cur.rowcount == 0:
+                raise KeyError(f"no delivery {delivery_id!r}")
+            if attempt is not None:
+                c.execute(
+                    "INSERT INTO attempts SELECT ?, COALESCE(MAX(ordinal), 0) + 1, ? "
+                    "FROM attempts WHERE delivery_id = ?",
+                    (delivery_id, attempt.model_dump_json(), delivery_id),
+                )
+
+        await self._run(finish, True)
+
+    async def _requeue(self, to: State, due: str, where: list[str], args: list[Any]) -> int:
+        """Hand deliveries back to the queue: lease, reason and park kind go, attempts stay."""
+        sql = (
+            "UPDATE deliveries SET state = ?, next_at = ?, updated_at = ?, lease_until = NULL, "
+            f"reason = NULL, park_kind = NULL WHERE {' AND '.join(where)}"
+        )
+        params = [to.value, due, _now(), *args]
+        return await self._run(lambda c: c.execute(sql, params).rowcount, True)
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        at = _ts(now or datetime.now(UTC))
+        where = ["state = 'delivering'", "lease_until < ?"]
+        return await self._requeue(State.RETRYING, at, where, [at])
+
+    async def unpark(
+        self,
+        *,
+        target: str | None = None,
+        park_kind: str | None = None,
+        po_number: str | None = None,
+    ) -> int:
+        where, args = _where([("state = ?", State.PARKED.value), ("target = ?", target),
+                              ("park_kind = ?", park_kind), ("po_number = ?", po_number)])  # fmt: skip
+        return await self._requeue(State.QUEUED, _now(), where, args)
+
+    async def replay(self, delivery_id: str) -> bool:
+        """Keeps ``step``: steps a target already took (AlphaAlpha) are not taken twice."""
+        where = ["id = ?", "state != 'delivering'"]
+        return await self._requeue(State.QUEUED, _now(), where, [delivery_id]) == 1
+
+    # records -----------------------------------------------------------------------------
+    async def get_message(self, message_id: str) -> Message | None:
+        found = await self._run(lambda c: _messages(c, "WHERE m.id = ?", [message_id]))
+        return found[0] if found else None
+
+    async def search(self, flt: MessageFilter, offset: int = 0, limit: int = 50) -> Page:
+        where, args = _search_where(flt)
+        tail = f"{_clause(where)} ORDER BY m.received_at DESC, m.id DESC LIMIT ? OFFSET ?"
+
+        def search(c: sqlite3.Connection) -> Page:
+            total = c.execute(f"SELECT COUNT(*) FROM messages m {_clause(where)}", args)
+            count = total.fetchone()[0]
+            items = _messages(c, tail, [*args, limit, offset])
+            return Page(items=items, total=count, offset=offset, limit=limit)
+
+        return await self._run(search)
+
+    async def deliveries(self, flt: MessageFilter) -> AsyncIterator[Delivery]:
+        """Keyset pages on rowid: each page is its own short read, so writers are not held
+        off and memory stays flat however many rows match. ``NOT INDEXED`` keeps the scan in
+        rowid order: through the state index every page would sort all matches again."""
+        where, args = _message_where(flt)
+        dw, da = _delivery_where(flt, flt.status)
+        sql = (
+            "SELECT d.rowid FROM deliveries d NOT INDEXED JOIN messages m ON m.id = d.message_id "
+            f"WHERE {' AND '.join([*where, *dw, 'd.rowid > ?'])} ORDER BY d.rowid LIMIT {PAGE}"
+        )
+
+        def page(c: sqlite3.Connection, after: int) -> tuple[int, list[Delivery]]:
+            rowids = [r[0] for r in c.execute(sql, [*args, *da, after])]
+            found = _deliveries(c, f"d.rowid IN {IDS} ORDER BY d.rowid", [json.dumps(rowids)])
+            return (rowids[-1] if rowids else after), found
+
+        last = 0
+        while True:
+            last, batch = await self._run(partial(page, after=last))
+            for delivery in batch:
+                yield delivery
+            if len(batch) < PAGE:
+                return
+
+    async def counts(self) -> dict[str, int]:
+        def counts(c: sqlite3.Connection) -> dict[str, int]:
+            found = {s.value: 0 for s in DELIVERY_STATES}
+            found.update(c.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
+            rejected = c.execute("SELECT COUNT(*) FROM messages WHERE status = 'rejected'")
+            found["rejected"] = rejected.fetchone()[0]
+            return found
+
+        return await self._run(counts)
+
+    # PO state ----------------------------------------------------------------------------
+    async def get_po(self, po_number: str) -> PurchaseOrder | None:
+        return await self._run(lambda c: _po(c, po_number))
+
+    async def update_po(self, po_number: str, change: PoUpdate) -> PurchaseOrder | None:
+        """``change`` runs on the store thread inside the write transaction: keep it pure and
+        quick. ``None`` from it writes nothing; ``version`` counts the row's writes."""
+
+        def update(c: sqlite3.Connection) -> PurchaseOrder | None:
+            new = change(_po(c, po_number))
+            if new is not None:
+                c.execute(
+                    "INSERT INTO po_state VALUES (?, ?, 1) ON CONFLICT (po_number) DO UPDATE "
+                    "SET json = excluded.json, version = version + 1",
+                    (po_number, new.model_dump_json()),
+                )
+            return new
+
+        return await self._run(update, True)
+
+    async def timeline(self, po_number: str) -> list[Message]:
+        tail = "WHERE m.po_number = ? ORDER BY m.received_at, m.id"
+        return await self._run(lambda c: _messages(c, tail, [po_number]))
+
+    # checkpoints -------------------------------------------------------------------------
+    async def get_checkpoint(self, name: str) -> str | None:
+        sql = "SELECT value FROM checkpoints WHERE name = ?"
+        row = await self._run(lambda c: c.execute(sql, (name,)).fetchone())
+        return None if row is None else str(row[0])
+
+    async def set_checkpoint(self, name: str, value: str) -> None:
+        sql = (
+            "INSERT INTO checkpoints VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+        )
+        await self._run(lambda c: c.execute(sql, (name, value)), True)
+
+
+def _po(c: sqlite3.Connection, po_number: str) -> PurchaseOrder | None:
+    row = c.execute("SELECT json FROM po_state WHERE po_number = ?", (po_number,)).fetchone()
+    return None if row is None else PurchaseOrder.model_validate_json(row[0])

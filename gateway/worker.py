@@ -1,0 +1,335 @@
+"""Delivery workers: claim from the store, render, send, and record what happened.
+
+One ``Worker`` per process runs any number of concurrent deliveries, bounded per target.
+Everything it decides lands in the store (delivered, retrying at a time, parked, dead), so
+a killed worker loses nothing: its leases expire and ``sweep`` gives the work back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+
+from adapters import registry
+from adapters._http import Delivered, SystemClient, make_transport
+from core.adapter import RemoteState, RenderContext, Rendered
+from core.errors import (
+    AuthFailure,
+    DeliveryError,
+    MappingMissing,
+    PohubError,
+    RetryableDelivery,
+    StateRequired,
+    TransitionNotAllowed,
+)
+from core.model import PoEvent, PurchaseOrder, utc_now
+from gateway import metrics, secrets
+from gateway.config import Config
+from gateway.live import LiveMappings
+from gateway.retry import next_attempt_at
+from gateway.store.base import Store
+from gateway.store.records import Attempt, Delivery, Message, State
+from gateway.targets import Breaker, RateLimit
+
+log = structlog.get_logger("pohub.worker")
+REMOTE = "pohub.remote"
+"""Extension key of the PO state that keeps each target's remote status."""
+
+
+@dataclass
+class Target:
+    name: str
+    client: SystemClient
+    slots: asyncio.Semaphore
+    rate: RateLimit
+    breaker: Breaker
+
+
+class Worker:
+    """Claims deliveries and runs them until stopped; ``stop`` returns in-flight work."""
+
+    def __init__(
+        self, config: Config, store: Store, mappings: LiveMappings, *,
+        transport: httpx.AsyncBaseTransport | None = None, lease_s: float = 60.0,
+        batch: int = 64, poll_s: float = 0.05, name: str | None = None,
+    ) -> None:  # fmt: skip
+        self.config, self.store, self.mappings = config, store, mappings
+        self.lease_s, self.batch, self.poll_s = lease_s, batch, poll_s
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.targets = {t: self._target(t, transport) for t in self._routed_targets()}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self.last_beat = time.monotonic()
+
+    def _routed_targets(self) -> list[str]:
+        return sorted({t for route in self.config.routes for t in route.to})
+
+    def _target(self, name: str, transport: httpx.AsyncBaseTransport | None) -> Target:
+        cfg = self.config.systems[name]
+        auth_values = secrets.resolve(cfg.auth) if cfg.auth else None
+        module = importlib.import_module(f"adapters.{name}.client")
+        client: SystemClient = module.CLIENT(
+            cfg.base_url or "", secrets.credentials(cfg.auth, auth_values),
+            transport=transport or make_transport(), timeout_s=cfg.timeout_s,
+        )  # fmt: skip
+        return Target(name, client, asyncio.Semaphore(cfg.concurrency), RateLimit(cfg.rate_per_s),
+                      Breaker(name))  # fmt: skip
+
+    # loop ---------------------------------------------------------------------------------
+    async def run(self) -> None:
+        sweeper = asyncio.create_task(self._sweep_loop())
+        try:
+            while not self._stopping.is_set():
+                self.last_beat = time.monotonic()
+                room = self.batch - len(self._tasks)
+                claimed = await self._claim(room) if room > 0 else []
+                for delivery, message in claimed:
+                    task = asyncio.create_task(self.deliver(delivery, message))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                if not claimed:
+                    await self._sleep(self.poll_s)
+        finally:
+            sweeper.cancel()
+            await self._drain()
+
+    async def _claim(self, room: int) -> list[tuple[Delivery, Message]]:
+        try:
+            return await self.store.claim(self.name, room, self.lease_s)
+        except Exception as exc:  # the store is down: wait, do not die
+            log.warning("worker.claim_failed", error=str(exc))
+            await self._sleep(1.0)
+            return []
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(1.0, self.lease_s / 4))
+            try:
+                swept = await self.store.sweep()
+                if swept:
+                    log.info("worker.swept", count=swept)
+            except Exception as exc:
+                log.warning("worker.sweep_failed", error=str(exc))
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _drain(self, grace_s: float = 20.0) -> None:
+        """Finish what is in flight; anything still running after the grace goes back."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace_s)
+        for task in list(self._tasks):
+            task.cancel()
+        for target in self.targets.values():
+            await target.client.aclose()
+
+    # one delivery -------------------------------------------------------------------------
+    async def deliver(self, delivery: Delivery, message: Message) -> None:
+        structlog.contextvars.bind_contextvars(
+            message_id=message.id, po_number=message.po_number, target=delivery.target
+        )
+        try:
+            await self._deliver(delivery, message)
+        except Exception as exc:  # a bug must not lose the delivery: retry it later
+            log.exception("worker.crashed")
+            await self._retry(delivery, message, None, RetryableDelivery(f"internal error: {exc}"))
+        finally:
+            structlog.contextvars.unbind_contextvars("message_id", "po_number", "target")
+
+    async def _deliver(self, delivery: Delivery, message: Message) -> None:
+        target = self.targets.get(delivery.target)
+        if target is None:
+            await self._finish(delivery, State.DEAD, None, reason=f"no route to {delivery.target}")
+            return
+        if not target.breaker.allow():
+            due = utc_now().timestamp() + target.breaker.reopens_in()
+            await self.store.finish(delivery.id, None, State.RETRYING, step=delivery.step,
+                                    next_at=_from_ts(due), reason="circuit open")  # fmt: skip
+            return
+        mapping = self.mappings[delivery.target]
+        try:
+            plan, remote_ids = await self._render(delivery, message)
+        except PohubError as exc:
+            target.breaker.probing = False
+            await self._render_failed(delivery, exc, mapping.version)
+            return
+        async with target.slots:
+            await target.rate.wait()
+            started = time.perf_counter()
+            try:
+                done = await target.client.send(plan, delivery.id, delivery.step, remote_ids)
+            except DeliveryError as exc:
+                target.breaker.failure() if isinstance(exc, RetryableDelivery) else None
+                await self._send_failed(delivery, message, plan, exc, started)
+                return
+        target.breaker.success()
+        await self._delivered(delivery, message, plan, done, started)
+
+    async def _render(
+        self, delivery: Delivery, message: Message
+    ) -> tuple[Rendered, dict[str, str]]:
+        event = PoEvent.model_validate(message.canonical[0])
+        state = await self.store.get_po(delivery.po_number)
+        remote_id = state.remote_ids.get(delivery.target) if state else None
+        known = _remote(state, delivery.target)
+        remote = RemoteState(
+            remote_id=remote_id, status=known.get("status"), version=known.get("version")
+        )
+        ctx = RenderContext(self.mappings[delivery.target], state, remote)
+        plan = registry.get(delivery.target).render(event, ctx)
+        return plan, ({delivery.target: remote_id} if remote_id else {})
+
+    async def _render_failed(self, delivery: Delivery, exc: PohubError, version: str) -> None:
+        attempt = _attempt(delivery, "parked", error=str(exc), version=version)
+        if isinstance(exc, MappingMissing):
+            metrics.PARKED.labels(delivery.target, "mapping").inc()
+            await self._finish(
+                delivery, State.PARKED, attempt, reason=str(exc), park_kind="mapping"
+            )
+        elif isinstance(exc, StateRequired):
+            metrics.PARKED.labels(delivery.target, "unknown_po").inc()
+            await self._finish(
+                delivery, State.PARKED, attempt, reason="unknown PO", park_kind="unknown_po"
+            )
+        else:
+            reason = str(exc) if isinstance(exc, TransitionNotAllowed) else f"cannot render: {exc}"
+            attempt.outcome = "dead"
+            metrics.DEAD.labels(delivery.target).inc()
+            await self._finish(delivery, State.DEAD, attempt, reason=reason)
+
+    async def _send_failed(
+        self,
+        delivery: Delivery,
+        message: Message,
+        plan: Rendered,
+        exc: DeliveryError,
+        started: float,
+    ) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
+        if exc.remote_ids:
+            await self._learn(delivery, exc.remote_ids, None)
+        if isinstance(exc, RetryableDelivery):
+            await self._retry(delivery, message, plan, exc, latency)
+            return
+        reason = (
+            f"auth failure: {exc} (fix the credentials, then replay)"
+            if isinstance(exc, AuthFailure)
+            else str(exc)
+        )
+        attempt = _attempt(
+            delivery, "dead", exc.status, latency, str(exc), plan.mapping_version, exc.step
+        )
+        metrics.DEAD.labels(delivery.target).inc()
+        await self._finish(delivery, State.DEAD, attempt, reason=reason, step=exc.step)
+
+    async def _retry(
+        self, delivery: Delivery, message: Message, plan: Rendered | None,
+        exc: RetryableDelivery, latency: float | None = None,
+    ) -> None:  # fmt: skip
+        retry = (
+            self.config.systems[delivery.target].retry
+            if delivery.target in self.config.systems
+            else None
+        )
+        failures = 1 + sum(1 for a in delivery.attempts if a.outcome == "retry")
+        from gateway.config import RetryConfig
+
+        due = next_attempt_at(
+            retry or RetryConfig(), failures, utc_now(), message.received_at, exc.retry_after
+        )
+        version = plan.mapping_version if plan else None
+        if due is None:
+            attempt = _attempt(delivery, "dead", exc.status, latency, str(exc), version, exc.step)
+            metrics.DEAD.labels(delivery.target).inc()
+            await self._finish(
+                delivery, State.DEAD, attempt, reason=f"gave up after max age: {exc}", step=exc.step
+            )
+            return
+        attempt = _attempt(delivery, "retry", exc.status, latency, str(exc), version, exc.step)
+        metrics.RETRIED.labels(delivery.target).inc()
+        await self._finish(
+            delivery, State.RETRYING, attempt, next_at=due, reason=str(exc), step=exc.step
+        )
+
+    async def _delivered(
+        self, delivery: Delivery, message: Message, plan: Rendered, done: Delivered, started: float
+    ) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        attempt = _attempt(
+            delivery, "delivered", done.status, latency, None, plan.mapping_version, done.steps
+        )
+        await self._learn(delivery, done.remote_ids, done.body)
+        await self._finish(delivery, State.DELIVERED, attempt)
+        metrics.DELIVERED.labels(delivery.target).inc()
+        metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
+        age = (utc_now() - message.received_at).total_seconds()
+        metrics.END_TO_END_SECONDS.labels(delivery.target).observe(max(0.0, age))
+        log.info("delivery.delivered", status=done.status, latency_ms=round(latency, 1))
+
+    async def _learn(self, delivery: Delivery, remote_ids: dict[str, str], body: Any) -> None:
+        """Keep the PO number <-> remote id crosswalk, and the target's status and version."""
+        new_id = remote_ids.get(delivery.target)
+        client = self.targets[delivery.target].client
+        status = client.remote_status(body) if body is not None else None
+        version = client.remote_version(body) if body is not None else None
+        if new_id is None and status is None and version is None:
+            return
+
+        def change(po: PurchaseOrder | None) -> PurchaseOrder | None:
+            if po is None:
+                return None
+            ids = {**po.remote_ids, **({delivery.target: new_id} if new_id else {})}
+            remote = dict(po.extensions.get(REMOTE, {}))
+            known = dict(remote.get(delivery.target) or {})
+            known.update(
+                {k: v for k, v in (("status", status), ("version", version)) if v is not None}
+            )
+            remote[delivery.target] = known
+            extensions = {**po.extensions, REMOTE: remote}
+            return po.model_copy(update={"remote_ids": ids, "extensions": extensions})
+
+        await self.store.update_po(delivery.po_number, change)
+
+    async def _finish(
+        self, delivery: Delivery, state: State, attempt: Attempt | None, **kw: Any
+    ) -> None:
+        kw.setdefault("step", delivery.step if state is not State.DELIVERED else 0)
+        await self.store.finish(delivery.id, attempt, state, **kw)
+        if state is not State.DELIVERED:
+            log.info(f"delivery.{state.value}", reason=kw.get("reason"))
+
+
+def _remote(state: PurchaseOrder | None, target: str) -> dict[str, Any]:
+    """What ``target`` last told the hub about this PO: its status and object version."""
+    if state is None:
+        return {}
+    value = state.extensions.get(REMOTE, {}).get(target)
+    return value if isinstance(value, dict) else {}
+
+
+def _attempt(
+    delivery: Delivery, outcome: str, status: int | None = None, latency: float | None = None,
+    error: str | None = None, version: str | None = None, step: int = 0,
+) -> Attempt:  # fmt: skip
+    return Attempt(at=utc_now(), target=delivery.target, status=status, latency_ms=latency,
+                   error=error, outcome=outcome, mapping_version=version, step=step)  # fmt: skip
+
+
+def _from_ts(ts: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC)

@@ -1,0 +1,228 @@
+"""End to end over real HTTP on loopback: systems -> gateway -> store -> workers -> simulators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from adapters import registry
+from adapters._sim import Faults
+from tests import support
+from tests.gateway.harness import Gateway, gateway
+from tests.servers import SimulatorServer
+
+INBOUND = {
+    "uniware": ("POST", "/approvedPurchaseOrder"),
+    "leo": ("POST", "/leo-order-domaingateway-api/api/v2/Order/processAsync"),
+    "appliqloud": ("PUT", "/pic/link/purchase-orders/update"),
+    "enkash": ("POST", "/api/v0/purchase-order/req-status-change"),
+}
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    from tests.redis_server import redis_server
+
+    with redis_server() as (url, *_):
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def gw(request: pytest.FixtureRequest, sim: SimulatorServer, tmp_path: Path) -> Iterator[Gateway]:
+    """The same scenarios on the embedded store and on Redis."""
+    store_url = None
+    if request.param == "redis":
+        base = request.getfixturevalue("redis_url").rsplit("/", 1)[0]
+        store_url = f"{base}/0?prefix=t{abs(hash(request.node.name)) % 10**8}"
+    with gateway(sim, tmp_path, store_url) as g:
+        yield g
+
+
+def push(
+    gw: Gateway, system: str, body: bytes, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    method, path = INBOUND[system]
+    h = {"Content-Type": "application/json", **gw.inbound_headers(system), **(headers or {})}
+    return httpx.request(
+        method, f"{gw.url}/inbound/{system}{path}", content=body, headers=h, timeout=10
+    )
+
+
+def sample(system: str) -> tuple[bytes, dict[str, str]]:
+    path = support.sample_paths(system)[0]
+    return path.read_bytes(), support.headers_for(path)
+
+
+def test_uniware_sample_reaches_every_routed_target(gw: Gateway) -> None:
+    body, headers = sample("uniware")
+    reply = push(gw, "uniware", body, headers)
+    assert reply.status_code == 200, reply.text
+    assert reply.json() == {"status": "Success", "message": "Detail is updated successfully"}
+    message_id = reply.headers["X-Pohub-Message-Id"]
+    done = gw.wait(message_id)
+    targets = {d["target"] for d in done["deliveries"]}
+    assert targets == set(gw.hub.config.targets_of("uniware"))
+    for target in targets:
+        assert gw.sims.sims[target].received, f"{target} received nothing"
+
+
+def test_duplicate_push_is_accepted_and_not_enqueued_twice(gw: Gateway) -> None:
+    body, headers = sample("uniware")
+    first = push(gw, "uniware", body, headers)
+    second = push(gw, "uniware", body, headers)
+    assert second.status_code == 200
+    assert first.headers["X-Pohub-Message-Id"] == second.headers["X-Pohub-Message-Id"]
+
+
+def test_invalid_input_is_refused_in_the_senders_envelope_and_recorded(gw: Gateway) -> None:
+    doc = orjson.loads(sample("uniware")[0])
+    del doc["vendorCode"]
+    reply = push(gw, "uniware", orjson.dumps(doc))
+    assert reply.status_code == 400
+    assert reply.json()["status"] == "Failed" and "$.vendorCode" in reply.json()["message"]
+    with gw.client("viewer") as c:
+        rejected = c.get("/api/v1/messages", params={"status": "rejected"}).json()
+    assert rejected["total"] == 1 and rejected["items"][0]["error_path"] == "$.vendorCode"
+
+
+def test_bad_inbound_auth_gets_401_in_the_envelope(gw: Gateway) -> None:
+    body, _ = sample("uniware")
+    reply = httpx.post(f"{gw.url}/inbound/uniware/approvedPurchaseOrder", content=body,
+                       headers={"Authorization": "wrong", "Content-Type": "application/json"})  # fmt: skip
+    assert reply.status_code == 401 and reply.json()["status"] == "Failed"
+
+
+def test_oversize_body_gets_413(gw: Gateway) -> None:
+    big = b'{"code": "' + b"x" * (gw.hub.config.max_body_bytes + 10) + b'"}'
+    assert push(gw, "uniware", big).status_code == 413
+
+
+def test_faults_at_a_target_are_retried_and_delivered(gw: Gateway) -> None:
+    gw.sims.sims["leo"].faults = Faults.parse({"fail_rate": 0.5, "status": 503, "seed": 7})
+    body, headers = sample("uniware")
+    message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
+    done = gw.wait(message_id, timeout=30)
+    leo = next(d for d in done["deliveries"] if d["target"] == "leo")
+    assert leo["state"] == "delivered"
+
+
+def test_status_event_for_unknown_po_parks_then_goes_out_when_the_po_arrives(gw: Gateway) -> None:
+    body, headers = sample("leo")
+    event_po = orjson.loads(body)["documentNumber"]
+    message_id = push(gw, "leo", body, headers).headers["X-Pohub-Message-Id"]
+    parked = gw.wait(message_id, states=("parked",))
+    uniware = next(d for d in parked["deliveries"] if d["target"] == "uniware")
+    assert uniware["reason"] == "unknown PO"
+    po = orjson.loads(sample("uniware")[0])
+    po["code"] = event_po
+    push(gw, "uniware", orjson.dumps(po))
+    gw.wait(message_id, timeout=30)
+
+
+def test_parked_for_a_missing_mapping_goes_out_when_the_file_is_saved(gw: Gateway) -> None:
+    file = gw.mappings / "appliqloud.yaml"
+    original = file.read_text()
+    file.write_text(original.replace("Sachin123:", "SomeoneElse:"))
+    _wait_version_change(gw, "appliqloud", original)
+    body, headers = sample("uniware")
+    message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
+    parked = gw.wait(message_id, states=("parked",))
+    target = next(d for d in parked["deliveries"] if d["target"] == "appliqloud")
+    assert "crosswalks.vendor" in target["reason"] and "Sachin123" in target["reason"]
+    file.write_text(original)
+    gw.wait(message_id, timeout=30)
+
+
+def _wait_version_change(gw: Gateway, system: str, original: str) -> None:
+    import time
+
+    before = gw.hub.mappings[system].version
+    deadline = time.monotonic() + 10
+    while gw.hub.mappings[system].version == before:
+        assert time.monotonic() < deadline, "mapping file change was not picked up"
+        time.sleep(0.1)
+
+
+def test_replay_delivers_again(gw: Gateway) -> None:
+    body, headers = sample("uniware")
+    message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
+    gw.wait(message_id)
+    before = len(gw.sims.sims["leo"].received)
+    with gw.client("operator") as c:
+        reply = c.post(f"/api/v1/messages/{message_id}/replay", params={"target": "leo"})
+    assert reply.status_code == 202 and reply.json()["replayed"]
+    done = gw.wait(message_id)
+    leo = next(d for d in done["deliveries"] if d["target"] == "leo")
+    assert len(leo["attempts"]) == 2
+    assert len(gw.sims.sims["leo"].received) >= before
+
+
+def test_order_per_po_holds_under_concurrency(gw: Gateway) -> None:
+    gw.sims.sims["enkash"].faults = Faults.parse({"fail_rate": 0.3, "status": 500, "seed": 3})
+    base = orjson.loads(sample("uniware")[0])
+    ids = []
+    for po in range(4):
+        for qty in range(1, 6):
+            doc = dict(base, code=f"ORD{po}")
+            doc["purchaseOrderItems"] = [dict(base["purchaseOrderItems"][0], quantity=qty)]
+            ids.append(push(gw, "uniware", orjson.dumps(doc)).headers["X-Pohub-Message-Id"])
+    for message_id in ids:
+        gw.wait(message_id, timeout=60)
+    seen: dict[str, list[Any]] = {}
+    for record in gw.sims.sims["leo"].received:
+        seen.setdefault(record["json"]["documentNumber"], []).append(record)
+    for po in range(4):
+        assert len(seen[f"ORD{po}"]) == 5
+
+
+def test_roles_are_enforced_on_operations_routes(gw: Gateway) -> None:
+    routes = [("GET", "/api/v1/messages", "viewer"), ("GET", "/api/v1/purchase-orders/X", "viewer"),
+              ("POST", "/api/v1/messages/none/replay", "operator"),
+              ("POST", "/api/v1/replays", "operator")]  # fmt: skip
+    for method, path, role in routes:
+        assert httpx.request(method, gw.url + path, json={}).status_code == 401
+        bad = httpx.request(
+            method, gw.url + path, json={}, headers={"Authorization": "Bearer nope"}
+        )
+        assert bad.status_code == 401
+        with gw.client("viewer") as c:
+            code = c.request(method, path, json={}).status_code
+            assert (code == 403) == (role != "viewer"), (path, code)
+
+
+def test_bulk_replay_counts_first_then_runs_as_a_job(gw: Gateway) -> None:
+    gw.sims.sims["leo"].faults = Faults.parse({"fail_rate": 1.0, "status": 400, "seed": 1})
+    body, headers = sample("uniware")
+    message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
+    gw.wait(message_id, states=("dead",))
+    gw.sims.sims["leo"].faults = Faults()
+    with gw.client("operator") as c:
+        count = c.post(
+            "/api/v1/replays", json={"target": "leo", "status": "dead", "dry_run": True}
+        ).json()
+        assert count["count"] == 1
+        job = c.post(
+            "/api/v1/replays", json={"target": "leo", "status": "dead", "dry_run": False}
+        ).json()
+        import time
+
+        for _ in range(100):
+            state = c.get(f"/api/v1/replays/{job['id']}").json()
+            if state["state"] == "done":
+                break
+            time.sleep(0.05)
+        assert state["replayed"] == 1
+    gw.wait(message_id)
+
+
+def test_health_ready_metrics_schema(gw: Gateway) -> None:
+    assert httpx.get(gw.url + "/health").json() == {"status": "ok"}
+    assert httpx.get(gw.url + "/ready").status_code == 200
+    assert "pohub_received_total" in httpx.get(gw.url + "/metrics").text
+    assert httpx.get(gw.url + "/schema/openapi.json").json()["info"]["title"] == "pohub"
+    assert registry.system_ids()

@@ -1,0 +1,211 @@
+"""One behaviour suite for every store backend: the backends only say how to open one."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.model import PurchaseOrder
+from gateway.store.base import Store, aggregate
+from gateway.store.records import Attempt, Message, MessageFilter, State
+from tests.redis_server import redis_server
+
+pytestmark = pytest.mark.anyio
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, *_):
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        s = Store.from_url(f"sqlite:///{tmp_path}/pohub.db")
+    else:
+        url = request.getfixturevalue("redis_url")
+        s = Store.from_url(url.rsplit("/", 1)[0] + f"/{hash(request.node.name) % 15 + 1}")
+    await s.open()
+    if request.param == "redis":
+        await s._flush_for_tests()  # type: ignore[attr-defined]
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def msg(
+    po: str = "PO1", key: str | None = None, system: str = "uniware", at: datetime = T0
+) -> Message:
+    return Message(id=uuid.uuid4().hex, system=system, po_number=po, dedup_key=key,
+                   received_at=at, body='{"x": 1}')  # fmt: skip
+
+
+def attempt(outcome: str, status: int | None = 200) -> Attempt:
+    return Attempt(at=T0, target="t", status=status, outcome=outcome, mapping_version="v1")
+
+
+async def test_accept_stores_message_and_one_delivery_per_target(store: Store) -> None:
+    stored, created = await store.accept(msg(), ["leo", "enkash"])
+    assert created
+    got = await store.get_message(stored.id)
+    assert got is not None and got.body == '{"x": 1}'
+    assert sorted(d.target for d in got.deliveries) == ["enkash", "leo"]
+    assert all(d.state is State.QUEUED for d in got.deliveries)
+
+
+async def test_duplicate_key_is_accepted_once(store: Store) -> None:
+    first, created = await store.accept(msg(key="k1"), ["leo"])
+    again, created_again = await store.accept(msg(key="k1"), ["leo"])
+    assert created and not created_again and again.id == first.id
+    assert (await store.find_duplicate("k1")).id == first.id  # type: ignore[union-attr]
+    assert (await store.counts()).get("queued") == 1
+
+
+async def test_claim_leases_each_delivery_once(store: Store) -> None:
+    for i in range(5):
+        await store.accept(msg(po=f"PO{i}"), ["leo"])
+    a, b = await asyncio.gather(store.claim("w1", 3, 30, T0), store.claim("w2", 3, 30, T0))
+    ids = [d.id for d, _ in a + b]
+    assert len(ids) == 5 and len(set(ids)) == 5
+    assert not await store.claim("w3", 10, 30, T0)
+    assert all(d.state is State.DELIVERING for d, _ in a)
+
+
+async def test_a_po_goes_out_in_order_per_target(store: Store) -> None:
+    one, _ = await store.accept(msg(po="A"), ["leo"])
+    two, _ = await store.accept(msg(po="A", at=T0 + timedelta(seconds=1)), ["leo"])
+    other, _ = await store.accept(msg(po="B"), ["leo"])
+    claimed = await store.claim("w", 10, 30, T0)
+    assert {m.id for _, m in claimed} == {one.id, other.id}
+    first = next(d for d, m in claimed if m.id == one.id)
+    await store.finish(first.id, attempt("delivered"), State.DELIVERED)
+    nxt = await store.claim("w", 10, 30, T0)
+    assert [m.id for _, m in nxt] == [two.id]
+
+
+async def test_retry_waits_for_its_time_and_holds_the_line(store: Store) -> None:
+    one, _ = await store.accept(msg(po="A"), ["leo"])
+    await store.accept(msg(po="A"), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    await store.finish(
+        d.id, attempt("retry", 500), State.RETRYING, next_at=T0 + timedelta(seconds=5)
+    )
+    assert not await store.claim("w", 10, 30, T0 + timedelta(seconds=4))
+    again = await store.claim("w", 10, 30, T0 + timedelta(seconds=6))
+    assert [m.id for _, m in again] == [one.id]
+    got = await store.get_message(one.id)
+    assert [a.outcome for a in got.deliveries[0].attempts] == ["retry"]  # type: ignore[union-attr]
+
+
+async def test_parked_holds_the_line_until_unparked(store: Store) -> None:
+    one, _ = await store.accept(msg(po="A"), ["appliqloud"])
+    await store.accept(msg(po="A"), ["appliqloud"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    await store.finish(d.id, attempt("parked", None), State.PARKED,
+                       reason="mapping missing: crosswalks.vendor 'X'", park_kind="mapping")  # fmt: skip
+    assert not await store.claim("w", 10, 30, T0)
+    assert await store.unpark(target="leo", park_kind="mapping") == 0
+    assert await store.unpark(target="appliqloud", park_kind="mapping") == 1
+    assert [m.id for _, m in await store.claim("w", 10, 30, T0 + timedelta(seconds=1))] == [one.id]
+
+
+async def test_unpark_by_po(store: Store) -> None:
+    a, _ = await store.accept(msg(po="A"), ["uniware"])
+    await store.accept(msg(po="B"), ["uniware"])
+    for d, _ in await store.claim("w", 10, 30, T0):
+        await store.finish(d.id, None, State.PARKED, reason="unknown PO", park_kind="unknown_po")
+    assert await store.unpark(park_kind="unknown_po", po_number="A") == 1
+    assert [m.id for _, m in await store.claim("w", 10, 30, T0 + timedelta(seconds=1))] == [a.id]
+
+
+async def test_dead_releases_the_line_and_replay_requeues(store: Store) -> None:
+    _one, _ = await store.accept(msg(po="A"), ["leo"])
+    two, _ = await store.accept(msg(po="A"), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    await store.finish(d.id, attempt("dead", 400), State.DEAD, reason="400 refused")
+    ((d2, m2),) = await store.claim("w", 10, 30, T0)
+    assert m2.id == two.id
+    await store.finish(d2.id, attempt("delivered"), State.DELIVERED)
+    assert await store.replay(d.id)
+    ((d3, _),) = await store.claim("w", 10, 30, T0 + timedelta(seconds=1))
+    assert d3.id == d.id and len(d3.attempts) == 1
+
+
+async def test_sweep_gives_back_expired_leases(store: Store) -> None:
+    await store.accept(msg(), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 5, T0)
+    assert await store.sweep(T0 + timedelta(seconds=1)) == 0
+    assert await store.sweep(T0 + timedelta(seconds=6)) == 1
+    ((again, _),) = await store.claim("w2", 10, 5, T0 + timedelta(seconds=7))
+    assert again.id == d.id
+
+
+async def test_reject_is_recorded_and_searchable(store: Store) -> None:
+    bad = msg()
+    bad.status, bad.error, bad.error_path = State.REJECTED, "Field required", "$.code"
+    await store.reject(bad)
+    page = await store.search(MessageFilter(status=State.REJECTED))
+    assert [m.id for m in page.items] == [bad.id] and page.items[0].error_path == "$.code"
+    assert (await store.counts()).get("rejected") == 1
+
+
+async def test_search_filters_and_pages(store: Store) -> None:
+    for i in range(7):
+        await store.accept(msg(po=f"P{i % 2}", at=T0 + timedelta(minutes=i)), ["leo", "enkash"])
+    page = await store.search(MessageFilter(po_number="P0"), offset=0, limit=3)
+    assert page.total == 4 and len(page.items) == 3
+    assert page.items[0].received_at > page.items[1].received_at
+    assert (await store.search(MessageFilter(system="leo"))).total == 0
+    assert (await store.search(MessageFilter(since=T0 + timedelta(minutes=5)))).total == 2
+    for d, _ in await store.claim("w", 2, 30, T0):
+        await store.finish(d.id, attempt("dead", 400), State.DEAD, reason="boom")
+    dead = [d async for d in store.deliveries(MessageFilter(status=State.DEAD))]
+    assert len(dead) == 2
+    assert (await store.search(MessageFilter(status=State.DEAD))).total == len(
+        {d.message_id for d in dead}
+    )
+
+
+async def test_message_state_is_the_least_finished_delivery(store: Store) -> None:
+    m, _ = await store.accept(msg(), ["leo", "enkash"])
+    claimed = await store.claim("w", 10, 30, T0)
+    await store.finish(claimed[0][0].id, attempt("delivered"), State.DELIVERED)
+    got = await store.get_message(m.id)
+    assert aggregate(got) is State.DELIVERING  # type: ignore[arg-type]
+
+
+async def test_po_state_updates_are_atomic(store: Store) -> None:
+    def bump(po: PurchaseOrder | None) -> PurchaseOrder:
+        if po is None:
+            return PurchaseOrder(po_number="X", version=1)
+        return po.model_copy(update={"version": po.version + 1})
+
+    await asyncio.gather(*(store.update_po("X", bump) for _ in range(20)))
+    got = await store.get_po("X")
+    assert got is not None and got.version == 20
+
+
+async def test_timeline_is_oldest_first(store: Store) -> None:
+    late, _ = await store.accept(msg(po="T", at=T0 + timedelta(hours=1)), ["leo"])
+    early, _ = await store.accept(msg(po="T", at=T0), ["leo"])
+    assert [m.id for m in await store.timeline("T")] == [early.id, late.id]
+
+
+async def test_checkpoints(store: Store) -> None:
+    assert await store.get_checkpoint("alphaalpha.poll") is None
+    await store.set_checkpoint("alphaalpha.poll", "2026-01-01T00:00:00Z")
+    assert await store.get_checkpoint("alphaalpha.poll") == "2026-01-01T00:00:00Z"
+    assert await store.ping()
