@@ -64,6 +64,7 @@ def fill_env(config: Config) -> str:
 
 
 async def run_demo(config_file: str | None, host: str, port: int, sim_port: int) -> None:
+    os.environ.setdefault("POHUB_LOG_LEVEL", "WARNING")
     base = load_config(config_file, registry.system_ids())
     sim_url = f"http://{host}:{sim_port}"
     config = demo_config(base, sim_url)
@@ -81,7 +82,9 @@ async def run_demo(config_file: str | None, host: str, port: int, sim_port: int)
     url = f"http://{host}:{port}"
     async with httpx.AsyncClient(base_url=url, timeout=15) as http:
         await _walkthrough(hub, sims, http, admin_key)
-    click.echo(f"\ngateway     {url}   (admin page: {url}/admin, API: {url}/schema)")
+    click.echo(
+        f"\ngateway     {url}   (operations API: {url}/api/v1/messages, OpenAPI: {url}/schema)"
+    )
     click.echo(f"simulators  {sim_url}/{{system}}")
     click.echo(f"admin key   {admin_key}")
     click.echo("serving; Ctrl-C stops")
@@ -114,19 +117,58 @@ async def _push_samples(hub: Hub, http: httpx.AsyncClient) -> list[str]:
     ids: list[str] = []
     click.echo("pushing every document sample through its drop-in endpoint:")
     for system in [r.from_ for r in hub.config.routes]:
-        route = specs[system].routes[0]
         for sample in sorted(registry.samples_dir(system).glob("*.json")):
-            headers = {
-                "Content-Type": "application/json",
-                **_inbound_headers(hub, system),
-                **_sample_headers(sample),
-            }
-            reply = await http.request(route.method, f"/inbound/{system}{route.path}",
-                                       content=sample.read_bytes(), headers=headers)  # fmt: skip
-            got = reply.headers.get("X-Pohub-Message-Id", "")
-            click.echo(f"  {system:<11} {sample.name:<28} -> HTTP {reply.status_code} {got}")
-            ids += [i for i in got.split(",") if i]
+            extra = _sample_headers(sample)
+            ids += await _push(
+                hub, http, specs[system], system, sample.name, sample.read_bytes(), extra
+            )
+    await asyncio.sleep(0.5)
+    click.echo("and a status change of PO0194 in each status-only dialect:")
+    for system in [r.from_ for r in hub.config.routes]:
+        if registry.get(system).needs_full_po:
+            continue
+        body, headers = await _status_change_in(hub, system)
+        ids += await _push(hub, http, specs[system], system, "(PO0194 -> SENT)", body, headers)
     return ids
+
+
+async def _push(hub: Hub, http: httpx.AsyncClient, spec: Any, system: str, label: str,
+                body: bytes, extra: dict[str, str]) -> list[str]:  # fmt: skip
+    route, path = _route_for(spec, extra.pop("X-Pohub-Path", None))
+    headers = {"Content-Type": "application/json", **_inbound_headers(hub, system), **extra}
+    reply = await http.request(
+        route.method, f"/inbound/{system}{path}", content=body, headers=headers
+    )
+    got = reply.headers.get("X-Pohub-Message-Id", "")
+    click.echo(f"  {system:<11} {label:<28} -> HTTP {reply.status_code} {got}")
+    return [i for i in got.split(",") if i]
+
+
+def _route_for(spec: Any, path: str | None) -> tuple[Any, str]:
+    """The spec's route for a sample that names its own path (AlphaAlpha actions)."""
+    import re
+
+    if path is None:
+        return spec.routes[0], spec.routes[0].path
+    for route in spec.routes:
+        if re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", route.path), path):
+            return route, path
+    return spec.routes[0], spec.routes[0].path
+
+
+async def _status_change_in(hub: Hub, system: str) -> tuple[bytes, dict[str, str]]:
+    """The canonical sample status event, written by the system's own adapter."""
+    import orjson
+
+    from core.adapter import RenderContext
+    from core.model import PoEvent
+
+    sample = registry.samples_dir("canonical") / "status-event.json"
+    event = PoEvent.model_validate_json(sample.read_bytes())
+    state = await hub.store.get_po(event.po_number)
+    plan = registry.get(system).render(event, RenderContext(hub.mappings[system], state))
+    call = plan.calls[0]
+    return orjson.dumps(call.json), dict(call.headers)
 
 
 def _sample_headers(sample: Path) -> dict[str, str]:

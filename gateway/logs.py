@@ -20,6 +20,7 @@ def configure_logging(level: str | None = None) -> None:
     if _done:
         return
     _done = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     as_json = (
         os.environ.get("POHUB_LOG", "json" if not sys.stderr.isatty() else "console") == "json"
     )

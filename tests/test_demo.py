@@ -1,0 +1,41 @@
+"""``pohub demo`` as a user runs it: a subprocess on free ports, its printed table read."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from tests.servers import free_port
+from tests.support import ROOT
+
+
+def test_demo_pushes_samples_recovers_a_fault_and_releases_a_parked_delivery(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port, sim_port = free_port(), free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_TOKEN", "_KEY", "_PASSWORD", "_USER"))
+    }
+    cmd = [sys.executable, "-m", "gateway.cli", "demo", "--config", str(ROOT / "config.yaml"),
+           "--port", str(port), "--sim-port", str(sim_port)]  # fmt: skip
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+                                stdout=sink, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while b"serving;" not in out.read_bytes():
+                assert proc.poll() is None, out.read_text()
+                assert time.monotonic() < deadline, out.read_text()
+                time.sleep(0.5)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+    text = out.read_text()
+    assert "recovered from an injected fault" in text
+    assert "parked until its mapping row was added" in text
+    assert "admin key" in text
+    rows = [line for line in text.splitlines() if line.startswith("uniware ")]
+    assert rows and all(" delivered " in row for row in rows), rows
