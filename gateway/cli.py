@@ -149,7 +149,9 @@ def serve(config_file: str | None, host: str, port: int, n_workers: int) -> None
 @_config_option
 @click.option("--concurrency", default=64, show_default=True, type=int,
               help="Deliveries in flight in this process.")  # fmt: skip
-def worker(config_file: str | None, concurrency: int) -> None:
+@click.option("--lease-s", default=60.0, show_default=True, type=float,
+              help="How long a claimed delivery is ours; a dead worker's work returns after it.")  # fmt: skip
+def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
     """Delivery workers only: run many, on many machines, against one Redis."""
     import asyncio
     import signal
@@ -162,7 +164,7 @@ def worker(config_file: str | None, concurrency: int) -> None:
 
     async def run() -> None:
         await hub.store.open()
-        w = Worker(hub.config, hub.store, hub.mappings, batch=concurrency)
+        w = Worker(hub.config, hub.store, hub.mappings, batch=concurrency, lease_s=lease_s)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, w.stop)

@@ -31,6 +31,7 @@ class Gateway:
     hub: Hub
     sims: SimulatorServer
     mappings: Path
+    config_file: Path
 
     def client(self, role: str = "admin") -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10,
@@ -96,13 +97,16 @@ def gateway(
     config = base.model_copy(update={"systems": systems, "store": store_url or f"sqlite:///{tmp}/pohub.db",
                                      "mappings_dir": "mappings"})  # fmt: skip
     shutil.copytree(ROOT / "mappings", tmp / "mappings", dirs_exist_ok=True)
-    (tmp / "config.yaml").write_text("mappings_dir: mappings\n")
+    import yaml
+
+    dumped = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    (tmp / "config.yaml").write_text(yaml.safe_dump(dumped))
     saved = dict(os.environ)
     os.environ.update(_env_for(config, sims))
     try:
         hub = Hub.build(str(tmp / "config.yaml"), config=config, store_url=config.store)
         with serve(create_app(hub, workers=workers)) as url:
-            yield Gateway(url, hub, sims, tmp / "mappings")
+            yield Gateway(url, hub, sims, tmp / "mappings", tmp / "config.yaml")
     finally:
         os.environ.clear()
         os.environ.update(saved)
