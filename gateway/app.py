@@ -73,6 +73,9 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.store.open()
+        from gateway.poller import start_pollers
+
+        start_pollers(hub)
         if hub.mappings_path is not None:
             from gateway.reload import watch
 
