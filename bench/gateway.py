@@ -133,8 +133,8 @@ def scenario(procs: s.Procs, args: argparse.Namespace, tmp: Path, sim: str, kind
         proc = s.pohub(procs, f"serve-{kind}", ["serve", "--config", str(config), "--port",
                        str(port), "--workers", str(workers)], env, s.SERVER_CPU, port)  # fmt: skip
     try:
-        e2e = kind != "echo" and (kind == "glue" or workers > 0)
-        return measure(args, f"http://127.0.0.1:{port}", headers, kind, sim if e2e else None)
+        counted = sim if kind == "pohub" and workers > 0 else None  # glue: req/s = delivered/s
+        return measure(args, f"http://127.0.0.1:{port}", headers, kind, counted)
     finally:
         procs.stop(proc)
 

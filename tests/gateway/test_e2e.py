@@ -226,3 +226,20 @@ def test_health_ready_metrics_schema(gw: Gateway) -> None:
     assert "pohub_received_total" in httpx.get(gw.url + "/metrics").text
     assert httpx.get(gw.url + "/schema/openapi.json").json()["info"]["title"] == "pohub"
     assert registry.system_ids()
+
+
+ROUTED_SAMPLES = [(system, path) for system, path in support.all_samples() if system in INBOUND]
+
+
+@pytest.mark.parametrize(("system", "path"), ROUTED_SAMPLES, ids=lambda v: getattr(v, "name", v))
+def test_every_sample_reaches_every_routed_target(gw: Gateway, system: str, path: Path) -> None:
+    """The hub first learns the PO (from Uniware), then the sample goes to every target."""
+    event = support.parse_sample(system, path)[0]
+    known = orjson.loads(sample("uniware")[0])
+    known["code"] = event.po_number
+    gw.wait(push(gw, "uniware", orjson.dumps(known)).headers["X-Pohub-Message-Id"], timeout=30)
+    reply = push(gw, system, path.read_bytes(), support.headers_for(path))
+    assert reply.status_code == 200, reply.text
+    for message_id in reply.headers["X-Pohub-Message-Id"].split(","):
+        done = gw.wait(message_id, timeout=30)
+        assert {d["target"] for d in done["deliveries"]} == set(gw.hub.config.targets_of(system))
