@@ -67,6 +67,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.targets = {t: self._target(t, transport) for t in self._routed_targets()}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[str, Delivery] = {}
         self._stopping = asyncio.Event()
         self.last_beat = time.monotonic()
 
@@ -133,6 +134,13 @@ class Worker:
             await asyncio.wait(self._tasks, timeout=grace_s)
         for task in list(self._tasks):
             task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        for delivery in list(self._in_flight.values()):
+            with contextlib.suppress(Exception):
+                await self.store.finish(delivery.id, None, State.RETRYING, next_at=utc_now(),
+                                        reason="returned at shutdown", step=delivery.step)  # fmt: skip
+                log.info("worker.returned", delivery_id=delivery.id)
         for target in self.targets.values():
             await target.client.aclose()
 
@@ -141,9 +149,14 @@ class Worker:
         structlog.contextvars.bind_contextvars(
             message_id=message.id, po_number=message.po_number, target=delivery.target
         )
+        self._in_flight[delivery.id] = delivery
         try:
             await self._deliver(delivery, message)
+            self._in_flight.pop(delivery.id, None)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # a bug must not lose the delivery: retry it later
+            self._in_flight.pop(delivery.id, None)
             log.exception("worker.crashed")
             await self._retry(delivery, message, None, RetryableDelivery(f"internal error: {exc}"))
         finally:
