@@ -105,8 +105,11 @@ def gateway(
     os.environ.update(_env_for(config, sims))
     try:
         hub = Hub.build(str(tmp / "config.yaml"), config=config, store_url=config.store)
-        with serve(create_app(hub, workers=workers)) as url:
-            yield Gateway(url, hub, sims, tmp / "mappings", tmp / "config.yaml")
+        app = create_app(hub, workers=workers)
+        with serve(app) as url:
+            g = Gateway(url, hub, sims, tmp / "mappings", tmp / "config.yaml")
+            g.hub_app = app  # type: ignore[attr-defined]
+            yield g
     finally:
         os.environ.clear()
         os.environ.update(saved)
