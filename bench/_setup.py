@@ -86,7 +86,9 @@ def bench_env(config_file: Path) -> dict[str, str]:
     env.pop("POHUB_STORE", None)
     for system, cfg in config.systems.items():
         if cfg.auth is not None:
-            env.update({n: f"bench-{system}-{k}" for k, n in secrets.auth_env_names(cfg.auth).items()})
+            env.update(
+                {n: f"bench-{system}-{k}" for k, n in secrets.auth_env_names(cfg.auth).items()}
+            )
         inbound = cfg.inbound_auth
         if inbound is not None and inbound.basic is not None:
             env[inbound.basic.username_env] = f"{system}-user"
@@ -156,7 +158,11 @@ class Procs:
 
     def log_tail(self, name: str, lines: int = 15) -> str:
         path = self.logs / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
 
 
 def _raise_exit(*_: object) -> None:

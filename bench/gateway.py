@@ -188,7 +188,9 @@ def main() -> None:
     print("{:<16} {:<6} {:>8} {:>7} {:>7} {:>6}  {}".format(*head))
     for name, store_name, got, base, target in rows:
         ratio = got["rps"] / rates[base] if base else 1.0
-        verdict = f">= {target:g}x {'PASS' if ratio >= target else 'MISS'}" if target else "baseline"
+        verdict = (
+            f">= {target:g}x {'PASS' if ratio >= target else 'MISS'}" if target else "baseline"
+        )
         row = (name, store_name, got["rps"], got["p50_ms"], got["p99_ms"], ratio, verdict)
         print("{:<16} {:<6} {:>8.0f} {:>7.1f} {:>7.1f} {:>6.2f}  {}".format(*row))
 

@@ -4,9 +4,10 @@ For each worker count: a fresh Redis database is pre-loaded with ``--messages`` 
 (each a new PO code) through the hub's own ingest and store API (``Hub.build(...).ingest``,
 no HTTP), routed uniware -> leo only; then that many ``pohub worker`` processes start
 (unpinned) and deliver to the Leo simulator (``pohub simulate``, its own process, core 1)
-until the simulator has received them all. Each worker's CPU is utime + stime from
-/proc/<pid>/stat (measured just before it is stopped; its start-up CPU, read once it
-answers nothing yet, is subtracted). Target: CPU per delivery with 2 workers within 10 %
+until the store has none left (polled in Redis, not at the simulator, so polling does not
+load it); the simulator's count of accepted deliveries is what is reported. Each worker's CPU is utime + stime from
+/proc/<pid>/stat, read just before it is stopped, minus its start-up CPU (imports and
+config, read when it prints its banner, before it claims anything). Target: CPU per delivery with 2 workers within 10 %
 of 1 worker, so scale-out is linear on paper.
 
     uv run python bench/workers.py [--messages 5000] [--concurrency 64] [--timeout 120]
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +33,13 @@ ROUTES = {"uniware": ["leo"]}
 
 async def preload(config: Path, store_url: str, messages: int) -> float:
     """Store ``messages`` new POs through the hub's ingest; returns seconds taken."""
+    import logging
+
+    import structlog
+
     from gateway.hub import Hub
 
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     hub = Hub.build(str(config), store_url=store_url)
     await hub.store.open()
     run = uuid.uuid4().hex[:8]
@@ -48,6 +55,33 @@ async def preload(config: Path, store_url: str, messages: int) -> float:
     return time.monotonic() - started
 
 
+async def finished(store_url: str) -> int:
+    """Deliveries in an end state (delivered, dead, parked) in the store: cheap to poll."""
+    from gateway.store.base import Store
+
+    store = Store.from_url(store_url)
+    await store.open()
+    try:
+        counts = await store.counts()
+    finally:
+        await store.close()
+    return sum(counts.get(k, 0) for k in ("delivered", "dead", "parked"))
+
+
+def wait_banner(
+    procs: s.Procs, name: str, proc: subprocess.Popen[bytes], timeout: float = 30
+) -> float:
+    """CPU seconds of a ``pohub worker`` when it says it starts (before its first claim)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {procs.log_tail(name)}")
+        if "pohub worker (" in procs.log_tail(name, 50):
+            return s.cpu_seconds(proc.pid)
+        time.sleep(0.01)
+    raise RuntimeError(f"{name} did not start in {timeout} s")
+
+
 def run_workers(procs: s.Procs, args: argparse.Namespace, tmp: Path, sim: str, redis: str,
                 n_workers: int) -> dict[str, float]:  # fmt: skip
     store_url = f"{redis.rsplit('/', 1)[0]}/{n_workers}"
@@ -56,25 +90,24 @@ def run_workers(procs: s.Procs, args: argparse.Namespace, tmp: Path, sim: str, r
     env = s.bench_env(config)
     load_s = asyncio.run(preload(config, store_url, args.messages))
     s.received(sim, "leo", clear=True)
-    workers = [
-        s.pohub(procs, f"worker-{n_workers}-{i}",
-                ["worker", "--config", str(config), "--concurrency", str(args.concurrency)], env)
-        for i in range(n_workers)
-    ]  # fmt: skip
-    started = time.monotonic()
-    deadline = started + args.timeout
+    names = [f"worker-{n_workers}-{i}" for i in range(n_workers)]
+    cmd = ["worker", "--config", str(config), "--concurrency", str(args.concurrency)]
+    workers = [s.pohub(procs, name, cmd, env) for name in names]
     delivered = 0
     try:
+        startup = [wait_banner(procs, n, w) for n, w in zip(names, workers, strict=True)]
+        started = time.monotonic()
+        deadline = started + args.timeout
         while time.monotonic() < deadline:
-            for w in workers:
+            for name, w in zip(names, workers, strict=True):
                 if w.poll() is not None:
-                    raise RuntimeError(f"worker exited: {procs.log_tail(w.args[3])}")
-            delivered = s.received(sim, "leo")
-            if delivered >= args.messages:
+                    raise RuntimeError(f"{name} exited: {procs.log_tail(name)}")
+            if asyncio.run(finished(store_url)) >= args.messages:
                 break
-            time.sleep(0.25)
+            time.sleep(0.1)
         seconds = time.monotonic() - started
-        cpu = sum(s.cpu_seconds(w.pid) for w in workers)
+        cpu = sum(s.cpu_seconds(w.pid) for w in workers) - sum(startup)
+        delivered = s.received(sim, "leo")
     finally:
         for w in workers:
             procs.stop(w)
