@@ -13,9 +13,11 @@ from litestar import Litestar, Request, Response, get
 from litestar.openapi import OpenAPIConfig
 from prometheus_client import generate_latest
 
-from gateway import inbound, metrics
+from gateway import inbound, mapping_versions, metrics
+from gateway.admin import AdminController, StatsController
 from gateway.hub import Hub
 from gateway.logs import configure_logging
+from gateway.mappings_api import MappingsController, whoami
 from gateway.ops import Messages
 
 READY_STALE_S = 30.0
@@ -76,6 +78,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
         from gateway.poller import start_pollers
 
         start_pollers(hub)
+        hub.spawn(mapping_versions.watch_store(hub))
         if hub.mappings_path is not None:
             from gateway.reload import watch
 
@@ -98,6 +101,10 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
     configure_logging()
     app = Litestar(
         route_handlers=[
+            AdminController,
+            StatsController,
+            MappingsController,
+            whoami,
             health,
             ready,
             prometheus,

@@ -164,6 +164,9 @@ def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
 
     async def run() -> None:
         await hub.store.open()
+        from gateway import mapping_versions
+
+        follow = asyncio.create_task(mapping_versions.watch_store(hub))
         w = Worker(hub.config, hub.store, hub.mappings, batch=concurrency, lease_s=lease_s)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -171,6 +174,7 @@ def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
         try:
             await w.run()
         finally:
+            follow.cancel()
             await hub.store.close()
 
     click.echo(f"pohub worker (store {_safe_url(hub)})", err=True)
@@ -242,6 +246,14 @@ def _fail(exc: PohubError) -> None:
     click.echo(f"error: {exc}", err=True)
     sys.exit(getattr(exc, "exit_code", 1))
 
+
+def _attach_mappings_group() -> None:
+    from gateway.cli_mappings import mappings
+
+    main.add_command(mappings)
+
+
+_attach_mappings_group()
 
 if __name__ == "__main__":
     main()

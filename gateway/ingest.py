@@ -16,7 +16,7 @@ import structlog
 
 from adapters import registry
 from core.errors import InvalidInput
-from core.model import PoEvent, PurchaseOrder, utc_now
+from core.model import PoEvent, utc_now
 from core.state import apply_event
 from gateway.store.base import Store
 from gateway.store.records import Message, State
@@ -68,34 +68,19 @@ class Ingest:
     async def _store_event(
         self, system: str, event: PoEvent, body: bytes, headers: AbcMapping[str, str], dedup: str
     ) -> tuple[Message, bool]:
-        existing = await self.store.find_duplicate(dedup)
-        if existing is not None:
-            log.info("inbound.duplicate", message_id=existing.id, po_number=event.po_number)
-            return existing, False
-        was_known = await self._apply(event)
         canonical = event.model_dump(mode="json", exclude_defaults=True)
         message = Message(
             id=new_id(), system=system, po_number=event.po_number, dedup_key=dedup,
             status=State.QUEUED, body=body.decode("utf-8", "replace"),
             headers=_safe(headers), canonical=[canonical],
         )  # fmt: skip
-        stored, created = await self.store.accept(message, self.routes.get(system, []))
-        log.info("inbound.accepted", message_id=stored.id, po_number=event.po_number, system=system)
-        if event.po is not None and not was_known:
-            await self.store.unpark(park_kind="unknown_po", po_number=event.po_number)
+        targets = self.routes.get(system, [])
+        stored, created = await self.store.ingest(
+            message, targets, lambda state: apply_event(state, event), event.po is not None
+        )
+        event_name = "inbound.accepted" if created else "inbound.duplicate"
+        log.info(event_name, message_id=stored.id, po_number=event.po_number, system=system)
         return stored, created
-
-    async def _apply(self, event: PoEvent) -> bool:
-        """Apply the event to the PO's state; True when the hub already knew the PO."""
-        known = False
-
-        def change(state: PurchaseOrder | None) -> PurchaseOrder | None:
-            nonlocal known
-            known = state is not None
-            return apply_event(state, event)
-
-        await self.store.update_po(event.po_number, change)
-        return known
 
     async def reject(
         self, system: str, body: bytes, headers: AbcMapping[str, str], exc: InvalidInput

@@ -1,5 +1,6 @@
-"""Mapping files are watched: a saved file goes live without a restart and un-parks what it
-unblocks. Broken saves are logged and ignored; the mapping in force stays.
+"""Mapping files are watched: a saved file becomes a new mapping version in the store (so
+every process follows it), goes live without a restart and un-parks what it unblocks.
+Broken saves are logged and ignored; the mapping in force stays.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ async def _reload(hub: Hub, file: Path) -> None:
         log.warning("mapping.reload_refused", file=str(file), problems=[str(p) for p in problems])
         return
     if mapping.version != hub.mappings[system].version:
-        await apply_mapping(hub, system, mapping)
+        from gateway import mapping_versions
+
+        data = mapping.file.model_dump(mode="json")
+        await mapping_versions.save(hub, system, data, "file", f"{file.name} changed on disk",
+                                    skip_unchanged=True)  # fmt: skip
 
 
 def _mtimes(directory: Path) -> dict[Path, float]:

@@ -71,6 +71,31 @@ class Store(abc.ABC):
         and then ``stored`` is the first message.
         """
 
+    async def ingest(
+        self, message: Message, targets: list[str], change: PoUpdate, release_unknown_po: bool
+    ) -> tuple[Message, bool]:
+        """All of one inbound event: dedup, apply ``change`` to the PO's state, ``accept``,
+        and when the PO was unknown and ``release_unknown_po``, unpark its "unknown PO"
+        deliveries. Backends that can do it in one transaction override this (fewer round
+        trips on the hot path); this composition is correct but not atomic as a whole."""
+        if message.dedup_key is not None:
+            known = await self.find_duplicate(message.dedup_key)
+            if known is not None:
+                return known, False
+        was_known = False
+
+        def tracked(state: PurchaseOrder | None) -> PurchaseOrder | None:
+            nonlocal was_known
+            was_known = state is not None
+            return change(state)
+
+        if message.po_number is not None:
+            await self.update_po(message.po_number, tracked)
+        stored, created = await self.accept(message, targets)
+        if created and release_unknown_po and not was_known and message.po_number is not None:
+            await self.unpark(park_kind="unknown_po", po_number=message.po_number)
+        return stored, created
+
     @abc.abstractmethod
     async def reject(self, message: Message) -> None:
         """Record a refused message (state REJECTED) for operators; no deliveries."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -210,14 +211,58 @@ class SqliteStore(Store):
         self.path = _path(url)
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._pending: list[
+            tuple[
+                Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop
+            ]
+        ] = []
+        self._flush_scheduled = False
 
     # plumbing ----------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
-        """Run ``fn`` as one transaction on the store thread; reads get one snapshot too."""
+        """Run ``fn`` as one transaction on the store thread; reads get one snapshot too.
+
+        Writes are group-committed: every write waiting when the store thread comes round
+        runs in one ``BEGIN IMMEDIATE`` ... ``COMMIT``, each inside its own savepoint so one
+        failing op does not undo the others. A COMMIT costs far more than the statements
+        (about 0.35 ms here), so under load this multiplies accepted messages per second;
+        each caller still hears back only after the COMMIT that made its write durable.
+        """
         if self._thread is None:
             raise RuntimeError("SqliteStore is not open")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._transact, fn, write)
+        if not write:
+            return await loop.run_in_executor(self._thread, self._transact, fn, False)
+        future: asyncio.Future[T] = loop.create_future()
+        with self._lock:
+            self._pending.append((fn, future, loop))
+            schedule = not self._flush_scheduled
+            self._flush_scheduled = True
+        if schedule:
+            self._thread.submit(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._flush_scheduled = False
+        if not batch:
+            return
+        conn = self._conn
+        assert conn is not None
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, _, _ in batch:
+                outcomes.append(_in_savepoint(conn, fn))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            outcomes = [(None, exc)] * len(batch)
+        for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
+            loop.call_soon_threadsafe(_settle, future, result, error)
 
     def _transact(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
         conn = self._conn
@@ -259,24 +304,34 @@ class SqliteStore(Store):
         return found[0] if found else None
 
     async def accept(self, message: Message, targets: list[str]) -> tuple[Message, bool]:
-        def accept(c: sqlite3.Connection) -> tuple[Message, bool]:
+        return await self._run(lambda c: _accept(c, message, targets), True)
+
+    async def ingest(
+        self, message: Message, targets: list[str], change: PoUpdate, release_unknown_po: bool
+    ) -> tuple[Message, bool]:
+        """Dedup, PO state, accept and release in one write transaction: one round trip."""
+
+        def ingest(c: sqlite3.Connection) -> tuple[Message, bool]:
             if message.dedup_key is not None:
                 known = _messages(c, "WHERE m.dedup_key = ?", [message.dedup_key])
                 if known:
                     return known[0], False
-            _insert_message(c, message)
-            line, stamp = message.po_number or message.id, _now()
-            for target in dict.fromkeys(targets):
+            was_known = False
+            if message.po_number is not None:
+                state = _po(c, message.po_number)
+                was_known = state is not None
+                _write_po(c, message.po_number, change(state))
+            stored = _accept(c, message, targets)
+            if release_unknown_po and not was_known and message.po_number is not None:
                 c.execute(
-                    "INSERT INTO deliveries (id, message_id, target, po_number, seq, state, "
-                    "next_at, created_at, updated_at) SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) "
-                    "+ 1, 'queued', ?, ?, ? FROM deliveries WHERE target = ? AND po_number = ?",
-                    (f"{message.id}:{target}", message.id, target, line, stamp, stamp, stamp,
-                     target, line),
-                )  # fmt: skip
-            return _messages(c, "WHERE m.id = ?", [message.id])[0], True
+                    "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
+                    "lease_until = NULL, reason = NULL, park_kind = NULL WHERE state = 'parked' "
+                    "AND park_kind = 'unknown_po' AND po_number = ?",
+                    (_now(), _now(), message.po_number),
+                )
+            return stored
 
-        return await self._run(accept, True)
+        return await self._run(ingest, True)
 
     async def reject(self, message: Message) -> None:
         rejected = message.model_copy(update={"status": State.REJECTED, "deliveries": []})
@@ -430,12 +485,7 @@ class SqliteStore(Store):
 
         def update(c: sqlite3.Connection) -> PurchaseOrder | None:
             new = change(_po(c, po_number))
-            if new is not None:
-                c.execute(
-                    "INSERT INTO po_state VALUES (?, ?, 1) ON CONFLICT (po_number) DO UPDATE "
-                    "SET json = excluded.json, version = version + 1",
-                    (po_number, new.model_dump_json()),
-                )
+            _write_po(c, po_number, new)
             return new
 
         return await self._run(update, True)
@@ -461,3 +511,54 @@ class SqliteStore(Store):
 def _po(c: sqlite3.Connection, po_number: str) -> PurchaseOrder | None:
     row = c.execute("SELECT json FROM po_state WHERE po_number = ?", (po_number,)).fetchone()
     return None if row is None else PurchaseOrder.model_validate_json(row[0])
+
+
+def _write_po(c: sqlite3.Connection, po_number: str, new: PurchaseOrder | None) -> None:
+    if new is not None:
+        c.execute(
+            "INSERT INTO po_state VALUES (?, ?, 1) ON CONFLICT (po_number) DO UPDATE "
+            "SET json = excluded.json, version = version + 1",
+            (po_number, new.model_dump_json()),
+        )
+
+
+def _accept(c: sqlite3.Connection, message: Message, targets: list[str]) -> tuple[Message, bool]:
+    """Dedup, then the message and one delivery per target with the next ``seq`` of its line."""
+    if message.dedup_key is not None:
+        known = _messages(c, "WHERE m.dedup_key = ?", [message.dedup_key])
+        if known:
+            return known[0], False
+    _insert_message(c, message)
+    line, stamp = message.po_number or message.id, _now()
+    for target in dict.fromkeys(targets):
+        c.execute(
+            "INSERT INTO deliveries (id, message_id, target, po_number, seq, state, "
+            "next_at, created_at, updated_at) SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) "
+            "+ 1, 'queued', ?, ?, ? FROM deliveries WHERE target = ? AND po_number = ?",
+            (f"{message.id}:{target}", message.id, target, line, stamp, stamp, stamp,
+             target, line),
+        )  # fmt: skip
+    return _messages(c, "WHERE m.id = ?", [message.id])[0], True
+
+
+def _in_savepoint(
+    conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]
+) -> tuple[Any, BaseException | None]:
+    conn.execute("SAVEPOINT op")
+    try:
+        result = fn(conn)
+    except Exception as exc:
+        conn.execute("ROLLBACK TO op")
+        conn.execute("RELEASE op")
+        return None, exc
+    conn.execute("RELEASE op")
+    return result, None
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -35,7 +35,8 @@ def guarded_routes(app: Any) -> list[tuple[str, str, str]]:
             roles = [r for r in roles if r]
             if not roles:
                 continue
-            path = re.sub(r"\{[^}]+\}", "x", route.path)
+            path = re.sub(r"\{[^}:]+:int\}", "1", route.path)
+            path = re.sub(r"\{[^}]+\}", "x", path)
             for method in handler.http_methods:
                 out.append((method, path, roles[0]))
     return sorted(set(out))

@@ -1,0 +1,100 @@
+"""Serves the admin page's committed static files and the stats endpoints it draws.
+
+The page is plain HTML, CSS and vanilla JS modules (no build step, no CDN): it signs in
+with an API key and calls the operations and mappings APIs like any other client.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotFoundException
+
+from gateway.ops import hub_of, requires
+from gateway.store.records import MessageFilter, State
+
+STATIC = Path(__file__).parent / "static"
+MEDIA = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}  # fmt: skip
+FAILED = frozenset({"retry", "dead"})
+HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def _file(name: str) -> Response[bytes]:
+    path = (STATIC / name).resolve()
+    if path.parent != STATIC.resolve() or path.suffix not in MEDIA or not path.is_file():
+        raise NotFoundException(f"no admin file {name}")
+    return Response(path.read_bytes(), media_type=MEDIA[path.suffix], headers=HEADERS)
+
+
+class AdminController(Controller):
+    """``GET /admin`` (the page) and ``GET /admin/static/<file>``; no key needed to load it."""
+
+    path = "/admin"
+    include_in_schema = False
+
+    @get("/")
+    async def index(self) -> Response[bytes]:
+        return _file("index.html")
+
+    @get("/static/{name:str}")
+    async def static(self, name: str) -> Response[bytes]:
+        return _file(name)
+
+
+class StatsController(Controller):
+    path = "/api/v1/stats"
+    tags = ["operations"]
+
+    @get("/throughput", guards=[requires("viewer")])
+    async def throughput(
+        self, request: Request[Any, Any, Any], minutes: int = 60
+    ) -> dict[str, Any]:
+        """Delivered and failed (retry/dead) attempts per target per minute, oldest first.
+
+        Counted from the attempts of messages received in the window (fine for now).
+        """
+        minutes = min(max(minutes, 1), 24 * 60)
+        end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        since = end - timedelta(minutes=minutes)
+        series: dict[str, dict[str, list[int]]] = {}
+        async for delivery in hub_of(request).store.deliveries(MessageFilter(since=since)):
+            for attempt in delivery.attempts:
+                at = attempt.at if attempt.at.tzinfo else attempt.at.replace(tzinfo=UTC)
+                slot = int((at - since).total_seconds() // 60)
+                if not 0 <= slot < minutes:
+                    continue
+                counts = series.setdefault(
+                    attempt.target, {k: [0] * minutes for k in ("delivered", "failed", "parked")}
+                )
+                if attempt.outcome == "delivered":
+                    counts["delivered"][slot] += 1
+                elif attempt.outcome in FAILED:
+                    counts["failed"][slot] += 1
+                elif attempt.outcome == "parked":
+                    counts["parked"][slot] += 1
+        return {"minutes": minutes, "since": since.isoformat(),
+                "buckets": [(since + timedelta(minutes=i)).isoformat() for i in range(minutes)],
+                "targets": dict(sorted(series.items()))}  # fmt: skip
+
+    @get("/causes", guards=[requires("viewer")])
+    async def causes(
+        self, request: Request[Any, Any, Any], status: Literal["dead", "parked"] = "dead"
+    ) -> list[dict[str, Any]]:
+        """Dead or parked deliveries grouped by target and reason, largest group first."""
+        groups: dict[tuple[str, str], int] = defaultdict(int)
+        flt = MessageFilter(status=State(status))
+        async for delivery in hub_of(request).store.deliveries(flt):
+            groups[(delivery.target, delivery.reason or "(no reason recorded)")] += 1
+        rows = [{"target": t, "cause": c, "count": n} for (t, c), n in groups.items()]
+        return sorted(rows, key=lambda r: (-r["count"], r["target"], r["cause"]))
+
+    @get("/counts", guards=[requires("viewer")])
+    async def counts(self, request: Request[Any, Any, Any]) -> dict[str, int]:
+        """Live deliveries per state plus rejected messages."""
+        found: dict[str, int] = await hub_of(request).store.counts()
+        return found

@@ -1,0 +1,73 @@
+// Entry point: sign-in and the hash router (#/messages, #/message/ID, #/problems, #/po/PO,
+// #/mappings/SYSTEM, #/health).
+import { ApiError, can, h, mount, session, signIn, signOut, stopTimers, toast } from "./api.js";
+import { messageView, messagesView, poView, problemsView } from "./messages.js";
+import { mappingsView } from "./mappings.js";
+import { healthView } from "./health.js";
+
+const view = document.getElementById("view");
+
+function signInView(message) {
+  const key = h("input#key", { type: "password", autocomplete: "current-password", placeholder: "API key", required: true });
+  const error = h("p.err#signin-error", message || "");
+  const form = h("form.card.signin", {
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      try {
+        await signIn(key.value.trim());
+        if (!location.hash || location.hash === "#/signin") location.hash = "#/messages";
+        route();
+      } catch (e) {
+        error.textContent = e instanceof ApiError && e.status === 401 ? "That key is not valid." : String(e.message || e);
+      }
+    },
+  }, h("h1", "Sign in"), h("label", "API key", key), h("p", h("button.primary", { type: "submit" }, "Sign in")), error);
+  mount(view, h("section.card.signin", form));
+  key.focus();
+}
+
+function chrome() {
+  const signedIn = Boolean(session.role);
+  document.getElementById("nav").hidden = !signedIn;
+  const who = document.getElementById("who");
+  who.hidden = !signedIn;
+  who.textContent = signedIn ? `${session.name} · ${session.role}` : "";
+  who.dataset.role = session.role || "";
+  document.getElementById("signout").hidden = !signedIn;
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.classList.toggle("active", location.hash.startsWith(a.getAttribute("href")));
+  }
+}
+
+export async function route() {
+  stopTimers();
+  if (!session.role && session.key) {
+    try { await signIn(session.key); } catch { signOut(); }
+  }
+  chrome();
+  if (!session.role) return signInView();
+  const hash = location.hash.slice(1) || "/messages";
+  const [path, search] = hash.split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const params = Object.fromEntries(new URLSearchParams(search || ""));
+  const pages = {
+    messages: () => messagesView(view, params),
+    message: () => messageView(view, parts[1]),
+    problems: () => problemsView(view),
+    po: () => poView(view, parts[1]),
+    mappings: () => mappingsView(view, parts[1]),
+    health: () => healthView(view),
+  };
+  try {
+    await (pages[parts[0]] || pages.messages)();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { signOut(); return signInView("Your key is no longer accepted."); }
+    mount(view, h("section.card", h("h1", "Something went wrong"), h("p.err", String(e.message || e))));
+    toast(String(e.message || e), true);
+  }
+}
+
+document.getElementById("signout").addEventListener("click", () => { signOut(); location.hash = ""; route(); });
+window.addEventListener("hashchange", route);
+window.pohubCan = can; // for the console
+route();
