@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hmac
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -54,6 +55,25 @@ class ApiKeys:
             if value and _same(given, value) and found is None:
                 found = Principal(name, role)
         return found
+
+
+class KeyRateLimits:
+    """A token bucket per API key name, in this process: 429 with Retry-After past it."""
+
+    def __init__(self, rate_per_s: float, burst: int) -> None:
+        self.rate, self.burst = rate_per_s, burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, name: str) -> float | None:
+        """None when the request may go; else seconds until it may."""
+        now = time.monotonic()
+        tokens, at = self._buckets.get(name, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        if tokens < 1:
+            self._buckets[name] = (tokens, now)
+            return (1 - tokens) / self.rate
+        self._buckets[name] = (tokens - 1, now)
+        return None
 
 
 class InboundGuard:

@@ -98,6 +98,12 @@ class Config(_Strict):
     routes: list[Route] = Field(default_factory=list)
     api_keys: list[ApiKey] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, description="Inbound bodies above get 413.")
+    api_key_rate_per_s: float = Field(
+        default=50.0,
+        gt=0,
+        description="Operations API requests per second per API key (429 above).",
+    )
+    api_key_burst: int = Field(default=100, ge=1, description="Requests a key may make at once.")
 
     def targets_of(self, system: str) -> list[str]:
         return [t for r in self.routes if r.from_ == system for t in r.to]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters import registry
-from gateway.auth import ApiKeys, InboundGuard
+from gateway.auth import ApiKeys, InboundGuard, KeyRateLimits
 from gateway.catalog import mappings_dir
 from gateway.config import Config, config_path, load_config
 from gateway.ingest import Ingest
@@ -26,6 +26,7 @@ class Hub:
     guard: InboundGuard
     keys: ApiKeys
     mappings_path: Path | None = None
+    key_limits: KeyRateLimits = field(default_factory=lambda: KeyRateLimits(50.0, 100))
     workers: list[Worker] = field(default_factory=list)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -45,9 +46,9 @@ class Hub:
         for r in config.routes:
             routes[r.from_] += [t for t in r.to if t not in routes[r.from_]]
         ingest = Ingest(store, mappings, routes)
-        return cls(
-            config, store, mappings, ingest, InboundGuard(config), ApiKeys(config), directory
-        )
+        hub = cls(config, store, mappings, ingest, InboundGuard(config), ApiKeys(config), directory)
+        hub.key_limits = KeyRateLimits(config.api_key_rate_per_s, config.api_key_burst)
+        return hub
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)

@@ -8,7 +8,12 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from pydantic import BaseModel
 
@@ -27,6 +32,11 @@ def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     )
     if found is None:
         raise NotAuthorizedException("a valid API key is required: Authorization: Bearer <key>")
+    wait = hub_of(connection).key_limits.take(found.name)
+    if wait is not None:
+        raise TooManyRequestsException(
+            f"rate limit for key {found.name!r}", headers={"Retry-After": str(max(1, round(wait)))}
+        )
     return found
 
 
