@@ -523,22 +523,30 @@ def _write_po(c: sqlite3.Connection, po_number: str, new: PurchaseOrder | None) 
 
 
 def _accept(c: sqlite3.Connection, message: Message, targets: list[str]) -> tuple[Message, bool]:
-    """Dedup, then the message and one delivery per target with the next ``seq`` of its line."""
+    """Dedup, then the message and one delivery per target with the next ``seq`` of its line.
+
+    The stored message is returned as built here (``RETURNING seq``), not read back: this is
+    the inbound hot path.
+    """
     if message.dedup_key is not None:
         known = _messages(c, "WHERE m.dedup_key = ?", [message.dedup_key])
         if known:
             return known[0], False
     _insert_message(c, message)
     line, stamp = message.po_number or message.id, _now()
+    deliveries = []
     for target in dict.fromkeys(targets):
-        c.execute(
+        delivery_id = f"{message.id}:{target}"
+        (seq,) = c.execute(
             "INSERT INTO deliveries (id, message_id, target, po_number, seq, state, "
             "next_at, created_at, updated_at) SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) "
-            "+ 1, 'queued', ?, ?, ? FROM deliveries WHERE target = ? AND po_number = ?",
-            (f"{message.id}:{target}", message.id, target, line, stamp, stamp, stamp,
-             target, line),
-        )  # fmt: skip
-    return _messages(c, "WHERE m.id = ?", [message.id])[0], True
+            "+ 1, 'queued', ?, ?, ? FROM deliveries WHERE target = ? AND po_number = ? "
+            "RETURNING seq",
+            (delivery_id, message.id, target, line, stamp, stamp, stamp, target, line),
+        ).fetchone()
+        deliveries.append(Delivery(id=delivery_id, message_id=message.id, target=target,
+                                   po_number=line, seq=seq))  # fmt: skip
+    return message.model_copy(update={"deliveries": deliveries}), True
 
 
 def _in_savepoint(
