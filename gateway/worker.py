@@ -68,6 +68,7 @@ class Worker:
         self.targets = {t: self._target(t, transport) for t in self._routed_targets()}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Delivery] = {}
+        self._rendered_without_state: dict[str, bool] = {}
         self._stopping = asyncio.Event()
         self.last_beat = time.monotonic()
 
@@ -160,6 +161,7 @@ class Worker:
             log.exception("worker.crashed")
             await self._retry(delivery, message, None, RetryableDelivery(f"internal error: {exc}"))
         finally:
+            self._rendered_without_state.pop(delivery.id, None)
             structlog.contextvars.unbind_contextvars("message_id", "po_number", "target")
 
     async def _deliver(self, delivery: Delivery, message: Message) -> None:
@@ -175,6 +177,7 @@ class Worker:
         mapping = self.mappings[delivery.target]
         try:
             plan, remote_ids = await self._render(delivery, message)
+            self._rendered_without_state.pop(delivery.id, None)
         except PohubError as exc:
             target.breaker.probing = False
             await self._render_failed(delivery, exc, mapping.version)
@@ -196,6 +199,7 @@ class Worker:
     ) -> tuple[Rendered, dict[str, str]]:
         event = PoEvent.model_validate(message.canonical[0])
         state = await self.store.get_po(delivery.po_number)
+        self._rendered_without_state[delivery.id] = state is None
         remote_id = state.remote_ids.get(delivery.target) if state else None
         known = _remote(state, delivery.target)
         remote = RemoteState(
@@ -212,11 +216,18 @@ class Worker:
             await self._finish(
                 delivery, State.PARKED, attempt, reason=str(exc), park_kind="mapping"
             )
+            # the mapping may have been saved while we rendered: its un-park ran before ours
+            if self.mappings[delivery.target].version != version:
+                await self.store.unpark(target=delivery.target, park_kind="mapping")
         elif isinstance(exc, StateRequired):
             metrics.PARKED.labels(delivery.target, "unknown_po").inc()
             await self._finish(
                 delivery, State.PARKED, attempt, reason="unknown PO", park_kind="unknown_po"
             )
+            # the PO may have arrived while we rendered: its un-park ran before our park
+            had_none = self._rendered_without_state.pop(delivery.id, False)
+            if had_none and await self.store.get_po(delivery.po_number) is not None:
+                await self.store.unpark(park_kind="unknown_po", po_number=delivery.po_number)
         else:
             reason = str(exc) if isinstance(exc, TransitionNotAllowed) else f"cannot render: {exc}"
             attempt.outcome = "dead"
