@@ -69,6 +69,12 @@ async def _shutdown(hub: Hub, grace_s: float = 25.0) -> None:
             await task
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    """A JSON body nested past what the decoder can follow is the sender's error, not ours."""
+    return Response({"status_code": 400, "detail": "request body is nested too deeply"},
+                    status_code=400)  # fmt: skip
+
+
 def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Litestar:
     from gateway.worker import Worker
 
@@ -112,6 +118,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             *inbound.handlers(lambda r: r.app.state.hub),
         ],
         lifespan=[lifespan],
+        exception_handlers={RecursionError: _too_deep},
         openapi_config=OpenAPIConfig(title="pohub", version="0.1.0", path="/schema"),
         request_max_body_size=hub.config.max_body_bytes * 2,
     )

@@ -86,11 +86,15 @@ class InboundGuard:
     def required(self, system: str) -> bool:
         return system in self._auth
 
-    def allows(self, system: str, headers: Mapping[str, str]) -> bool:
+    def allows(self, system: str, headers: Mapping[str, str], keys: ApiKeys | None = None) -> bool:
+        """A system with ``inbound_auth`` signs in as config says; one without (the canonical
+        API, say) needs an operator API key: nothing reaches the store anonymously."""
         auth = self._auth.get(system)
         if auth is None:
-            return True
-        ok = self._check(auth, headers)
+            principal = keys.identify(headers.get("authorization")) if keys else None
+            ok = principal is not None and principal.can("operator")
+        else:
+            ok = self._check(auth, headers)
         if not ok:
             metrics.AUTH_FAILED.labels(system).inc()
             log.warning("inbound.auth_failed", system=system)

@@ -63,7 +63,7 @@ def _handler(
         hub = hub_of(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         inbound = InboundRequest(r, dict(request.path_params), headers, b"")
-        if not hub.guard.allows(system, headers):
+        if not hub.guard.allows(system, headers, hub.keys):
             return _out(spec.refused(inbound, 401, "Authorization required"))
         size = int(headers.get("content-length") or 0)
         if size > hub.config.max_body_bytes:
@@ -78,7 +78,11 @@ def _handler(
         ctype = headers.get("content-type", "application/json").split(";")[0].strip().lower()
         if body and ctype not in JSON_TYPES:
             return _out(spec.refused(inbound, 415, f"unsupported media type {ctype!r}"))
-        inbound.body = _form_as_json(ctype, body, await _form(request, ctype))
+        try:
+            form = await _form(request, ctype)
+        except Exception:
+            return _out(spec.refused(inbound, 400, f"unreadable {ctype} body"))
+        inbound.body = _form_as_json(ctype, body, form)
         parse_body, parse_headers = spec.prepare(inbound)
         try:
             done = await hub.ingest.ingest(system, parse_body, parse_headers)

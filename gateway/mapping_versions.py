@@ -128,16 +128,46 @@ class _NoAliases(yaml.SafeDumper):
         return True
 
 
+MAX_DEPTH = 16
+"""A mapping file is at most 5 levels deep; anything far deeper is refused before parsing."""
+
+
 def validate(system: str, mapping_dict: Any) -> Mapping:
-    """The mapping as ``core.mapping.loader`` would load it from a file, or MappingInvalid."""
+    """The mapping as ``core.mapping.loader`` would load it from a file, or MappingInvalid.
+
+    CPU-heavy for big tables: callers on the event loop use ``validate_off_loop``.
+    """
     if not isinstance(mapping_dict, dict):
         problem = ConfigProblem(system, None, "$", "a mapping must be an object")
+        raise MappingInvalid(system, [problem])
+    if _depth(mapping_dict) > MAX_DEPTH:
+        problem = ConfigProblem(system, None, "$", f"nested deeper than {MAX_DEPTH} levels")
         raise MappingInvalid(system, [problem])
     text = yaml.dump(mapping_dict, Dumper=_NoAliases, allow_unicode=True, sort_keys=False)
     mapping, problems = parse_mapping(text, system, registry.get(system).spec, system)
     if mapping is None:
         raise MappingInvalid(system, problems)
     return mapping
+
+
+async def validate_off_loop(system: str, mapping_dict: Any) -> Mapping:
+    """``validate`` in a thread, so a 100,000-row upload does not stall every request."""
+    return await asyncio.to_thread(validate, system, mapping_dict)
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively (a recursive walk is what a deep upload would break)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _record(n: int, mapping: Mapping, author: str, comment: str | None) -> Record:
@@ -164,7 +194,7 @@ async def save(
     *, skip_unchanged: bool = False,
 ) -> tuple[Record, int]:  # fmt: skip
     """Validate, store as the next version, put in force here; returns (record, requeued)."""
-    mapping = validate(system, mapping_dict)
+    mapping = await validate_off_loop(system, mapping_dict)
     await ensure(hub, system)
     async with _lock(hub, system):
         top = await head(hub.store, system)

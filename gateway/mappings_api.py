@@ -127,7 +127,7 @@ class MappingsController(Controller):
     ) -> Response[dict[str, Any]]:
         await _current(request, system)
         try:
-            draft = mv.validate(system, data.mapping)
+            draft = await mv.validate_off_loop(system, data.mapping)
         except mv.MappingInvalid as exc:
             return _invalid(exc)
         hub = hub_of(request)

@@ -30,3 +30,7 @@ END_TO_END_SECONDS = Histogram(
 QUEUE_DEPTH = Gauge("pohub_queue_depth", "Deliveries per state", ["state"], registry=REGISTRY)
 CIRCUIT_OPEN = Gauge("pohub_circuit_open", "1 while a target's breaker is open", ["target"],
                      registry=REGISTRY)  # fmt: skip
+API_RATE_LIMITED = Counter(
+    "pohub_api_rate_limited_total", "Operations API requests refused by the per-key rate limit",
+    ["key"], registry=REGISTRY,
+)  # fmt: skip

@@ -17,6 +17,7 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 from pydantic import BaseModel
 
+from gateway import metrics
 from gateway.auth import Principal
 from gateway.store.base import aggregate
 from gateway.store.records import MessageFilter, State
@@ -34,6 +35,7 @@ def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
         raise NotAuthorizedException("a valid API key is required: Authorization: Bearer <key>")
     wait = hub_of(connection).key_limits.take(found.name)
     if wait is not None:
+        metrics.API_RATE_LIMITED.labels(found.name).inc()
         raise TooManyRequestsException(
             f"rate limit for key {found.name!r}", headers={"Retry-After": str(max(1, round(wait)))}
         )
@@ -80,6 +82,7 @@ class Messages(Controller):
     ) -> dict[str, Any]:  # fmt: skip
         flt = MessageFilter(po_number=po_number, system=system, target=target, status=status,
                             since=since, until=until, reason=reason)  # fmt: skip
+        offset = min(max(offset, 0), 10**9)
         page = await hub_of(request).store.search(flt, offset, min(max(limit, 1), 500))
         return {"items": [message_view(m) for m in page.items], "total": page.total,
                 "offset": page.offset, "limit": page.limit}  # fmt: skip

@@ -39,9 +39,10 @@ class Gateway:
 
     def inbound_headers(self, system: str) -> dict[str, str]:
         """What the system would send: its inbound credentials as config names them."""
-        auth = self.hub.config.systems[system].inbound_auth
-        if auth is None:
-            return {}
+        cfg = self.hub.config.systems.get(system)
+        auth = cfg.inbound_auth if cfg else None
+        if auth is None:  # e.g. the canonical API: an operator key
+            return {"Authorization": f"Bearer {KEYS['operator']}"}
         if auth.basic is not None:
             import base64
 
