@@ -52,13 +52,19 @@ class Gateway:
         return {auth.header: f"{auth.scheme} {token}" if auth.scheme else token}
 
     def wait(
-        self, message_id: str, states: tuple[str, ...] = ("delivered",), timeout: float = 20
-    ) -> dict[str, Any]:
+        self, message_id: str, states: tuple[str, ...] = ("delivered",), timeout: float = 20,
+        target: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Poll until the message (or its delivery to ``target``) is in one of ``states``."""
         deadline = time.monotonic() + timeout
         with self.client() as c:
             while True:
                 got = c.get(f"/api/v1/messages/{message_id}").json()
-                if got["state"] in states:
+                if target is None and got["state"] in states:
+                    return got
+                if target is not None and any(
+                    d["target"] == target and d["state"] in states for d in got["deliveries"]
+                ):
                     return got
                 if time.monotonic() > deadline:
                     raise AssertionError(

@@ -115,7 +115,7 @@ def test_status_event_for_unknown_po_parks_then_goes_out_when_the_po_arrives(gw:
     body, headers = sample("leo")
     event_po = orjson.loads(body)["documentNumber"]
     message_id = push(gw, "leo", body, headers).headers["X-Pohub-Message-Id"]
-    parked = gw.wait(message_id, states=("parked",))
+    parked = gw.wait(message_id, states=("parked",), target="uniware")
     uniware = next(d for d in parked["deliveries"] if d["target"] == "uniware")
     assert uniware["reason"] == "unknown PO"
     po = orjson.loads(sample("uniware")[0])
@@ -131,7 +131,7 @@ def test_parked_for_a_missing_mapping_goes_out_when_the_file_is_saved(gw: Gatewa
     _wait_version_change(gw, "appliqloud", original)
     body, headers = sample("uniware")
     message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
-    parked = gw.wait(message_id, states=("parked",))
+    parked = gw.wait(message_id, states=("parked",), target="appliqloud")
     target = next(d for d in parked["deliveries"] if d["target"] == "appliqloud")
     assert "crosswalks.vendor" in target["reason"] and "Sachin123" in target["reason"]
     file.write_text(original)
