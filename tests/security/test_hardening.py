@@ -104,11 +104,11 @@ def test_a_big_mapping_upload_does_not_stall_the_gateway(gw: Gateway) -> None:
     upload = threading.Thread(target=lambda: _put(gw, draft))
     upload.start()
     time.sleep(0.3)
-    started = time.monotonic()
-    httpx.get(gw.url + "/health", timeout=30)
-    waited = time.monotonic() - started
+    httpx.get(gw.url + "/health", timeout=60)
+    answered_during_upload = upload.is_alive()
     upload.join()
-    assert waited < 0.5, f"/health waited {waited:.1f} s behind a mapping upload"
+    # causal, not timed: a blocked event loop could only answer after the upload finished
+    assert answered_during_upload, "/health waited behind the mapping upload"
 
 
 @pytest.mark.parametrize("depth", [100, 1_000, 50_000])
