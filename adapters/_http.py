@@ -102,13 +102,15 @@ class SystemClient:
         learned = dict(remote_ids or {})
         started = time.perf_counter()
         result = Delivered(status=0, body=None, remote_ids=learned)
+        keys = step_keys(plan)
         for index in range(start_step, len(plan.calls)):
             call = plan.calls[index]
             try:
-                response = await self._request(call, f"{idempotency_key}:{index}", learned)
+                response = await self._request(call, f"{idempotency_key}:{keys[index]}", learned)
                 result.body = self.check(call, response)
             except DeliveryError as exc:
                 exc.step, exc.remote_ids = index, {**learned, **exc.remote_ids}
+                exc.last_reply = result.body
                 raise
             result.status = response.status_code
             learned.update(self.remote_ids(call, result.body))
@@ -164,6 +166,18 @@ class SystemClient:
     def remote_ids(self, call: Call, body: Any) -> dict[str, str]:
         """Ids the system assigned in this reply (AlphaAlpha's PO id); none by default."""
         return {}
+
+
+def step_keys(plan: Rendered) -> list[str]:
+    """Per call, the key suffix: its step name (``create``, ``approve-internal``), numbered
+    when a name repeats. Named, not positional, so a re-rendered plan that starts later
+    never reuses the key of a different call."""
+    seen: dict[str, int] = {}
+    out = []
+    for call in plan.calls:
+        seen[call.step] = seen.get(call.step, 0) + 1
+        out.append(call.step if seen[call.step] == 1 else f"{call.step}.{seen[call.step]}")
+    return out
 
 
 def _json_or_text(response: httpx.Response) -> Any:

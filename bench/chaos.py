@@ -15,8 +15,8 @@ connection error) is sent again, identical, until accepted (at most 120 s per pu
 While it sends, chaos runs (every step bounded):
 * a random worker gets SIGKILL every 2-6 s and is restarted 0.5 s later;
 * the gateway gets SIGKILL at 40 % of the pushes and is restarted 1 s later;
-* (redis) redis-server (AOF on, ``appendfsync everysec``) is stopped (SIGTERM) at 60 % and
-  restarted on the same port and data directory 1 s later;
+* (redis) redis-server (AOF on, ``appendfsync everysec``) is stopped (SIGTERM) at 60 % (and
+  at least 3 s after the gateway kill) and restarted on the same port and data directory 1 s later;
 * every target fails 30 % of requests, rotating every 5 s between 500, 429 with
   ``Retry-After: 1`` and a 1.5 s delay (a timeout for the hub) then 503.
 Chaos goes on ``--chaos-after`` s after the last push (workers are busiest then), then stops, faults are cleared and the hub is given up to
@@ -234,6 +234,7 @@ def chaos(hub: Hub, redis: Redis | None, sim: str, sender: Sender, log: list[str
     next_kill = started + rng.uniform(2, 6)
     next_fault, tick = started, 0
     gateway_done = redis_done = False
+    gateway_at = started
     while not stop.is_set() and time.monotonic() - started < 3600:
         now = time.monotonic()
         progress = (sender.n_accepted + sender.given_up + sender.rejected) / sender.total
@@ -245,9 +246,10 @@ def chaos(hub: Hub, redis: Redis | None, sim: str, sender: Sender, log: list[str
             next_kill = time.monotonic() + rng.uniform(2, 6)
         if not gateway_done and progress >= 0.4:
             hub.kill_gateway()
-            gateway_done = True
+            gateway_done, gateway_at = True, time.monotonic()
             log.append(f"gateway SIGKILL at {progress:.0%} of pushes, t={now - started:.1f} s")
-        if redis is not None and not redis_done and progress >= 0.6:
+        if (redis is not None and not redis_done and progress >= 0.6 and gateway_done
+                and time.monotonic() - gateway_at >= 3):  # fmt: skip
             redis.restart()
             redis_done = True
             log.append(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class PohubError(Exception):
@@ -144,6 +145,8 @@ class DeliveryError(PohubError):
     remote_ids: dict[str, str] = field(default_factory=dict)
     step: int = 0
     """Index of the plan step that failed: a retry resumes there (AlphaAlpha plans)."""
+    last_reply: Any = None
+    """The reply of the last step that succeeded before the failure, if any."""
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)

@@ -103,7 +103,7 @@ class Config(_Strict):
         gt=0,
         description="Operations API requests per second per API key (429 above).",
     )
-    api_key_burst: int = Field(default=100, ge=1, description="Requests a key may make at once.")
+    api_key_burst: int = Field(default=300, ge=1, description="Requests a key may make at once.")
 
     def targets_of(self, system: str) -> list[str]:
         return [t for r in self.routes if r.from_ == system for t in r.to]

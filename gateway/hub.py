@@ -26,7 +26,7 @@ class Hub:
     guard: InboundGuard
     keys: ApiKeys
     mappings_path: Path | None = None
-    key_limits: KeyRateLimits = field(default_factory=lambda: KeyRateLimits(50.0, 100))
+    key_limits: KeyRateLimits = field(default_factory=lambda: KeyRateLimits(100.0, 300))
     workers: list[Worker] = field(default_factory=list)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -186,7 +186,8 @@ class Worker:
             await target.rate.wait()
             started = time.perf_counter()
             try:
-                done = await target.client.send(plan, delivery.id, delivery.step, remote_ids)
+                key = f"{delivery.id}:{_round(delivery)}"
+                done = await target.client.send(plan, key, delivery.step, remote_ids)
             except DeliveryError as exc:
                 target.breaker.failure() if isinstance(exc, RetryableDelivery) else None
                 await self._send_failed(delivery, message, plan, exc, started)
@@ -244,8 +245,16 @@ class Worker:
     ) -> None:
         latency = (time.perf_counter() - started) * 1000
         metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
-        if exc.remote_ids:
-            await self._learn(delivery, exc.remote_ids, None)
+        learned_status = False
+        if exc.remote_ids or exc.last_reply is not None:
+            await self._learn(delivery, exc.remote_ids, exc.last_reply)
+            client = self.targets[delivery.target].client
+            learned_status = (
+                exc.last_reply is not None and client.remote_status(exc.last_reply) is not None
+            )
+        if learned_status:
+            # the next render starts from the status the target reported: a fresh plan
+            exc.step = 0
         if isinstance(exc, RetryableDelivery):
             await self._retry(delivery, message, plan, exc, latency)
             return
@@ -335,6 +344,12 @@ class Worker:
         await self.store.finish(delivery.id, attempt, state, **kw)
         if state is not State.DELIVERED:
             log.info(f"delivery.{state.value}", reason=kw.get("reason"))
+
+
+def _round(delivery: Delivery) -> int:
+    """Which sending of this delivery this is: retries share it (and their idempotency
+    keys), a replay after it was delivered or dead starts the next one (new keys)."""
+    return sum(1 for a in delivery.attempts if a.outcome in ("delivered", "dead"))
 
 
 def _remote(state: PurchaseOrder | None, target: str) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from adapters.alphaalpha.lifecycle import Action, Status
 from adapters.alphaalpha.schema import SYSTEM
 from adapters.alphaalpha.wire import order_request, product_id, status_code, unit_code
 from core.adapter import Call, RenderContext, Rendered
-from core.errors import MappingMissing
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PoStatus, PurchaseOrder
 from core.state import full_po
@@ -54,20 +53,13 @@ def _document(
     remote, mapping = ctx.remote, ctx.mapping
     if remote.remote_id is None:
         return [Call("POST", BASE, order_request(po, mapping), step="create")], lifecycle.INITIAL
-    if event.po is None or not _changed(event.po, ctx.state, mapping):
+    # A full PO is always PATCHed: ``ctx.state`` is the hub's newest PO, not what AlphaAlpha
+    # last got, so comparing with it skipped real changes when events queued up. The PATCH
+    # body is the whole product list, so sending an unchanged one has no effect.
+    if event.po is None:
         return [], remote.status
     body = order_request(event.po, mapping)
     return [Call("PATCH", f"{BASE}/{remote.remote_id}", body, step="update")], remote.status
-
-
-def _changed(po: PurchaseOrder, state: PurchaseOrder | None, mapping: Mapping) -> bool:
-    """Whether the create/patch body of ``po`` differs from the stored state's."""
-    if state is None:
-        return True
-    try:
-        return order_request(po, mapping) != order_request(state, mapping)
-    except MappingMissing:  # the stored state no longer maps: send the new body
-        return True
 
 
 def _action(

@@ -361,6 +361,10 @@ def _split_prefix(url: str, prefix: str | None) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=urlencode(rest))), chosen
 
 
+MAX_CONNECTIONS = 64
+POOL_WAIT_S = 20.0
+
+
 class RedisStore(Store):
     """``redis://host:port/db[?prefix=pohub]``: N workers on M machines share one Redis."""
 
@@ -411,8 +415,12 @@ class RedisStore(Store):
     async def open(self) -> None:
         if self._r is not None:
             return
-        self._r = redis.from_url(
+        # A blocking pool: past MAX_CONNECTIONS a call waits for a free connection (up to
+        # POOL_WAIT_S) instead of failing with "Too many connections" under a burst.
+        pool = redis.BlockingConnectionPool.from_url(
             self.url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_WAIT_S,
             decode_responses=True,
             socket_connect_timeout=2.0,
             socket_timeout=15.0,
@@ -420,6 +428,7 @@ class RedisStore(Store):
             # reconnect on a dropped connection (a Redis restart): 3 tries, 0.1 s .. 1 s apart
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 3),
         )
+        self._r = redis.Redis(connection_pool=pool)
         for name, body in {
             "accept": _ACCEPT,
             "claim": _CLAIM,

@@ -170,7 +170,7 @@ async def test_a_retry_resumes_at_the_failed_step_with_the_learned_id(
     assert done.steps == 3 and done.body["status"] == "APPROVED"
     assert done.remote_ids == first.remote_ids and len(aa.orders) == 1
     assert [r["headers"]["idempotency-key"] for r in aa.received] == [
-        "resume:0", "resume:1", "resume:2"
+        "resume:create", "resume:approve-internal", "resume:approve-supplier"
     ]  # fmt: skip
 
 

@@ -445,7 +445,7 @@ async def test_200_sample_is_delivered() -> None:
     assert seen[0].method == "PUT"
     assert seen[0].url.path == PATH
     assert seen[0].headers["Authorization"].startswith("Basic ")
-    assert seen[0].headers["Idempotency-Key"] == "k:0"
+    assert seen[0].headers["Idempotency-Key"] == "k:send"
 
 
 async def test_201_sample_for_the_po_sent_is_permanent() -> None:

@@ -319,7 +319,7 @@ async def test_client_sends_the_bare_token_and_an_idempotency_key() -> None:
     (request,) = seen
     assert request.url.path == PATH and request.method == "POST"
     assert request.headers["authorization"] == "tok"
-    assert request.headers["idempotency-key"] == "unit:0"
+    assert request.headers["idempotency-key"] == "unit:send"
     assert result.remote_ids == {SYSTEM: "string"}
 
 

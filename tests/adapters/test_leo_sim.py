@@ -338,7 +338,7 @@ async def test_request_carries_token_headers_and_key() -> None:
     assert request.url.path == PATH and request.method == "POST"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.headers["event"] == "POStatusUpdate"
-    assert request.headers["idempotency-key"] == "key-1:0"
+    assert request.headers["idempotency-key"] == "key-1:send"
 
 
 async def test_empty_2xx_body_is_delivered() -> None:

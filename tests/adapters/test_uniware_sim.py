@@ -381,7 +381,7 @@ async def test_request_carries_bare_token_key_and_json() -> None:
     [request] = seen
     assert (request.method, request.url.path) == ("POST", "/uniware/approvedPurchaseOrder")
     assert request.headers["authorization"] == TOKEN
-    assert request.headers["idempotency-key"] == "k:0"
+    assert request.headers["idempotency-key"] == "k:send"
     assert request.headers["content-type"] == "application/json"
     assert orjson.loads(request.content)["purchaseOrderItems"][0]["itemSKU"] == "Shirt27"
 
