@@ -24,7 +24,7 @@ Chaos goes on ``--chaos-after`` s after the last push (workers are busiest then)
 
 Then the checks, at the simulators (``GET /{target}/_received``) against the hub's records
 (``GET /api/v1/messages?system=uniware``, paged): a target request is tied to its event by
-its ``Idempotency-Key`` (``<delivery id>:<step>``; the delivery ids come from the records).
+its ``Idempotency-Key`` (``<delivery id>:<round>:<step name>``; the delivery ids come from the records).
 * exactly once in effect: no Idempotency-Key recorded twice (the kit records a repeat of a
   key once and counts it in ``duplicates``: "duplicates absorbed");
 * order: per (target, PO) the events arrive in the order they were accepted;
@@ -298,7 +298,8 @@ def check(sim: str, hub_url: str, sender: Sender) -> dict[str, Any]:
                 r["requests without a key"] += 1
                 continue
             keys[key] += 1
-            mid = owner.get(key.rsplit(":", 1)[0], "?")
+            # Idempotency-Key = <delivery id>:<sending round>:<step name>
+            mid = owner.get(key.rsplit(":", 2)[0], "?")
             if mid not in order_of:
                 r["effects of unknown events"] += 1
                 continue
