@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
@@ -17,7 +17,7 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 from pydantic import BaseModel
 
-from gateway import metrics
+from gateway import metrics, pins
 from gateway.auth import Principal
 from gateway.store.base import aggregate
 from gateway.store.records import MessageFilter, State
@@ -67,6 +67,8 @@ class ReplayRequest(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     reason: str | None = None
+    mapping: Literal["live", "first"] = "live"
+    """Render with the live mapping, or with the version each delivery first used."""
     dry_run: bool = True
 
 
@@ -96,14 +98,22 @@ class Messages(Controller):
 
     @post("/messages/{message_id:str}/replay", guards=[requires("operator")], status_code=202)
     async def replay(
-        self, request: Request[Any, Any, Any], message_id: str, target: str | None = None
-    ) -> dict[str, Any]:
+        self, request: Request[Any, Any, Any], message_id: str, target: str | None = None,
+        mapping: Literal["live", "first"] = "live",
+    ) -> dict[str, Any]:  # fmt: skip
+        """Deliver again, rendered with the live mapping or the version first used."""
         hub = hub_of(request)
         message = await hub.store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
-        chosen = [d.id for d in message.deliveries if target is None or d.target == target]
-        return {"replayed": [d for d in chosen if await hub.store.replay(d)]}
+        replayed = []
+        for delivery in message.deliveries:
+            if target is not None and delivery.target != target:
+                continue
+            await pins.choose(hub.store, delivery, mapping)
+            if await hub.store.replay(delivery.id):
+                replayed.append(delivery.id)
+        return {"replayed": replayed, "mapping": mapping}
 
     @post("/replays", guards=[requires("operator")], status_code=202)
     async def bulk_replay(
@@ -111,14 +121,14 @@ class Messages(Controller):
     ) -> dict[str, Any]:
         """Replay the *whole* filtered set as a background job; ``dry_run`` counts first."""
         hub = hub_of(request)
-        flt = MessageFilter(**data.model_dump(exclude={"dry_run"}))
+        flt = MessageFilter(**data.model_dump(exclude={"dry_run", "mapping"}))
         if data.dry_run:
             count = sum([1 async for _ in hub.store.deliveries(flt)])
             return {"dry_run": True, "count": count}
         job_id = uuid.uuid4().hex[:12]
         job = hub.jobs[job_id] = {"id": job_id, "state": "running", "done": 0, "replayed": 0,
                                   "filter": data.model_dump(mode="json")}  # fmt: skip
-        hub.spawn(_run_replay(hub, flt, job))
+        hub.spawn(_run_replay(hub, flt, job, data.mapping))
         return job
 
     @get("/replays/{job_id:str}", guards=[requires("operator")])
@@ -149,12 +159,13 @@ class Messages(Controller):
         return {"targets": out}
 
 
-async def _run_replay(hub: Any, flt: MessageFilter, job: dict[str, Any]) -> None:
+async def _run_replay(hub: Any, flt: MessageFilter, job: dict[str, Any], mapping: Any) -> None:
     try:
-        ids = [d.id async for d in hub.store.deliveries(flt)]
-        job["total"] = len(ids)
-        for delivery_id in ids:
-            job["replayed"] += int(await hub.store.replay(delivery_id))
+        chosen = [d async for d in hub.store.deliveries(flt)]
+        job["total"] = len(chosen)
+        for delivery in chosen:
+            await pins.choose(hub.store, delivery, mapping)
+            job["replayed"] += int(await hub.store.replay(delivery.id))
             job["done"] += 1
         job["state"] = "done"
     except Exception as exc:

@@ -31,8 +31,9 @@ from core.errors import (
     StateRequired,
     TransitionNotAllowed,
 )
+from core.mapping.tables import Mapping
 from core.model import PoEvent, PurchaseOrder, utc_now
-from gateway import metrics, secrets
+from gateway import metrics, pins, secrets
 from gateway.config import Config
 from gateway.live import LiveMappings
 from gateway.retry import next_attempt_at
@@ -69,6 +70,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Delivery] = {}
         self._rendered_without_state: dict[str, bool] = {}
+        self._pinned_mappings: dict[str, Mapping] = {}
         self._stopping = asyncio.Event()
         self.last_beat = time.monotonic()
 
@@ -206,9 +208,23 @@ class Worker:
         remote = RemoteState(
             remote_id=remote_id, status=known.get("status"), version=known.get("version")
         )
-        ctx = RenderContext(self.mappings[delivery.target], state, remote)
+        ctx = RenderContext(await self._mapping_for(delivery), state, remote)
         plan = registry.get(delivery.target).render(event, ctx)
         return plan, ({delivery.target: remote_id} if remote_id else {})
+
+    async def _mapping_for(self, delivery: Delivery) -> Mapping:
+        """The live mapping, or the version a pinned replay asked for (see gateway.pins)."""
+        live = self.mappings[delivery.target]
+        wanted = await pins.pinned(self.store, delivery)
+        if wanted is None or wanted == live.version:
+            return live
+        if wanted not in self._pinned_mappings:
+            found = await pins.mapping_of(self.store, delivery.target, wanted)
+            if found is None:
+                log.warning("delivery.pinned_mapping_missing", mapping_version=wanted)
+                return live
+            self._pinned_mappings[wanted] = found
+        return self._pinned_mappings[wanted]
 
     async def _render_failed(self, delivery: Delivery, exc: PohubError, version: str) -> None:
         attempt = _attempt(delivery, "parked", error=str(exc), version=version)

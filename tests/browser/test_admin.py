@@ -166,6 +166,7 @@ def test_operator_finds_a_message_by_po_sees_attempts_and_replays(gw: Gateway, p
     sync_api.expect(leo.locator("td.mapping-version")).not_to_have_text("")
     sync_api.expect(page.locator("#canonical")).to_contain_text("ADM-REPLAY-1")
     shot(page, "message")
+    page.locator("select.replay-mapping").first.select_option("first")  # the version first used
     leo.locator("button.replay").click()
     sync_api.expect(page.locator(".delivery[data-target=leo] tr.attempt")).to_have_count(2)
     page.locator(".delivery[data-target=leo] button.show-rendered").click()
@@ -182,6 +183,7 @@ def test_viewer_sees_no_replay_button_and_the_api_refuses(gw: Gateway, page: Pag
     open_message_by_po(page, "ADM-VIEW-1")
     sync_api.expect(page.locator(".delivery").first).to_be_visible()
     sync_api.expect(page.locator("button.replay, button.replay-all")).to_have_count(0)
+    sync_api.expect(page.locator("select.replay-mapping")).to_have_count(0)
     with gw.client("viewer") as c:
         assert c.post(f"/api/v1/messages/{message_id}/replay").status_code == 403
         assert c.post("/api/v1/replays", json={"dry_run": True}).status_code == 403

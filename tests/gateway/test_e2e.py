@@ -243,3 +243,39 @@ def test_every_sample_reaches_every_routed_target(gw: Gateway, system: str, path
     for message_id in reply.headers["X-Pohub-Message-Id"].split(","):
         done = gw.wait(message_id, timeout=30)
         assert {d["target"] for d in done["deliveries"]} == set(gw.hub.config.targets_of(system))
+
+
+def test_replay_with_the_mapping_version_first_used_or_the_live_one(gw: Gateway) -> None:
+    body, headers = sample("uniware")
+    message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
+    gw.wait(message_id)
+    with gw.client("admin") as c:
+        current = c.get("/api/v1/mappings/appliqloud").json()
+        changed = current["mapping"]
+        changed["crosswalks"]["vendor"]["Sachin123"] = "9999"
+        saved = c.put("/api/v1/mappings/appliqloud", json={"mapping": changed, "comment": "t"})
+        assert saved.status_code == 200, saved.text
+    import time
+
+    deadline = time.monotonic() + 10
+    while gw.hub.mappings["appliqloud"].version != saved.json()["content_version"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sent = gw.sims.sims["appliqloud"].received
+
+    def vendor_of_last() -> str:
+        return str(sent[-1]["json"]["inputs"][0]["header"]["vendorBusinessPartnerId"])
+
+    assert vendor_of_last() == "9715"
+    for choice, expected in (("first", "9715"), ("live", "9999")):
+        before = len(sent)
+        with gw.client("operator") as c:
+            reply = c.post(f"/api/v1/messages/{message_id}/replay",
+                           params={"target": "appliqloud", "mapping": choice})  # fmt: skip
+        assert reply.status_code == 202 and reply.json()["mapping"] == choice
+        deadline = time.monotonic() + 20
+        while len(sent) == before:
+            assert time.monotonic() < deadline, f"replay with the {choice} mapping was not sent"
+            time.sleep(0.05)
+        assert vendor_of_last() == expected, choice
+        gw.wait(message_id)

@@ -20,10 +20,18 @@ async function counts(box) {
 }
 
 /** Count first, then replay the filtered set as a job and follow it. */
+/** Which mapping a replay renders with: the live one, or the version first used. */
+function mappingChoice() {
+  return h("select.replay-mapping", { title: "mapping for the replay" },
+    h("option", { value: "live" }, "with the live mapping"),
+    h("option", { value: "first" }, "with the version it first used"));
+}
+
 export function bulkReplay(filter, label = "Replay matching…") {
   const box = h("div");
+  const choice = mappingChoice();
   const start = h("button.replay-bulk", { type: "button", onclick: async () => {
-    const body = { ...filter, status: filter.status || null };
+    const body = { ...filter, status: filter.status || null, mapping: choice.value };
     let count;
     try { count = (await post("/api/v1/replays", { ...body, dry_run: true })).count; }
     catch (e) { return toast(e.message, true); }
@@ -40,9 +48,9 @@ export function bulkReplay(filter, label = "Replay matching…") {
       status.textContent = job.state === "done" ? `Replayed ${job.replayed} of ${job.total} deliveries.` : `Replay failed: ${job.error}`;
     } }, `Replay ${count}`);
     mount(box, h("div.confirm", h("span.replay-count", `This will replay ${count} deliver${count === 1 ? "y" : "ies"}.`), go,
-      h("button", { type: "button", onclick: () => mount(box, start) }, "Cancel")));
+      h("button", { type: "button", onclick: () => mount(box, start, choice) }, "Cancel")));
   } }, label);
-  mount(box, start);
+  mount(box, start, choice);
   return box;
 }
 
@@ -103,10 +111,11 @@ async function rendered(message, target, box) {
 
 export async function messageView(view, id) {
   const m = await get(`/api/v1/messages/${encodeURIComponent(id)}`);
+  const choice = mappingChoice();
   const replay = async (target) => {
     const before = m.deliveries.reduce((n, d) => n + (target && d.target !== target ? 0 : d.attempts.length), 0);
     try {
-      const r = await post(`/api/v1/messages/${encodeURIComponent(id)}/replay${query({ target })}`);
+      const r = await post(`/api/v1/messages/${encodeURIComponent(id)}/replay${query({ target, mapping: choice.value })}`);
       toast(`Replayed ${r.replayed.length} deliver${r.replayed.length === 1 ? "y" : "ies"}.`);
     } catch (e) { return toast(e.message, true); }
     for (let i = 0; i < 40; i++) {
@@ -130,7 +139,8 @@ export async function messageView(view, id) {
     h("h1", "Message ", h("code", m.id), " ", stateChip(m.state)),
     h("p", `${m.system} · received ${when(m.received_at)} · PO `,
       m.po_number ? h("a", { href: `#/po/${encodeURIComponent(m.po_number)}` }, m.po_number) : "—", " ",
-      can("operator") && m.deliveries.length ? h("button.replay-all", { type: "button", onclick: () => replay() }, "Replay all targets") : null),
+      can("operator") && m.deliveries.length ? h("button.replay-all", { type: "button", onclick: () => replay() }, "Replay all targets") : null,
+      " ", can("operator") && m.deliveries.length ? choice : null),
     m.error ? h("p.err", `Rejected: ${m.error}`, m.error_path ? ` at ${m.error_path}` : "") : null,
     h("div.row", h("section.card", h("h2", "Source payload"), h("pre#source", pretty(m.body)), h("h3", "Headers"), h("pre", pretty(m.headers))),
       h("section.card", h("h2", "Canonical form"), h("pre#canonical", pretty(m.canonical)))),
