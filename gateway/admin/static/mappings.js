@@ -130,6 +130,7 @@ async function editor(main, system) {
       : { mapping: collect(), message_id: recent[Number(sample.value)].id };
     try {
       const out = await post(`/api/v1/mappings/${enc(system)}/preview`, body);
+      if (!out.results.length) return mount(previewBox, h("p.muted", "Nothing to preview: no parked or dead deliveries to this system."));
       mount(previewBox, out.results.map((r) => h("div.preview-result",
         h("h3", r.label), r.error ? h("p.err", r.error) : null,
         r.missing?.length ? h("p.err.missing", "Missing rows: ", r.missing.map((x) => `${x.table}[${x.key}]`).join(", ")) : null,
