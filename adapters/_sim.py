@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-SECRET_HEADERS = {"authorization", "x-api-key", "cookie", "proxy-authorization"}
+from core.inbound import SECRET_HEADERS
 
 
 @dataclass(slots=True)

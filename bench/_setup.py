@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -103,16 +102,11 @@ def bench_env(config_file: Path) -> dict[str, str]:
 def inbound_headers(config_file: Path, env: dict[str, str], system: str) -> dict[str, str]:
     """What ``system`` sends the hub: its inbound credentials as the config names them."""
     from adapters import registry
+    from gateway.auth import inbound_headers as headers_for
     from gateway.config import load_config
 
     auth = load_config(str(config_file), registry.system_ids()).systems[system].inbound_auth
-    if auth is None:
-        return {}
-    if auth.basic is not None:
-        raw = f"{env[auth.basic.username_env]}:{env[auth.basic.password_env]}"
-        return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
-    token = env[auth.token_env or ""]
-    return {auth.header: f"{auth.scheme} {token}" if auth.scheme else token}
+    return headers_for(auth, env)
 
 
 # processes ----------------------------------------------------------------------------

@@ -15,6 +15,9 @@ from typing import Any, Protocol
 from core.errors import InvalidInput
 from core.model import PoEvent
 
+SECRET_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
+"""Header names never stored, logged or shown (message records, ``_received``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class InboundRoute:

@@ -76,6 +76,17 @@ class KeyRateLimits:
         return None
 
 
+def inbound_headers(auth: InboundAuth | None, env: Mapping[str, str]) -> dict[str, str]:
+    """The headers a system sends to pass ``auth``: the client side of ``InboundGuard``."""
+    if auth is None:
+        return {}
+    if auth.basic is not None:
+        raw = f"{env[auth.basic.username_env]}:{env[auth.basic.password_env]}"
+        return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
+    token = env[auth.token_env or ""]
+    return {auth.header: f"{auth.scheme} {token}" if auth.scheme else token}
+
+
 class InboundGuard:
     """Checks a system's inbound credentials as config.yaml's ``inbound_auth`` says."""
 

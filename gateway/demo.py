@@ -23,6 +23,7 @@ from adapters._sim import Faults
 from core.mapping.tables import Mapping
 from gateway import secrets
 from gateway.app import create_app
+from gateway.auth import inbound_headers
 from gateway.config import Config, RetryConfig, load_config
 from gateway.hub import Hub
 from gateway.reload import apply_mapping
@@ -179,16 +180,7 @@ def _sample_headers(sample: Path) -> dict[str, str]:
 
 
 def _inbound_headers(hub: Hub, system: str) -> dict[str, str]:
-    import base64
-
-    auth = hub.config.systems[system].inbound_auth
-    if auth is None:
-        return {}
-    if auth.basic is not None:
-        raw = f"{os.environ[auth.basic.username_env]}:{os.environ[auth.basic.password_env]}"
-        return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
-    token = os.environ[auth.token_env or ""]
-    return {auth.header: f"{auth.scheme} {token}" if auth.scheme else token}
+    return inbound_headers(hub.config.systems[system].inbound_auth, os.environ)
 
 
 def _without_row(mapping: Mapping, table: str, key: str) -> Mapping:

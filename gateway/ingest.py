@@ -16,13 +16,13 @@ import structlog
 
 from adapters import registry
 from core.errors import InvalidInput
+from core.inbound import SECRET_HEADERS
 from core.model import PoEvent, utc_now
 from core.state import apply_event
 from gateway.store.base import Store
 from gateway.store.records import Message, State
 
 log = structlog.get_logger("pohub.ingest")
-SECRET_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
 
 
 def new_id() -> str:

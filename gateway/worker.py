@@ -34,7 +34,7 @@ from core.errors import (
 from core.mapping.tables import Mapping
 from core.model import PoEvent, PurchaseOrder, utc_now
 from gateway import metrics, pins, secrets
-from gateway.config import Config
+from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
 from gateway.retry import next_attempt_at
 from gateway.store.base import Store
@@ -295,8 +295,6 @@ class Worker:
             else None
         )
         failures = 1 + sum(1 for a in delivery.attempts if a.outcome == "retry")
-        from gateway.config import RetryConfig
-
         due = next_attempt_at(
             retry or RetryConfig(), failures, utc_now(), message.received_at, exc.retry_after
         )

@@ -16,6 +16,7 @@ import httpx
 from adapters import registry
 from gateway import secrets
 from gateway.app import create_app
+from gateway.auth import inbound_headers
 from gateway.config import Config, RetryConfig, load_config
 from gateway.hub import Hub
 from tests.servers import SimulatorServer, serve
@@ -43,13 +44,7 @@ class Gateway:
         auth = cfg.inbound_auth if cfg else None
         if auth is None:  # e.g. the canonical API: an operator key
             return {"Authorization": f"Bearer {KEYS['operator']}"}
-        if auth.basic is not None:
-            import base64
-
-            raw = f"{os.environ[auth.basic.username_env]}:{os.environ[auth.basic.password_env]}"
-            return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
-        token = os.environ[auth.token_env or ""]
-        return {auth.header: f"{auth.scheme} {token}" if auth.scheme else token}
+        return inbound_headers(auth, os.environ)
 
     def wait(
         self, message_id: str, states: tuple[str, ...] = ("delivered",), timeout: float = 20,
