@@ -6,6 +6,7 @@
      ├── InvalidInput            a payload breaks its dialect's rules (JSON path + rule)   exit 2
      ├── MappingMissing          a crosswalk has no entry for a key (table + key)           exit 3
      ├── StateRequired           a status-only event needs the PO's stored state           exit 3
+     ├── CannotExpress           the target's dialect has no way to say a value            exit 3
      ├── TransitionNotAllowed    the target's lifecycle forbids the change
      ├── ConfigError             config.yaml or a mapping file is wrong (file, line, path)
      └── DeliveryError           what a system's client makes of a reply
@@ -101,6 +102,23 @@ class StateRequired(PohubError):
         )
 
 
+class CannotExpress(PohubError):
+    """The target's dialect cannot carry a value the PO has (a currency, a fraction, a unit).
+
+    Unlike ``MappingMissing`` no mapping row can fix it: the delivery goes dead with this
+    reason (``translate`` exits 3), because writing the PO without the value, or with a
+    rounded one, would tell the partner something the source never said.
+    """
+
+    exit_code = 3
+
+    def __init__(self, system: str, path: str, reason: str) -> None:
+        self.system = system
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot express in {system} at {path}: {reason}")
+
+
 class TransitionNotAllowed(PohubError):
     """The target's lifecycle cannot go from its current state to the requested one."""
 
@@ -174,6 +192,7 @@ class AuthFailure(PermanentDelivery):
 
 __all__ = [
     "AuthFailure",
+    "CannotExpress",
     "ConfigError",
     "ConfigProblem",
     "DeliveryError",

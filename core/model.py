@@ -43,6 +43,12 @@ class EventKind(StrEnum):
     APPROVED = "approved"
     UPDATED = "updated"
     STATUS_CHANGED = "status_changed"
+    AMENDED = "amended"
+    """A new PO that replaces an earlier one (``PurchaseOrder.amended_po_number``)."""
+    GOODS_RECEIVED = "goods_received"
+    """Goods arrived against the PO's lines (``PoEvent.receipts``)."""
+    COMMENTED = "commented"
+    """Only remarks or an error message, no change to the PO (AlphaAlpha ``comment``)."""
 
 
 class _Model(BaseModel):
@@ -103,6 +109,13 @@ class Line(_Model):
     taxes: Taxes = Field(default_factory=Taxes)
     logistic_charges: Decimal | None = None
     total: Decimal | None = None
+    net_unit_price: Decimal | None = None
+    """Unit price after line discount and logistic charges, as a system stated it
+    (AppliQloud ``netUnitPrice``); ``unit_price`` is the gross price before them."""
+    accepted_quantity: Decimal | None = None
+    """Received and accepted so far (cumulative over every receipt)."""
+    rejected_quantity: Decimal | None = None
+    """Received and rejected so far (cumulative)."""
     item_type: str | None = None
     ascription: str | None = None
     location: str | None = None
@@ -152,6 +165,8 @@ class ScheduleStatus(_Model):
     number: str
     status: PoStatus | None = None
     source_status: str | None = None
+    path: str | None = None
+    """Where the sender named it (``$.lineInfo[0].scheduleInfo[1]``), for errors."""
 
 
 class LineStatus(_Model):
@@ -161,6 +176,19 @@ class LineStatus(_Model):
     status: PoStatus | None = None
     source_status: str | None = None
     schedules: list[ScheduleStatus] = Field(default_factory=list)
+    path: str | None = None
+    """Where the sender named the line (``$.lineInfo[2]``): an unknown line is refused there."""
+
+
+class LineReceipt(_Model):
+    """What one receipt brought for one line: this delivery's quantities, not totals."""
+
+    line_number: str
+    accepted: Decimal = Decimal(0)
+    rejected: Decimal = Decimal(0)
+    unit: str | None = None
+    path: str | None = None
+    """Where the sender named the line, for errors."""
 
 
 class StatusChange(_Model):
@@ -197,6 +225,8 @@ class PoEvent(_Model):
     action: str | None = None
     remarks: str | None = None
     error_message: str | None = None
+    receipts: list[LineReceipt] = Field(default_factory=list)
+    """Goods received by this event (``GOODS_RECEIVED``), added to the lines' totals."""
     extensions: Extensions = Field(default_factory=dict)
 
 
@@ -211,6 +241,7 @@ __all__ = [
     "EventKind",
     "Extensions",
     "Line",
+    "LineReceipt",
     "LineStatus",
     "Party",
     "PoEvent",

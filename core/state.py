@@ -7,39 +7,94 @@ status-only dialects, in turn, read their status view off a full PO.
 
 from __future__ import annotations
 
-from core.errors import StateRequired
-from core.model import LineStatus, PoEvent, PurchaseOrder, ScheduleStatus, StatusChange
+from decimal import Decimal
+
+from core.errors import FieldError, InvalidInput, StateRequired
+from core.model import (
+    Line,
+    LineStatus,
+    PoEvent,
+    PoStatus,
+    PurchaseOrder,
+    Schedule,
+    ScheduleStatus,
+    StatusChange,
+)
 
 
 def apply_event(state: PurchaseOrder | None, event: PoEvent) -> PurchaseOrder | None:
     """The PO after ``event``; a full PO replaces header and lines and bumps the version.
 
     Extensions under ``pohub.*`` are the hub's own notes (what each target last said) and
-    survive a full replacement.
+    survive a full replacement. A full PO that carries no status (AppliQloud's update says
+    none) keeps the stored status: an event that says nothing of the status changes none.
+    Received quantities are the hub's running totals and survive a replacement too.
+
+    Raises ``InvalidInput`` (with the sender's JSON path) for a line number the PO does not
+    have, or a receipt above what is still open on a line.
     """
     if event.po is not None:
-        version = state.version + 1 if state is not None else event.po.version
-        remote_ids = {
-            **(state.remote_ids if state else {}),
-            **event.remote_ids,
-            **event.po.remote_ids,
-        }
-        hub_private = {
-            k: v for k, v in (state.extensions if state else {}).items() if k.startswith("pohub.")
-        }
-        extensions = {**event.po.extensions, **hub_private}
-        return event.po.model_copy(
-            update={"version": version, "remote_ids": remote_ids, "extensions": extensions}
-        )
-    if state is None or event.status_change is None:
+        po = _replace(state, event)
+        return _receive(po, event) if event.receipts else po
+    if state is None or (event.status_change is None and not event.receipts):
         return state
-    merged = _apply_status(state, event.status_change)
+    merged = state.model_copy(deep=True)
+    if event.status_change is not None:
+        merged = _apply_status(merged, event.status_change, event.source_system)
     merged.remote_ids.update(event.remote_ids)
-    return merged
+    return _receive(merged, event) if event.receipts else merged
 
 
-def _apply_status(state: PurchaseOrder, change: StatusChange) -> PurchaseOrder:
-    po = state.model_copy(deep=True)
+def _replace(state: PurchaseOrder | None, event: PoEvent) -> PurchaseOrder:
+    """The event's whole PO, carrying over the hub's notes, ids and running totals."""
+    assert event.po is not None
+    version = state.version + 1 if state is not None else event.po.version
+    remote_ids = {
+        **(state.remote_ids if state else {}),
+        **event.remote_ids,
+        **event.po.remote_ids,
+    }
+    hub_private = {
+        k: v for k, v in (state.extensions if state else {}).items() if k.startswith("pohub.")
+    }
+    extensions = {**event.po.extensions, **hub_private}
+    update: dict[str, object] = {
+        "version": version,
+        "remote_ids": remote_ids,
+        "extensions": extensions,
+    }
+    if state is not None and event.po.status is None and event.po.source_status is None:
+        update["status"], update["source_status"] = state.status, state.source_status
+    if state is not None:
+        update["lines"] = [
+            _keep_received(line, state.line(line.line_number)) for line in event.po.lines
+        ]
+    return event.po.model_copy(update=update)
+
+
+def _keep_received(line: Line, old: Line | None) -> Line:
+    """A re-sent line keeps what was already received against it, unless it states it."""
+    if old is None or (old.accepted_quantity is None and old.rejected_quantity is None):
+        return line
+    if line.accepted_quantity is not None or line.rejected_quantity is not None:
+        return line
+    return line.model_copy(
+        update={
+            "accepted_quantity": old.accepted_quantity,
+            "rejected_quantity": old.rejected_quantity,
+        }
+    )
+
+
+def _apply_status(po: PurchaseOrder, change: StatusChange, system: str) -> PurchaseOrder:
+    """Apply a status change in place (``po`` is already a copy)."""
+    unknown = [
+        FieldError(lc.path or f"$.lines[{i}]", "known_line",
+                   f"PO {po.po_number!r} has no line {lc.line_number!r}")
+        for i, lc in enumerate(change.lines) if po.line(lc.line_number) is None
+    ]  # fmt: skip
+    if unknown:
+        raise InvalidInput(system, unknown)
     if change.to_status is not None or change.source_to_status is not None:
         po.status = change.to_status
         po.source_status = change.source_to_status
@@ -47,17 +102,81 @@ def _apply_status(state: PurchaseOrder, change: StatusChange) -> PurchaseOrder:
         po.version = change.to_version
     for line_change in change.lines:
         line = po.line(line_change.line_number)
-        if line is None:
-            continue
+        assert line is not None
         if line_change.status is not None or line_change.source_status is not None:
             line.status = line_change.status
             line.source_status = line_change.source_status
         known = {s.number: s for s in line.schedules}
         for sched in line_change.schedules:
-            if sched.number in known:
-                known[sched.number].status = sched.status
-                known[sched.number].source_status = sched.source_status
+            if sched.number not in known:
+                # A schedule the PO's own dialect had no word for (Uniware has none): the
+                # sender named it, so the hub keeps it rather than dropping its status.
+                known[sched.number] = Schedule(number=sched.number)
+                line.schedules.append(known[sched.number])
+            known[sched.number].status = sched.status
+            known[sched.number].source_status = sched.source_status
     return po
+
+
+def _receive(po: PurchaseOrder, event: PoEvent) -> PurchaseOrder:
+    """Add this event's receipts to the lines' totals; never above what was ordered.
+
+    The PO becomes RECEIVED when every line's ordered quantity has arrived, else
+    PARTIALLY_RECEIVED, unless the event itself says which status it is in.
+    """
+    po = po.model_copy(deep=True)
+    errors: list[FieldError] = []
+    for i, receipt in enumerate(event.receipts):
+        path = receipt.path or f"$.receipts[{i}]"
+        line = po.line(receipt.line_number)
+        if line is None:
+            errors.append(
+                FieldError(
+                    path, "known_line", f"PO {po.po_number!r} has no line {receipt.line_number!r}"
+                )
+            )
+            continue
+        if receipt.unit is not None and line.unit is not None and receipt.unit != line.unit:
+            errors.append(
+                FieldError(
+                    f"{path}.unit",
+                    "same_unit",
+                    f"line {line.line_number!r} is ordered in {line.unit!r}, "
+                    f"received in {receipt.unit!r}",
+                )
+            )
+            continue
+        accepted = (line.accepted_quantity or Decimal(0)) + receipt.accepted
+        rejected = (line.rejected_quantity or Decimal(0)) + receipt.rejected
+        if line.quantity is not None and accepted + rejected > line.quantity:
+            errors.append(
+                FieldError(
+                    path,
+                    "not_above_ordered",
+                    f"line {line.line_number!r}: {accepted + rejected} received "
+                    f"of {line.quantity} ordered",
+                )
+            )
+            continue
+        line.accepted_quantity, line.rejected_quantity = accepted, rejected
+    if errors:
+        raise InvalidInput(event.source_system, errors)
+    said = event.status_change is not None and event.status_change.to_status is not None
+    if not said:
+        po.status = PoStatus.RECEIVED if fully_received(po) else PoStatus.PARTIALLY_RECEIVED
+        po.source_status = None
+    return po
+
+
+def received(line: Line) -> Decimal:
+    """Everything that arrived on a line so far, accepted or rejected."""
+    return (line.accepted_quantity or Decimal(0)) + (line.rejected_quantity or Decimal(0))
+
+
+def fully_received(po: PurchaseOrder) -> bool:
+    """Every line with an ordered quantity has had all of it arrive."""
+    lines = [ln for ln in po.lines if ln.quantity is not None and ln.status != PoStatus.CANCELLED]
+    return bool(lines) and all(received(ln) >= (ln.quantity or 0) for ln in lines)
 
 
 def full_po(event: PoEvent, state: PurchaseOrder | None, system: str) -> PurchaseOrder:

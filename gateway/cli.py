@@ -12,6 +12,7 @@ import orjson
 from adapters import registry
 from core.adapter import RemoteState, RenderContext
 from core.errors import ConfigError, ConfigProblem, InvalidInput, PohubError
+from core.mapping.loader import notes
 from core.model import PurchaseOrder, utc_now
 from gateway.catalog import check_mappings, load_mapping, mappings_dir
 from gateway.config import config_path, load_config, parse_config
@@ -97,8 +98,11 @@ def check_config(config_file: str | None) -> None:
         configured = config.mappings_dir if config else configured
     elif config_file is not None:
         raise click.ClickException(f"{file}: file not found")
-    _, mapping_problems = check_mappings(mappings_dir(file, configured))
+    loaded, mapping_problems = check_mappings(mappings_dir(file, configured))
     problems += mapping_problems
+    for mapping in loaded.values():
+        for note in notes(mapping):
+            click.echo(f"note: {note}")
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:

@@ -24,6 +24,7 @@ from adapters._http import Delivered, SystemClient, make_transport
 from core.adapter import RemoteState, RenderContext, Rendered
 from core.errors import (
     AuthFailure,
+    CannotExpress,
     DeliveryError,
     MappingMissing,
     PohubError,
@@ -246,7 +247,8 @@ class Worker:
             if had_none and await self.store.get_po(delivery.po_number) is not None:
                 await self.store.unpark(park_kind="unknown_po", po_number=delivery.po_number)
         else:
-            reason = str(exc) if isinstance(exc, TransitionNotAllowed) else f"cannot render: {exc}"
+            plain = isinstance(exc, TransitionNotAllowed | CannotExpress)
+            reason = str(exc) if plain else f"cannot render: {exc}"
             attempt.outcome = "dead"
             metrics.DEAD.labels(delivery.target).inc()
             await self._finish(delivery, State.DEAD, attempt, reason=reason)

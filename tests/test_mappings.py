@@ -71,13 +71,19 @@ def test_yaml_bomb_is_refused() -> None:
     assert mapping is None and "aliases" in str(problems[0])
 
 
-def test_crosswalk_that_does_not_read_back_is_a_problem() -> None:
+def test_many_to_one_crosswalk_is_accepted_and_explained() -> None:
+    """Two SKUs in one product group (issue 10): accepted; check-config explains the read-back."""
+    from core.mapping.loader import notes
     from core.mapping.schema import CrosswalkSpec, MappingSpec
 
     spec = MappingSpec(crosswalks={"vendor": CrosswalkSpec(description="v")})
-    _, problems = parse_mapping(
-        "system: x\ncrosswalks: {vendor: {A: '1', B: '1'}}\n", "x.yaml", spec
+    mapping, problems = parse_mapping(
+        "system: x\ncrosswalks: {vendor: {A: '1', B: '1', C: '2'}}\n", "x.yaml", spec
     )
-    assert problems and "read back uniquely" in str(problems[0])
+    assert problems == [] and mapping is not None
+    assert mapping.reverse("vendor", "1") is None  # shared: no guess
+    assert mapping.reverse("vendor", "2") == "C"
+    (note,) = notes(mapping)
+    assert "'A', 'B' all write '1'" in note and "reverse.vendor" in note
     _, problems = parse_mapping("system: x\ncrosswalks: {other: {A: '1'}}\n", "x.yaml", spec)
     assert problems and "unknown crosswalk table" in str(problems[0])

@@ -149,23 +149,30 @@ def _check_spec(
                     f"required table is missing: {table_spec.description}",
                 )
             )
-        rows = file_model.crosswalks.get(table, {})
-        seen: dict[str, str] = {}
-        for key, value in rows.items():
-            if value in seen:
-                problems.append(
-                    ConfigProblem(
-                        file,
-                        line_of(lines, ("crosswalks", table, key)),
-                        f"$.crosswalks.{table}.{key}",
-                        f"value {value!r} is also the value of {seen[value]!r}; "
-                        "the table must read back uniquely",
-                    )
-                )
-            seen[value] = key
     if spec.defaults is not None:
         problems.extend(_check_defaults(spec.defaults, file_model, file, lines))
     return problems
+
+
+def notes(mapping: Mapping) -> list[str]:
+    """What ``check-config`` explains without refusing: many-to-one crosswalks and how their
+    shared ids read back (through ``reverse.<table>``, else as no hub key)."""
+    out = []
+    for table in mapping.file.crosswalks:
+        shared = mapping.shared_values(table)
+        if not shared:
+            continue
+        explicit = mapping.file.reverse.get(table)
+        for value, keys in sorted(shared.items()):
+            if explicit is not None and value in explicit:
+                how = f"reads back as {explicit[value]!r} (reverse.{table})"
+            else:
+                how = f"reads back as no hub key: add reverse.{table}.{value} to choose one"
+            out.append(
+                f"{mapping.system}: crosswalks.{table}: {', '.join(map(repr, keys))} all write "
+                f"{value!r}; inbound, {value!r} {how}"
+            )
+    return out
 
 
 def _check_defaults(

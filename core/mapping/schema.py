@@ -6,7 +6,8 @@ description so the schema doubles as the reference (``MappingFile.model_json_sch
 
 from __future__ import annotations
 
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -45,16 +46,45 @@ class StatusTables(_Strict):
     )
 
 
+Rounding = Literal["refuse", "half_even", "half_up", "down", "up"]
+
+
+class UnitConversion(_Strict):
+    """How a quantity in one unit is written in another (KG -> G: factor 1000)."""
+
+    to: Key = Field(description="The canonical unit the quantity is written in.")
+    factor: Annotated[Decimal, Field(gt=0, max_digits=30)] = Field(
+        description="Quantity in `to` = quantity x factor; unit prices are divided by it."
+    )
+    rounding: Rounding = Field(
+        default="refuse",
+        description=(
+            "What to do when the converted quantity is still fractional and the system takes "
+            "integers only: `refuse` (the delivery goes dead, naming the line) or round."
+        ),
+    )
+
+
 class UnitTable(_Strict):
     """Units of measure."""
 
     default: Value | None = Field(
         default=None,
-        description="Unit assumed when the dialect carries none (Uniware: EA).",
+        description=(
+            "Unit the system's quantities are in when its payload carries none (read inbound "
+            "only; never written to a target in place of a missing unit)."
+        ),
     )
     map: dict[Key, Value] = Field(
         default_factory=dict,
         description="Canonical unit -> the system's unit code. Units not listed pass through.",
+    )
+    convert: dict[Key, UnitConversion] = Field(
+        default_factory=dict,
+        description=(
+            "Canonical unit -> a conversion applied before writing to this system "
+            "(e.g. KG -> G x1000 for a system that takes integer quantities)."
+        ),
     )
 
 
@@ -77,10 +107,23 @@ class MappingFile(_Strict):
             "adapter reads are listed in its MAPPING_SPEC."
         ),
     )
+    reverse: dict[Key, dict[Key, Value]] = Field(
+        default_factory=dict,
+        description=(
+            "Explicit reverse tables: system id -> hub key, for crosswalks where several hub "
+            "keys share one system id (many-to-one). Read inbound instead of inverting the "
+            "crosswalk; an id with no row reads back as no hub key."
+        ),
+    )
     units: UnitTable = Field(default_factory=UnitTable, description="Unit conversion.")
     defaults: dict[Key, Value | int | float | bool | None] = Field(
         default_factory=dict,
-        description="Values the system needs that no other dialect carries (checked by its spec).",
+        description=(
+            "Values an admin chose for what a source does not carry and the system requires "
+            "(checked by its spec). Nothing is defaulted in code: a default that is not "
+            "written here is a MappingMissing (the delivery parks until it is added). A "
+            "default written as null means: send null."
+        ),
     )
 
 
