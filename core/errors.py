@@ -6,6 +6,7 @@
      ├── InvalidInput            a payload breaks its dialect's rules (JSON path + rule)   exit 2
      ├── MappingMissing          a crosswalk has no entry for a key (table + key)           exit 3
      ├── StateRequired           a status-only event needs the PO's stored state           exit 3
+     │    └── IdentityMissing  the target's own id for the PO is not known yet       exit 3
      ├── CannotExpress           the target's dialect has no way to say a value            exit 3
      ├── TransitionNotAllowed    the target's lifecycle forbids the change
      ├── ConfigError             config.yaml or a mapping file is wrong (file, line, path)
@@ -100,6 +101,23 @@ class StateRequired(PohubError):
         super().__init__(
             f"unknown PO: {system} needs the full PO {po_number!r}, and the hub has no state for it"
         )
+
+
+class IdentityMissing(StateRequired):
+    """The target names the PO by an id (or version) only it can give, and the hub has not
+    learnt it yet (EnKash ``objectId``/``objectVersion``): parked like an unknown PO until an
+    event or reply reveals it, never filled with the hub's own number."""
+
+    def __init__(self, system: str, po_number: str, what: str, path: str) -> None:
+        self.what = what
+        self.path = path
+        PohubError.__init__(
+            self,
+            f"identity missing: {system} needs its own {what} for PO {po_number!r} at {path}, "
+            "and the hub has not learnt it",
+        )
+        self.system = system
+        self.po_number = po_number
 
 
 class CannotExpress(PohubError):
@@ -197,6 +215,7 @@ __all__ = [
     "ConfigProblem",
     "DeliveryError",
     "FieldError",
+    "IdentityMissing",
     "InvalidInput",
     "MappingMissing",
     "PermanentDelivery",

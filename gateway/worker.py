@@ -26,6 +26,7 @@ from core.errors import (
     AuthFailure,
     CannotExpress,
     DeliveryError,
+    IdentityMissing,
     MappingMissing,
     PohubError,
     RetryableDelivery,
@@ -239,8 +240,9 @@ class Worker:
                 await self.store.unpark(target=delivery.target, park_kind="mapping")
         elif isinstance(exc, StateRequired):
             metrics.PARKED.labels(delivery.target, "unknown_po").inc()
+            reason = str(exc) if isinstance(exc, IdentityMissing) else "unknown PO"
             await self._finish(
-                delivery, State.PARKED, attempt, reason="unknown PO", park_kind="unknown_po"
+                delivery, State.PARKED, attempt, reason=reason, park_kind="unknown_po"
             )
             # the PO may have arrived while we rendered: its un-park ran before our park
             had_none = self._rendered_without_state.pop(delivery.id, False)
