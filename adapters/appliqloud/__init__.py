@@ -20,9 +20,11 @@ class AppliqloudAdapter:
     needs_full_po: ClassVar[bool] = True
     spec: ClassVar[MappingSpec] = SPEC
     carries: ClassVar[tuple[str, ...]] = (
-        "po_number", "supplier.code", "lines.sku", "lines.quantity", "lines.unit_price",
+        "po_number", "supplier.code", "lines.sku", "lines.quantity",
     )  # fmt: skip
-    """Canonical fields the request carries (no status: only AppliQloud's replies have one)."""
+    """Canonical fields the request carries back unchanged. No status (only AppliQloud's
+    replies have one) and no gross ``unit_price``: ``netUnitPrice`` reads into
+    ``net_unit_price``."""
 
     def parse(
         self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None

@@ -26,8 +26,9 @@ def parse(
 ) -> list[PoEvent]:
     """Validate the bulk once, check the document's rules, then read each PO.
 
-    The request carries no time and no status: every PO is an UPDATED event with the full PO,
-    in the status AppliQloud reports after an update (``defaults.purchaseOrderStatus``, OPEN).
+    The request carries no time and no status: every PO is an UPDATED event with the full PO
+    and no status (``None``), so the hub keeps the status it stored (``core.state``) and no
+    target is told a status AppliQloud never said.
     """
     wire = validate_json(UpdateRequest, body, SYSTEM)
     check(wire)
@@ -39,16 +40,15 @@ def _event(po_in: PurchaseOrderInput, mapping: Mapping, envelope: dict[str, Any]
     """One validation of the whole canonical event from plain values: cheaper than building
     each nested model by its constructor (a Line costs most of a translation)."""
     header = po_in.header
-    status_code = str(mapping.default("purchaseOrderStatus"))
     tz = mapping.timezone
     po = {
         "po_number": header.purchaseOrderId,
+        # the hub type of the po_type row (reverse.po_type when several share LOCAL), else the
+        # document's own LOCAL/IMPORT, which render writes back as is
         "po_type": mapping.reverse("po_type", header.purchaseOrderType) or header.purchaseOrderType,
         "buyer": _party(mapping, "buyer", header.accountingEntityId),
         "supplier": _party(mapping, "vendor", header.vendorBusinessPartnerId),
         "currency": header.currencyId,
-        "status": mapping.status_in(status_code),
-        "source_status": status_code,
         "remote_ids": {SYSTEM: header.purchaseOrderId},
         "lines": [_line(item, mapping, tz) for item in po_in.lines],
         "extensions": {
@@ -68,7 +68,8 @@ def _event(po_in: PurchaseOrderInput, mapping: Mapping, envelope: dict[str, Any]
 
 
 def _party(mapping: Mapping, table: str, own_id: str) -> dict[str, Any]:
-    """The hub's key by reverse crosswalk (None when no row), AppliQloud's id kept as is."""
+    """The hub's key by reverse crosswalk (None when no row, or when several hub keys share
+    the id), AppliQloud's id kept as is."""
     return {"code": mapping.reverse(table, own_id), "ids": {SYSTEM: own_id}}
 
 
@@ -82,7 +83,8 @@ def _line(item: PurchaseOrderItem, mapping: Mapping, tz: str) -> dict[str, Any]:
         "product_ids": {SYSTEM: item.productId},
         "quantity": Decimal(item.quantity),
         "unit": mapping.unit_in(item.unitId),
-        "unit_price": dec(item.netUnitPrice),
+        # "net": after line discounts and charges; the gross unit price is not in the update
+        "net_unit_price": dec(item.netUnitPrice),
         "item_type": item.itemType,
         "ascription": item.ascriptionType,
         "location": mapping.reverse("location", item.locationId),

@@ -1,4 +1,9 @@
-"""What AppliQloud needs from ``mappings/appliqloud.yaml``."""
+"""What AppliQloud needs from ``mappings/appliqloud.yaml``.
+
+No value here has a default: each field is a value an admin may write under ``defaults:``
+(type-checked only). A default that is not written is a ``MappingMissing`` when a PO needs it,
+so the delivery parks until an admin writes the row or the default.
+"""
 
 from __future__ import annotations
 
@@ -9,47 +14,39 @@ from core.mapping.schema import CrosswalkSpec, MappingSpec
 
 
 class Defaults(BaseModel):
-    """Values AppliQloud's update requires that other dialects do not carry."""
+    """Values AppliQloud's update requires that a source PO may lack (all optional)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    purchaseOrderType: PoType = Field(
-        description="purchaseOrderType when the PO's type is neither LOCAL/IMPORT nor in po_type."
+    purchaseOrderType: PoType | None = Field(
+        None,
+        description="purchaseOrderType when the PO's type is neither LOCAL/IMPORT nor in po_type.",
     )
-    accountingEntityId: str = Field(
-        min_length=1, description="accountingEntityId when the buyer has no row in `buyer`."
+    accountingEntityId: str | None = Field(
+        None, min_length=1, description="accountingEntityId when the buyer has no row in `buyer`."
     )
-    currencyId: str = Field(
-        min_length=1, description="currencyId when the source carries no currency (Uniware)."
+    currencyId: str | None = Field(
+        None, min_length=1, description="currencyId when the source PO carries no currency."
     )
-    itemType: ItemType = Field(
-        default="GOODS", description="itemType of a line when the source has none."
+    itemType: ItemType | None = Field(
+        None, description="itemType of a line when neither the line nor `item_type` says."
     )
-    ascriptionType: AscriptionType = Field(
-        default="EXPENSE",
-        description="ascriptionType of a line when the source has none (SERVICE lines: EXPENSE).",
+    ascriptionType: AscriptionType | None = Field(
+        None,
+        description=(
+            "ascriptionType of a line when neither the line nor `ascription` says "
+            "(a SERVICE line is EXPENSE whatever this says: the document's rule)."
+        ),
     )
     locationId: str | None = Field(
-        default=None,
-        description="locationId of an INVENTORY line with no location; needed if such lines occur.",
-    )
-
-    purchaseOrderStatus: str = Field(
-        default="OPEN",
-        min_length=1,
-        description=(
-            "AppliQloud status code a PO read from an update is in: the request carries none, "
-            "the 200 reply reports OPEN. Read through statuses (inbound/document)."
-        ),
+        None, min_length=1, description="locationId of an INVENTORY line that names no location."
     )
 
     @model_validator(mode="after")
     def _consistent(self) -> Defaults:
-        """The document: INVENTORY only with GOODS; and INVENTORY lines need a locationId."""
-        if self.ascriptionType == "INVENTORY" and self.itemType != "GOODS":
+        """The document: INVENTORY only with GOODS."""
+        if self.ascriptionType == "INVENTORY" and self.itemType == "SERVICE":
             raise ValueError("ascriptionType INVENTORY is only allowed with itemType GOODS")
-        if self.ascriptionType == "INVENTORY" and not self.locationId:
-            raise ValueError("ascriptionType INVENTORY needs a default locationId")
         return self
 
 
@@ -62,7 +59,15 @@ SPEC = MappingSpec(
             description="hub buyer code -> accountingEntityId (else defaults.accountingEntityId)"
         ),
         "product": CrosswalkSpec(description="hub SKU -> productId", required=True),
-        "product_group": CrosswalkSpec(description="hub SKU -> productGroupId", required=True),
+        "product_group": CrosswalkSpec(
+            description="hub SKU -> productGroupId (several SKUs may share a group)", required=True
+        ),
+        "item_type": CrosswalkSpec(
+            description="hub SKU -> itemType GOODS|SERVICE (else defaults.itemType)"
+        ),
+        "ascription": CrosswalkSpec(
+            description="hub SKU -> ascriptionType INVENTORY|EXPENSE (else defaults.ascriptionType)"
+        ),
         "location": CrosswalkSpec(description="hub location key -> locationId"),
         "po_type": CrosswalkSpec(
             description="hub PO type -> LOCAL or IMPORT (else defaults.purchaseOrderType)"

@@ -14,7 +14,7 @@ from adapters.appliqloud import ADAPTER
 from adapters.appliqloud.replies import ErrorReply, PoError, UpdateReply, accepted
 from adapters.appliqloud.spec import Defaults
 from core.adapter import RenderContext
-from core.errors import InvalidInput, MappingMissing, StateRequired
+from core.errors import CannotExpress, InvalidInput, MappingMissing, StateRequired
 from core.mapping import parse_mapping
 from core.mapping.tables import Mapping
 from core.model import EventKind, Line, Party, PoEvent, PoStatus, PurchaseOrder, StatusChange
@@ -71,7 +71,7 @@ def test_sample_reads_into_canonical_keys(mapping: Mapping) -> None:
     assert (po.po_number, po.po_type, po.currency) == ("450000001", "IMPORT", "MXN")
     assert po.supplier == Party(code="Sachin123", ids={"appliqloud": "9715"})
     assert po.buyer == Party(code="neemka", ids={"appliqloud": "AE1"})
-    assert (po.status, po.source_status) == (PoStatus.APPROVED, "OPEN")
+    assert (po.status, po.source_status) == (None, None)  # the update carries no status
     line = po.lines[0]
     assert (line.line_number, line.sku, line.location, line.storage) == (
         "10",
@@ -79,7 +79,8 @@ def test_sample_reads_into_canonical_keys(mapping: Mapping) -> None:
         "MX-LOC",
         "123123",
     )
-    assert (line.quantity, line.unit_price, line.unit) == (Decimal(1), Decimal(6000), "EA")
+    assert (line.quantity, line.net_unit_price, line.unit) == (Decimal(1), Decimal(6000), "EA")
+    assert line.unit_price is None  # netUnitPrice is net: the gross price is not in the update
     assert (line.item_type, line.ascription) == ("GOODS", "EXPENSE")
     assert line.required_delivery_date is not None
     assert line.required_delivery_date.date().isoformat() == "2024-07-22"
@@ -118,7 +119,7 @@ def test_nulls_stay_null(mapping: Mapping) -> None:
 def test_float_price_and_int_price_both_read(mapping: Mapping) -> None:
     data = doc()
     item_of(data)["netUnitPrice"] = 12.34
-    assert parse(data, mapping)[0].po.lines[0].unit_price == Decimal("12.34")  # type: ignore[union-attr]
+    assert parse(data, mapping)[0].po.lines[0].net_unit_price == Decimal("12.34")  # type: ignore[union-attr]
     assert round_trip(data, mapping) == data
 
 
@@ -252,10 +253,12 @@ def test_every_po_of_the_bulk_is_checked(mapping: Mapping) -> None:
 
 
 def uniware_po(**changes: Any) -> PurchaseOrder:
-    """What Uniware's sample reads into: no currency, type Manual, no AppliQloud ids."""
+    """What Uniware's sample reads into (with the currency Uniware's mapping gives it): type
+    Manual, no AppliQloud ids."""
     po = PurchaseOrder(
         po_number="PO0194",
         po_type="Manual",
+        currency="INR",
         buyer=Party(code="neemka", name="neemka"),
         supplier=Party(code="Sachin123", name="Sachin Enterprise", ids={"uniware": "Sachin123"}),
         status=PoStatus.APPROVED,
@@ -277,12 +280,19 @@ def uniware_event(po: PurchaseOrder | None = None) -> PoEvent:
     return PoEvent(kind=EventKind.APPROVED, po_number=po.po_number, source_system="uniware", po=po)
 
 
+def with_defaults(mapping: Mapping, **defaults: Any) -> Mapping:
+    """The shipped mapping plus defaults an admin wrote."""
+    data = mapping.file.model_dump()
+    data["defaults"].update(defaults)
+    return Mapping.from_dict(data, spec=ADAPTER.spec)
+
+
 def render(po: PurchaseOrder, mapping: Mapping) -> dict[str, Any]:
     body: dict[str, Any] = ADAPTER.render(uniware_event(po), RenderContext(mapping)).body
     return body
 
 
-def test_uniware_po_renders_through_crosswalks_and_defaults(mapping: Mapping) -> None:
+def test_uniware_po_renders_through_crosswalks(mapping: Mapping) -> None:
     plan = ADAPTER.render(uniware_event(), RenderContext(mapping))
     (call,) = plan.calls
     assert (call.method, call.path) == ("PUT", "/pic/link/purchase-orders/update")
@@ -323,16 +333,22 @@ def test_rendered_output_is_valid_appliqloud(mapping: Mapping) -> None:
 
 @pytest.mark.parametrize(
     ("po_type", "written"),
-    [("IMPORT", "IMPORT"), ("LOCAL", "LOCAL"), ("Manual", "LOCAL"), ("Blanket", "LOCAL")],
+    [("IMPORT", "IMPORT"), ("LOCAL", "LOCAL"), ("Manual", "LOCAL")],
 )
 def test_po_type(mapping: Mapping, po_type: str, written: str) -> None:
     header = render(uniware_po(po_type=po_type), mapping)["inputs"][0]["header"]
     assert header["purchaseOrderType"] == written
 
 
-def test_unknown_buyer_takes_default_entity(mapping: Mapping) -> None:
+def test_unknown_buyer_parks_unless_an_admin_wrote_a_default(mapping: Mapping) -> None:
+    """Issue 10: no invented buyer (the shipped file had AE1 as a default entity)."""
     po = uniware_po(buyer=Party(code="elsewhere"))
-    assert render(po, mapping)["inputs"][0]["header"]["accountingEntityId"] == "AE1"
+    with pytest.raises(MappingMissing) as exc:
+        render(po, mapping)
+    assert (exc.value.table, exc.value.key) == ("crosswalks.buyer", "elsewhere")
+    assert exc.value.path == "$.inputs[0].header.accountingEntityId"
+    admin = with_defaults(mapping, accountingEntityId="AE7")
+    assert render(po, admin)["inputs"][0]["header"]["accountingEntityId"] == "AE7"
 
 
 def test_unknown_vendor_is_mapping_missing(mapping: Mapping) -> None:
@@ -355,10 +371,15 @@ def test_unknown_sku_is_mapping_missing(mapping: Mapping, table: str, field: str
     assert exc.value.path == f"$.inputs[0].items[0].{field}"
 
 
-def test_inventory_line_without_location_takes_default(mapping: Mapping) -> None:
+def test_inventory_line_without_location_parks_unless_admin_default(mapping: Mapping) -> None:
     po = uniware_po()
     po.lines[0].ascription = "INVENTORY"
-    assert render(po, mapping)["inputs"][0]["items"][0]["locationId"] == "MX-LOC"
+    with pytest.raises(MappingMissing) as exc:
+        render(po, mapping)
+    assert (exc.value.table, exc.value.key) == ("defaults", "locationId")
+    assert exc.value.path == "$.inputs[0].items[0].locationId"
+    admin = with_defaults(mapping, locationId="WH-1")
+    assert render(po, admin)["inputs"][0]["items"][0]["locationId"] == "WH-1"
 
 
 def test_unknown_location_is_mapping_missing(mapping: Mapping) -> None:
@@ -371,6 +392,7 @@ def test_unknown_location_is_mapping_missing(mapping: Mapping) -> None:
 
 def test_service_line_without_ascription_is_expense(mapping: Mapping) -> None:
     data = mapping.file.model_dump()
+    data["crosswalks"].pop("ascription")
     data["defaults"]["ascriptionType"] = "INVENTORY"
     inventory_default = Mapping.from_dict(data, spec=ADAPTER.spec)
     po = uniware_po()
@@ -385,12 +407,18 @@ def test_line_date_falls_back_to_po_delivery_date(mapping: Mapping) -> None:
     assert item["requiredDeliveryDate"] == "2024-07-22"
 
 
-def test_missing_quantity_is_reported(mapping: Mapping) -> None:
+@pytest.mark.parametrize(
+    ("field", "wire"), [("quantity", "quantity"), ("unit_price", "netUnitPrice")]
+)
+def test_missing_quantity_or_price_cannot_be_expressed(
+    mapping: Mapping, field: str, wire: str
+) -> None:
+    """Both are required without null; no admin default can stand for a line's own number."""
     po = uniware_po()
-    po.lines[0].quantity = None
-    with pytest.raises(MappingMissing) as exc:
+    setattr(po.lines[0], field, None)
+    with pytest.raises(CannotExpress) as exc:
         render(po, mapping)
-    assert exc.value.path == "$.inputs[0].items[0].quantity"
+    assert exc.value.path == f"$.inputs[0].items[0].{wire}"
 
 
 def test_status_only_event_needs_state(mapping: Mapping) -> None:
@@ -411,21 +439,32 @@ def test_status_only_event_needs_state(mapping: Mapping) -> None:
 
 def test_every_status_can_be_written(mapping: Mapping) -> None:
     assert {mapping.status_out(s) for s in PoStatus} <= {"OPEN", "CLOSED", "CANCELLED"}
-    assert mapping.status_in("OPEN") is PoStatus.APPROVED
 
 
 @pytest.mark.parametrize(
     "bad",
     [
         {"itemType": "SERVICE", "ascriptionType": "INVENTORY", "locationId": "X"},
-        {"ascriptionType": "INVENTORY"},
         {"itemType": "THING"},
+        {"purchaseOrderType": "DOMESTIC"},
+        {"currencyId": ""},
+        {"purchaseOrderStatus": "OPEN"},  # the update has no status: nothing to default
     ],
 )
 def test_defaults_follow_the_document(bad: dict[str, Any]) -> None:
-    base = {"purchaseOrderType": "LOCAL", "accountingEntityId": "AE1", "currencyId": "INR"}
     with pytest.raises(ValueError):
-        Defaults.model_validate({**base, **bad})
+        Defaults.model_validate(bad)
+
+
+def test_spec_defaults_carry_no_values_from_code() -> None:
+    """Issue 10: every field optional and only type-checked; nothing defaulted in code."""
+    assert all(v is None for v in Defaults().model_dump().values())
+    assert all(not f.is_required() and f.default is None for f in Defaults.model_fields.values())
+
+
+def test_shipped_mapping_invents_no_business_values(mapping: Mapping) -> None:
+    """No default buyer, currency, type, item type, ascription or location is shipped."""
+    assert mapping.defaults == {}
 
 
 def test_po_type_rows_are_document_values(mapping: Mapping) -> None:
