@@ -52,10 +52,20 @@ class PoError(Wire):
 
     @classmethod
     def not_found(cls, purchase_order_id: str, backend_id: str) -> PoError:
+        return cls.of(
+            "PurchaseOrderNotFoundException",
+            f"Purchase order {purchase_order_id} not found in backend {backend_id}",
+            purchase_order_id,
+            backend_id,
+        )
+
+    @classmethod
+    def of(cls, cause: str, message: str, purchase_order_id: str, backend_id: str) -> PoError:
+        """A per-PO error in the shape of the document's 201 example."""
         return cls(
             traceId=trace_id(),
-            cause="PurchaseOrderNotFoundException",
-            message=f"Purchase order {purchase_order_id} not found in backend {backend_id}",
+            cause=cause,
+            message=message,
             context=ErrorContext(backendId=backend_id, purchaseOrderId=purchase_order_id),
         )
 

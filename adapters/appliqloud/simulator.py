@@ -1,9 +1,18 @@
 """AppliQloud as its document describes it (appliqloud-purchase-orders-update.txt).
 
 ``PUT /pic/link/purchase-orders/update`` with Basic auth. The simulator validates the bulk
-with the adapter's own wire models and rules, and keeps the one piece of state the document
-implies: the POs its backend (``SAP_APQ``, the 201 example's ``backendId``) knows, since an
-*update* of an unknown PO is a per-PO ``PurchaseOrderNotFoundException`` in a 201 reply.
+with the adapter's own wire models and rules (int ``quantity``, the closed enums, SERVICE only
+with EXPENSE, INVENTORY only with GOODS and a ``locationId``, the required fields), and keeps
+the state the document implies:
+
+- the POs its backend (``SAP_APQ``, the 201 example's ``backendId``) knows, since an *update*
+  of an unknown PO is a per-PO ``PurchaseOrderNotFoundException`` in a 201 reply;
+- its external mappings (``MasterData``): "The accountingEntityId and vendorBusinessPartnerId
+  must correspond to the external mapping of an AppliQloud accounting entity and business
+  partner", productGroupId/productId/locationId likewise, and "the product ... must be a part
+  of the product group". An id the backend does not know (an invented default, say) fails
+  that PO in ``errors``; the document names no cause for it, so the causes
+  ``ExternalMappingNotFoundException`` and ``ProductNotInGroupException`` are the simulator's.
 
 Beyond the document, ``create_unknown`` (on by default) lets an update create a PO the
 backend does not know, so the hub's end-to-end routing works without seeding; tests turn it
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -28,7 +38,14 @@ from adapters.appliqloud.replies import (
     trace_id,
 )
 from adapters.appliqloud.rules import check
-from adapters.appliqloud.schema import PATH, SYSTEM, PurchaseOrderInput, UpdateRequest
+from adapters.appliqloud.schema import (
+    PATH,
+    SYSTEM,
+    PurchaseOrderHeader,
+    PurchaseOrderInput,
+    PurchaseOrderItem,
+    UpdateRequest,
+)
 from adapters.registry import samples_dir
 from core.errors import InvalidInput
 from core.validation import validate_json
@@ -54,6 +71,47 @@ CAUSES = {
 ``InternalServerError``; the others are this simulator's own names in the same style."""
 
 
+@dataclass
+class MasterData:
+    """The backend's external mappings: the ids a PO may name."""
+
+    entities: set[str] = field(default_factory=set)
+    """accountingEntityId values."""
+    partners: set[str] = field(default_factory=set)
+    """vendorBusinessPartnerId values."""
+    products: dict[str, str] = field(default_factory=dict)
+    """productId -> the productGroupId it is part of."""
+    locations: set[str] = field(default_factory=set)
+    """locationId values."""
+
+    @classmethod
+    def document(cls) -> MasterData:
+        """The ids of the document's cURL example: entity AE1, partner 9715, product 101 in
+        group 1, location MX-LOC."""
+        return cls({"AE1"}, {"9715"}, {"101": "1"}, {"MX-LOC"})
+
+    def problems(self, header: PurchaseOrderHeader, items: list[PurchaseOrderItem]) -> list[str]:
+        """What this PO names that the backend has no external mapping for."""
+        found = []
+        if header.accountingEntityId not in self.entities:
+            found.append(f"accounting entity {header.accountingEntityId}")
+        if header.vendorBusinessPartnerId not in self.partners:
+            found.append(f"business partner {header.vendorBusinessPartnerId}")
+        for item in items:
+            if item.productId not in self.products:
+                found.append(f"product {item.productId} (item {item.itemId})")
+            if item.locationId is not None and item.locationId not in self.locations:
+                found.append(f"location {item.locationId} (item {item.itemId})")
+        return found
+
+    def outside_group(self, items: list[PurchaseOrderItem]) -> list[str]:
+        return [
+            f"product {i.productId} is not part of product group {i.productGroupId} (item {i.itemId})"
+            for i in items
+            if i.productId in self.products and self.products[i.productId] != i.productGroupId
+        ]
+
+
 class AppliqloudSimulator(Simulator):
     """The bulk update endpoint with its backend's set of known POs."""
 
@@ -65,13 +123,17 @@ class AppliqloudSimulator(Simulator):
         """When True, an update of a PO the backend does not know creates it (not documented)."""
         self.purchase_orders: dict[str, dict[str, Any]] = {}
         """PO id -> the PO as last confirmed in ``success`` (header with status and totals)."""
+        self.master = MasterData.document()
+        """The external mappings of the backend; tests add the ids their POs name."""
         self.reset(create_unknown)
         self.route("PUT", PATH, self.update)
 
     # state -------------------------------------------------------------------------------
     def reset(self, create_unknown: bool = True) -> None:
-        """Back to the document's backend: it knows PO 450000001 as the 200 example shows it."""
+        """Back to the document's backend: it knows PO 450000001 as the 200 example shows it,
+        and the external mappings of the cURL example."""
         self.create_unknown = create_unknown
+        self.master = MasterData.document()
         self.purchase_orders = {}
         example = orjson.loads((samples_dir(SYSTEM) / "replies" / "200-success.json").read_bytes())
         for po in example["success"]:
@@ -128,6 +190,13 @@ class AppliqloudSimulator(Simulator):
         po_id = po_input.header.purchaseOrderId
         if po_id not in self.purchase_orders and not self.create_unknown:
             return PoError.not_found(po_id, BACKEND_ID)
+        unknown = self.master.problems(po_input.header, po_input.lines)
+        if unknown:
+            message = f"No external mapping in backend {BACKEND_ID} for {', '.join(unknown)}"
+            return PoError.of("ExternalMappingNotFoundException", message, po_id, BACKEND_ID)
+        outside = self.master.outside_group(po_input.lines)
+        if outside:
+            return PoError.of("ProductNotInGroupException", "; ".join(outside), po_id, BACKEND_ID)
         confirmed = accepted(po_input.model_dump(exclude_unset=True), OPEN)
         self.purchase_orders[po_id] = confirmed.model_dump(mode="json", exclude_unset=True)
         return confirmed

@@ -24,10 +24,13 @@ from adapters.appliqloud.simulator import AppliqloudSimulator
 from core.adapter import Call, RenderContext, Rendered
 from core.errors import (
     AuthFailure,
+    CannotExpress,
     DeliveryError,
+    MappingMissing,
     PermanentDelivery,
     RetryableDelivery,
 )
+from core.mapping.tables import Mapping
 from tests.servers import SimulatorServer, client_for, free_port
 from tests.support import all_samples, mappings, parse_sample, sample_paths, state_for
 
@@ -156,8 +159,18 @@ def rendered(source: str, path: Path) -> Rendered:
 async def test_routed_samples_rendered_for_appliqloud_are_accepted(
     sim: SimulatorServer, appliq: AppliqloudSimulator, source: str, path: Path
 ) -> None:
-    """What the hub renders from a routed dialect passes the simulator's schema and rules; an
-    unknown PO is created (``create_unknown``, the default) so routing works end to end."""
+    """What the hub renders from a routed dialect passes the simulator's schema, rules and
+    external mappings; an unknown PO is created (``create_unknown``, the default) so routing
+    works end to end. A PO that carries no currency (Uniware's, unless Uniware's mapping
+    declares the currency it trades in) parks on ``defaults.currencyId`` instead: no
+    currency is invented."""
+    (event,) = parse_sample(source, path)
+    po = event.po or state_for(event)
+    if po is not None and po.currency is None:
+        with pytest.raises(MappingMissing) as missing:
+            rendered(source, path)
+        assert (missing.value.table, missing.value.key) == ("defaults", "currencyId")
+        return
     plan = rendered(source, path)
     async with client_for(sim, SYSTEM) as client:
         done = await client.send(plan, key())
@@ -165,17 +178,105 @@ async def test_routed_samples_rendered_for_appliqloud_are_accepted(
     assert plan.calls[0].json["inputs"][0]["header"]["purchaseOrderId"] in appliq.purchase_orders
 
 
-async def test_fractional_quantity_is_refused(
+def test_fractional_quantity_is_not_rendered() -> None:
+    """AlphaAlpha's sample orders 0.1 of a product; AppliQloud's quantity is an int. Its PO
+    names no type, so it parks on that first; once an admin writes the type, the 0.1 is
+    refused (dead), never written."""
+    path = registry.samples_dir("alphaalpha") / "purchase-order.json"
+    (event,) = parse_sample("alphaalpha", path)
+    shipped = mappings()[SYSTEM]
+    with pytest.raises(MappingMissing) as missing:
+        registry.get(SYSTEM).render(event, RenderContext(shipped))
+    assert (missing.value.table, missing.value.key) == ("defaults", "purchaseOrderType")
+    data = shipped.file.model_dump()
+    data["defaults"]["purchaseOrderType"] = "LOCAL"
+    typed = Mapping.from_dict(data, spec=registry.get(SYSTEM).spec)
+    with pytest.raises(CannotExpress) as refused:
+        registry.get(SYSTEM).render(event, RenderContext(typed))
+    assert refused.value.path == "$.inputs[0].items[0].quantity"
+
+
+async def test_fractional_quantity_sent_anyway_is_refused(
     sim: SimulatorServer, appliq: AppliqloudSimulator
 ) -> None:
-    """AlphaAlpha's sample orders 0.1 of a product; AppliQloud's quantity is an int."""
-    plan = rendered("alphaalpha", registry.samples_dir("alphaalpha") / "purchase-order.json")
+    body = sample_body()
+    body["inputs"][0]["items"][0]["quantity"] = 25.5
     async with client_for(sim, SYSTEM) as client:
         with pytest.raises(PermanentDelivery) as caught:
-            await client.send(plan, key())
+            await client.send(plan_of(body), key())
     assert caught.value.status == 400
     assert "$.inputs[0].items[0].quantity" in caught.value.message
     assert "(int_type)" in caught.value.message
+    assert appliq.purchase_orders[SAMPLE_PO]["items"][0]["quantity"] == 1
+
+
+# the backend's external mappings -------------------------------------------------------------
+def item_change(**changes: Any) -> Callable[[dict[str, Any]], Any]:
+    return lambda body: body["inputs"][0]["items"][0].update(changes)
+
+
+def header_change(**changes: Any) -> Callable[[dict[str, Any]], Any]:
+    return lambda body: body["inputs"][0]["header"].update(changes)
+
+
+UNMAPPED: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str]] = {
+    "entity": (
+        header_change(accountingEntityId="AE-INVENTED"),
+        "ExternalMappingNotFoundException",
+        "accounting entity AE-INVENTED",
+    ),
+    "partner": (
+        header_change(vendorBusinessPartnerId="0000"),
+        "ExternalMappingNotFoundException",
+        "business partner 0000",
+    ),
+    "product": (
+        item_change(productId="999"),
+        "ExternalMappingNotFoundException",
+        "product 999 (item 10)",
+    ),
+    "location": (
+        item_change(locationId="EXAMPLE-LOC"),
+        "ExternalMappingNotFoundException",
+        "location EXAMPLE-LOC (item 10)",
+    ),
+    "group": (
+        item_change(productGroupId="2"),
+        "ProductNotInGroupException",
+        "product 101 is not part of product group 2 (item 10)",
+    ),
+}
+"""Ids the backend has no external mapping for, and what its per-PO error says."""
+
+
+@pytest.mark.parametrize("case", UNMAPPED, ids=str)
+async def test_id_without_external_mapping_fails_that_po(
+    sim: SimulatorServer, appliq: AppliqloudSimulator, case: str
+) -> None:
+    """The document: ids "must correspond to the external mapping" of AppliQloud's master
+    data, and the product must be part of the group. An invented id is refused end to end."""
+    change, cause, words = UNMAPPED[case]
+    body = sample_body()
+    change(body)
+    async with client_for(sim, SYSTEM) as client:
+        with pytest.raises(PermanentDelivery) as caught:
+            await client.send(plan_of(body), key())
+    assert caught.value.status == 201
+    assert f"PO {SAMPLE_PO} {cause}" in caught.value.message and words in caught.value.message
+    assert appliq.purchase_orders[SAMPLE_PO]["header"]["accountingEntityId"] == "AE1"
+
+
+async def test_ids_the_backend_learns_are_accepted(
+    sim: SimulatorServer, appliq: AppliqloudSimulator
+) -> None:
+    appliq.master.entities.add("AE7")
+    appliq.master.products["102"] = "1"
+    body = sample_body()
+    header_change(accountingEntityId="AE7")(body)
+    item_change(productId="102")(body)
+    async with client_for(sim, SYSTEM) as client:
+        done = await client.send(plan_of(body), key())
+    assert done.status == 200
 
 
 async def test_update_keeps_state(sim: SimulatorServer, appliq: AppliqloudSimulator) -> None:
@@ -220,10 +321,6 @@ async def test_bulk_with_one_unknown_po_applies_the_other(
     assert [e["context"]["purchaseOrderId"] for e in reply["errors"]] == ["4500002"]
     assert "PO 4500002 PurchaseOrderNotFoundException" in caught.value.message
     assert "4500002" not in appliq.purchase_orders
-
-
-def item_change(**changes: Any) -> Callable[[dict[str, Any]], Any]:
-    return lambda body: body["inputs"][0]["items"][0].update(changes)
 
 
 INVALID: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
