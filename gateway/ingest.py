@@ -60,7 +60,13 @@ class Ingest:
         for index, event in enumerate(events):
             dedup = _dedup_key(system, event, key, index)
             event.occurred_at = event.occurred_at or utc_now()
-            message, created = await self._store_event(system, event, body, headers, dedup)
+            try:
+                message, created = await self._store_event(system, event, body, headers, dedup)
+            except InvalidInput as exc:
+                # Refused against the PO's stored state (a line it does not have, a receipt
+                # above what was ordered): nothing of this event was stored.
+                await self.reject(system, body, headers, exc)
+                raise
             result.messages.append(message)
             result.created.append(created)
         return result
