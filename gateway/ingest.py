@@ -41,11 +41,17 @@ class Ingest:
     """Turns one inbound request into stored messages."""
 
     def __init__(
-        self, store: Store, mappings: AbcMapping[str, object], routes: AbcMapping[str, list[str]]
+        self,
+        store: Store,
+        mappings: AbcMapping[str, object],
+        routes: AbcMapping[str, list[str]],
+        secret_headers: frozenset[str] = SECRET_HEADERS,
     ) -> None:
         self.store = store
         self.mappings = mappings
         self.routes = routes
+        self.secret_headers = secret_headers
+        """Headers never stored: the fixed list plus every auth header config.yaml names."""
 
     async def ingest(self, system: str, body: bytes, headers: AbcMapping[str, str]) -> Ingested:
         """Parse and store; ``InvalidInput`` is recorded as a rejected message and re-raised."""
@@ -78,7 +84,7 @@ class Ingest:
         message = Message(
             id=new_id(), system=system, po_number=event.po_number, dedup_key=dedup,
             status=State.QUEUED, body=body.decode("utf-8", "replace"),
-            headers=_safe(headers), canonical=[canonical],
+            headers=_safe(headers, self.secret_headers), canonical=[canonical],
         )  # fmt: skip
         targets = self.routes.get(system, [])
         stored, created = await self.store.ingest(
@@ -93,7 +99,7 @@ class Ingest:
     ) -> Message:
         message = Message(
             id=new_id(), system=system, status=State.REJECTED,
-            body=body[:1_000_000].decode("utf-8", "replace"), headers=_safe(headers),
+            body=body[:1_000_000].decode("utf-8", "replace"), headers=_safe(headers, self.secret_headers),
             error=str(exc), error_path=exc.first.path if exc.errors else None,
         )  # fmt: skip
         await self.store.reject(message)
@@ -111,5 +117,5 @@ def _dedup_key(system: str, event: PoEvent, idempotency_key: str | None, index: 
     return f"{system}:{event.po_number}:{digest.hexdigest()[:32]}"
 
 
-def _safe(headers: AbcMapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
+def _safe(headers: AbcMapping[str, str], secret: frozenset[str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in secret}
