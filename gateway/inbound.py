@@ -63,8 +63,19 @@ def _handler(
         hub = hub_of(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         inbound = InboundRequest(r, dict(request.path_params), headers, b"")
+        if len(request.headers.getall("authorization", [])) > 1:
+            # Which one counts would depend on who reads it: refuse instead of choosing.
+            return _out(spec.refused(inbound, 401, "more than one Authorization header"))
         if not hub.guard.allows(system, headers, hub.keys):
             return _out(spec.refused(inbound, 401, "Authorization required"))
+        if not hub.guard.required(system):  # signed in with an API key: its rate limit applies
+            found = hub.keys.identify(headers.get("authorization"))
+            wait = hub.key_limits.take(found.name) if found is not None else None
+            if wait is not None:
+                metrics.API_RATE_LIMITED.labels(found.name).inc()
+                refused = spec.refused(inbound, 429, f"rate limit for key {found.name!r}")
+                refused.headers["Retry-After"] = str(max(1, round(wait)))
+                return _out(refused)
         size = int(headers.get("content-length") or 0)
         if size > hub.config.max_body_bytes:
             return _out(

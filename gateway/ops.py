@@ -28,9 +28,10 @@ def hub_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
 
 
 def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    found: Principal | None = hub_of(connection).keys.identify(
-        connection.headers.get("authorization")
-    )
+    given = connection.headers.getall("authorization", [])
+    if len(given) > 1:  # which one counts would depend on the reader: refuse instead
+        raise NotAuthorizedException("more than one Authorization header")
+    found: Principal | None = hub_of(connection).keys.identify(given[0] if given else None)
     if found is None:
         raise NotAuthorizedException("a valid API key is required: Authorization: Bearer <key>")
     wait = hub_of(connection).key_limits.take(found.name)
