@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 import orjson
 import structlog
+from pydantic import ValidationError
 
 from adapters import registry
 from core.errors import InvalidInput
 from core.inbound import SECRET_HEADERS
 from core.model import PoEvent, utc_now
 from core.state import apply_event
+from core.validation import field_errors
 from gateway.store.base import Store
 from gateway.store.records import Message, State
 
@@ -57,7 +59,12 @@ class Ingest:
         """Parse and store; ``InvalidInput`` is recorded as a rejected message and re-raised."""
         adapter = registry.get(system)
         try:
-            events = adapter.parse(body, self.mappings[system], headers)  # type: ignore[arg-type]
+            try:
+                events = adapter.parse(body, self.mappings[system], headers)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                # A value the wire model let through but the canonical model refuses: still
+                # the sender's input, named by its canonical path, never a 503 to retry.
+                raise InvalidInput(system, field_errors(exc)) from None
         except InvalidInput as exc:
             await self.reject(system, body, headers, exc)
             raise
