@@ -52,8 +52,16 @@ def requires(role: str) -> Any:
     return guard
 
 
-def message_view(message: Any) -> dict[str, Any]:
-    data: dict[str, Any] = message.model_dump(mode="json")
+WITHOUT_EXCHANGES = {"deliveries": {"__all__": {"attempts": {"__all__": {"exchanges"}}}}}
+"""Lists and timelines leave out what each attempt sent and got back: only the detail has it."""
+
+
+def message_view(message: Any, exchanges: bool = False) -> dict[str, Any]:
+    """A message as the API shows it; ``exchanges`` adds each attempt's HTTP calls as sent
+    and their replies (the single message detail only, so lists stay small)."""
+    data: dict[str, Any] = message.model_dump(
+        mode="json", exclude=None if exchanges else WITHOUT_EXCHANGES
+    )
     data["state"] = aggregate(message).value
     return data
 
@@ -95,7 +103,7 @@ class Messages(Controller):
         message = await hub_of(request).store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
-        return message_view(message)
+        return message_view(message, exchanges=True)
 
     @post("/messages/{message_id:str}/replay", guards=[requires("operator")], status_code=202)
     async def replay(

@@ -20,7 +20,7 @@ import httpx
 import structlog
 
 from adapters import registry
-from adapters._http import Delivered, SystemClient, make_transport
+from adapters._http import Delivered, Exchange, SystemClient, make_transport
 from core.adapter import RemoteState, RenderContext, Rendered
 from core.errors import (
     AuthFailure,
@@ -86,6 +86,7 @@ class Worker:
         client: SystemClient = module.CLIENT(
             cfg.base_url or "", secrets.credentials(cfg.auth, auth_values),
             transport=transport or make_transport(), timeout_s=cfg.timeout_s,
+            secret_headers=_secret_headers(self.config),
         )  # fmt: skip
         return Target(name, client, asyncio.Semaphore(cfg.concurrency), RateLimit(cfg.rate_per_s),
                       Breaker(name))  # fmt: skip
@@ -189,15 +190,16 @@ class Worker:
         async with target.slots:
             await target.rate.wait()
             started = time.perf_counter()
+            sent: list[Exchange] = []
             try:
                 key = f"{delivery.id}:{_round(delivery)}"
-                done = await target.client.send(plan, key, delivery.step, remote_ids)
+                done = await target.client.send(plan, key, delivery.step, remote_ids, sent)
             except DeliveryError as exc:
                 target.breaker.failure() if isinstance(exc, RetryableDelivery) else None
-                await self._send_failed(delivery, message, plan, exc, started)
+                await self._send_failed(delivery, message, plan, exc, started, sent)
                 return
         target.breaker.success()
-        await self._delivered(delivery, message, plan, done, started)
+        await self._delivered(delivery, message, plan, done, started, sent)
 
     async def _render(
         self, delivery: Delivery, message: Message
@@ -262,6 +264,7 @@ class Worker:
         plan: Rendered,
         exc: DeliveryError,
         started: float,
+        sent: list[Exchange],
     ) -> None:
         latency = (time.perf_counter() - started) * 1000
         metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
@@ -276,7 +279,7 @@ class Worker:
             # the next render starts from the status the target reported: a fresh plan
             exc.step = 0
         if isinstance(exc, RetryableDelivery):
-            await self._retry(delivery, message, plan, exc, latency)
+            await self._retry(delivery, message, plan, exc, latency, sent)
             return
         reason = (
             f"auth failure: {exc} (fix the credentials, then replay)"
@@ -286,12 +289,13 @@ class Worker:
         attempt = _attempt(
             delivery, "dead", exc.status, latency, str(exc), plan.mapping_version, exc.step
         )
+        attempt.exchanges = sent
         metrics.DEAD.labels(delivery.target).inc()
         await self._finish(delivery, State.DEAD, attempt, reason=reason, step=exc.step)
 
     async def _retry(
         self, delivery: Delivery, message: Message, plan: Rendered | None,
-        exc: RetryableDelivery, latency: float | None = None,
+        exc: RetryableDelivery, latency: float | None = None, sent: list[Exchange] | None = None,
     ) -> None:  # fmt: skip
         retry = (
             self.config.systems[delivery.target].retry
@@ -305,24 +309,28 @@ class Worker:
         version = plan.mapping_version if plan else None
         if due is None:
             attempt = _attempt(delivery, "dead", exc.status, latency, str(exc), version, exc.step)
+            attempt.exchanges = sent or []
             metrics.DEAD.labels(delivery.target).inc()
             await self._finish(
                 delivery, State.DEAD, attempt, reason=f"gave up after max age: {exc}", step=exc.step
             )
             return
         attempt = _attempt(delivery, "retry", exc.status, latency, str(exc), version, exc.step)
+        attempt.exchanges = sent or []
         metrics.RETRIED.labels(delivery.target).inc()
         await self._finish(
             delivery, State.RETRYING, attempt, next_at=due, reason=str(exc), step=exc.step
         )
 
     async def _delivered(
-        self, delivery: Delivery, message: Message, plan: Rendered, done: Delivered, started: float
-    ) -> None:
+        self, delivery: Delivery, message: Message, plan: Rendered, done: Delivered,
+        started: float, sent: list[Exchange],
+    ) -> None:  # fmt: skip
         latency = (time.perf_counter() - started) * 1000
         attempt = _attempt(
             delivery, "delivered", done.status, latency, None, plan.mapping_version, done.steps
         )
+        attempt.exchanges = sent
         await self._learn(delivery, done.remote_ids, done.body)
         await self._finish(delivery, State.DELIVERED, attempt)
         metrics.DELIVERED.labels(delivery.target).inc()
@@ -368,6 +376,16 @@ def _round(delivery: Delivery) -> int:
     """Which sending of this delivery this is: retries share it (and their idempotency
     keys), a replay after it was delivered or dead starts the next one (new keys)."""
     return sum(1 for a in delivery.attempts if a.outcome in ("delivered", "dead"))
+
+
+def _secret_headers(config: Config) -> set[str]:
+    """Every header name config.yaml puts a secret in (outbound ``auth`` and ``inbound_auth``
+    of every system): recorded exchanges show these as ``[redacted]``."""
+    names = set()
+    for cfg in config.systems.values():
+        outbound = cfg.auth.bearer or cfg.auth.token if cfg.auth else None
+        names |= {s.header for s in (outbound, cfg.inbound_auth) if s is not None}
+    return names
 
 
 def _remote(state: PurchaseOrder | None, target: str) -> dict[str, Any]:

@@ -35,7 +35,16 @@ from typing import Any, TypeVar
 
 from core.model import PurchaseOrder
 from gateway.store.base import PoUpdate, Store
-from gateway.store.records import Attempt, Delivery, Message, MessageFilter, Page, State
+from gateway.store.records import (
+    Attempt,
+    Delivery,
+    Message,
+    MessageFilter,
+    Page,
+    State,
+    attempt_parts,
+    load_exchanges,
+)
 
 T = TypeVar("T")
 Sql = tuple[list[str], list[Any]]
@@ -63,6 +72,10 @@ CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(target, po_number, seq)
     WHERE state NOT IN ('delivered', 'dead');
 CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
 CREATE TABLE IF NOT EXISTS attempts (
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (delivery_id, ordinal)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempt_exchanges (
     delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (delivery_id, ordinal)
 ) WITHOUT ROWID;
@@ -123,13 +136,24 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 # rows -> records ---------------------------------------------------------------------------
-def _deliveries(conn: sqlite3.Connection, where: str, args: list[Any]) -> list[Delivery]:
+ATTEMPTS = f"SELECT delivery_id, json FROM attempts WHERE delivery_id IN {IDS}"
+ATTEMPTS_WITH_EXCHANGES = f"""SELECT a.delivery_id, a.json, x.json AS exchanges FROM attempts a
+    LEFT JOIN attempt_exchanges x USING (delivery_id, ordinal) WHERE a.delivery_id IN {IDS}"""
+
+
+def _deliveries(
+    conn: sqlite3.Connection, where: str, args: list[Any], exchanges: bool = False
+) -> list[Delivery]:
+    """Deliveries with their attempts; the attempts' exchanges only when asked (detail)."""
     rows = conn.execute(f"SELECT d.* FROM deliveries d WHERE {where}", args).fetchall()
     ids = json.dumps([r["id"] for r in rows])
     attempts: dict[str, list[Attempt]] = {}
-    sql = f"SELECT * FROM attempts WHERE delivery_id IN {IDS} ORDER BY delivery_id, ordinal"
-    for a in conn.execute(sql, (ids,)):
-        attempts.setdefault(a["delivery_id"], []).append(Attempt.model_validate_json(a["json"]))
+    sql = ATTEMPTS_WITH_EXCHANGES if exchanges else ATTEMPTS
+    for a in conn.execute(f"{sql} ORDER BY delivery_id, ordinal", (ids,)):
+        attempt = Attempt.model_validate_json(a["json"])
+        if exchanges:
+            attempt.exchanges = load_exchanges(a["exchanges"])
+        attempts.setdefault(a["delivery_id"], []).append(attempt)
     return [Delivery.model_validate({**r, "attempts": attempts.get(r["id"], [])}) for r in rows]
 
 
@@ -140,12 +164,14 @@ def _message(row: sqlite3.Row) -> Message:
     )
 
 
-def _messages(conn: sqlite3.Connection, tail: str, args: list[Any]) -> list[Message]:
+def _messages(
+    conn: sqlite3.Connection, tail: str, args: list[Any], exchanges: bool = False
+) -> list[Message]:
     """Messages with their deliveries and attempts, two extra queries for any number."""
     found = [_message(r) for r in conn.execute(f"SELECT m.* FROM messages m {tail}", args)]
     by_id = {m.id: m for m in found}
     where = f"d.message_id IN {IDS} ORDER BY d.target, d.seq"
-    for d in _deliveries(conn, where, [json.dumps(list(by_id))]):
+    for d in _deliveries(conn, where, [json.dumps(list(by_id))], exchanges):
         by_id[d.message_id].deliveries.append(d)
     return found
 
@@ -386,11 +412,18 @@ class SqliteStore(Store):
             if cur.rowcount == 0:
                 raise KeyError(f"no delivery {delivery_id!r}")
             if attempt is not None:
+                light, exchanges = attempt_parts(attempt)
                 c.execute(
                     "INSERT INTO attempts SELECT ?, COALESCE(MAX(ordinal), 0) + 1, ? "
                     "FROM attempts WHERE delivery_id = ?",
-                    (delivery_id, attempt.model_dump_json(), delivery_id),
+                    (delivery_id, light, delivery_id),
                 )
+                if exchanges:
+                    c.execute(
+                        "INSERT INTO attempt_exchanges SELECT ?, MAX(ordinal), ? "
+                        "FROM attempts WHERE delivery_id = ?",
+                        (delivery_id, exchanges, delivery_id),
+                    )
 
         await self._run(finish, True)
 
@@ -426,7 +459,7 @@ class SqliteStore(Store):
 
     # records -----------------------------------------------------------------------------
     async def get_message(self, message_id: str) -> Message | None:
-        found = await self._run(lambda c: _messages(c, "WHERE m.id = ?", [message_id]))
+        found = await self._run(lambda c: _messages(c, "WHERE m.id = ?", [message_id], True))
         return found[0] if found else None
 
     async def search(self, flt: MessageFilter, offset: int = 0, limit: int = 50) -> Page:

@@ -279,3 +279,83 @@ def test_replay_with_the_mapping_version_first_used_or_the_live_one(gw: Gateway)
             time.sleep(0.05)
         assert vendor_of_last() == expected, choice
         gw.wait(message_id)
+
+
+def _secret_values(gw: Gateway) -> list[str]:
+    """Every credential the hub holds: outbound (the simulators' secrets), inbound, API keys."""
+    import os
+
+    from tests.gateway.harness import KEYS
+
+    names = [k.key_env for k in gw.hub.config.api_keys]
+    for cfg in gw.hub.config.systems.values():
+        inbound = cfg.inbound_auth
+        if inbound is not None and inbound.basic is not None:
+            names += [inbound.basic.username_env, inbound.basic.password_env]
+        elif inbound is not None and inbound.token_env:
+            names.append(inbound.token_env)
+    values = [v for s in gw.sims.sims.values() for v in s.secrets.values()]
+    values += [os.environ[n] for n in names if os.environ.get(n)] + list(KEYS.values())
+    found = [v for v in values if len(v) >= 6]
+    assert len(found) >= 10, found  # the check below is not vacuous
+    return found
+
+
+def test_attempts_record_each_call_as_sent_and_the_reply(gw: Gateway) -> None:
+    from adapters._http import REPLY_BODY_CAP
+
+    doc = orjson.loads(sample("uniware")[0])
+    doc["code"] = "REC-SENT-1"
+    doc["purchaseOrderItems"] = doc["purchaseOrderItems"] * 120  # a reply past the cap
+    message_id = push(gw, "uniware", orjson.dumps(doc)).headers["X-Pohub-Message-Id"]
+    with gw.client("viewer") as c:
+        gw.wait(message_id, timeout=30)
+        detail = c.get(f"/api/v1/messages/{message_id}")
+        listed = c.get("/api/v1/messages", params={"po_number": "REC-SENT-1"}).json()
+    assert detail.status_code == 200
+    for d in detail.json()["deliveries"]:
+        received = gw.sims.sims[d["target"]].received
+        (attempt,) = d["attempts"]
+        assert attempt["exchanges"], d["target"]
+        for x in attempt["exchanges"]:
+            sent, reply = x["request"], x["reply"]
+            key = sent["headers"]["idempotency-key"]
+            (match,) = [r for r in received if r["headers"].get("idempotency-key") == key]
+            assert sent["method"] == match["method"] and sent["url"].endswith(match["path"])
+            if "form" not in match:
+                as_sent = orjson.loads(sent["body"]) if sent["body"] else None
+                assert as_sent == match["json"], d["target"]
+            else:
+                assert all(v in sent["body"] for v in match["form"].values())
+            assert not sent["truncated"] and sent["size"] == len(sent["body"].encode())
+            assert sent["headers"]["authorization"] == "[redacted]"
+            assert reply["status"] == attempt["status"] or x is not attempt["exchanges"][-1]
+            assert x["latency_ms"] > 0 and x["error"] is None
+    replies = [x["reply"] for d in detail.json()["deliveries"]
+               for x in d["attempts"][0]["exchanges"]]  # fmt: skip
+    big = [r for r in replies if r["size"] > REPLY_BODY_CAP]
+    assert big, sorted(r["size"] for r in replies)
+    for r in big:
+        assert r["truncated"] and len(r["body"].encode()) <= REPLY_BODY_CAP + 3
+    for r in replies:
+        if not r["truncated"]:
+            assert len(r["body"].encode()) == r["size"]
+    text = detail.text
+    for secret in _secret_values(gw):
+        assert secret not in text
+    listed_attempts = [a for m in listed["items"] for d in m["deliveries"] for a in d["attempts"]]
+    assert listed_attempts and all("exchanges" not in a for a in listed_attempts)
+
+
+def test_a_failed_call_records_the_request_and_the_error_reply(gw: Gateway) -> None:
+    gw.sims.sims["leo"].faults = Faults.parse({"fail_rate": 1.0, "status": 400, "seed": 1})
+    body, headers = sample("uniware")
+    message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
+    done = gw.wait(message_id, states=("dead",), target="leo")
+    with gw.client("viewer") as c:
+        done = c.get(f"/api/v1/messages/{message_id}").json()
+    leo = next(d for d in done["deliveries"] if d["target"] == "leo")
+    (x,) = leo["attempts"][-1]["exchanges"]
+    assert x["reply"]["status"] == 400 and "injected fault" in x["reply"]["body"]
+    assert x["error"] and "400" in x["error"]
+    assert orjson.loads(x["request"]["body"])["documentNumber"]
