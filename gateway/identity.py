@@ -74,9 +74,11 @@ def renumbered(event: PoEvent, po_number: str) -> PoEvent:
 
 
 async def learn(store: Store, sender: str, event: PoEvent) -> None:
-    """Link every remote id the (resolved) event reveals to its PO, where not linked yet."""
+    """Link every remote id the (resolved) event reveals to its PO, where not linked yet
+    (a read, and a write only the first time: this runs for every inbound event)."""
     for system, remote_id in remote_ids(sender, event):
-        await store.link_remote(system, remote_id, event.po_number, replace=False)
+        if await store.find_remote(system, remote_id) is None:
+            await store.link_remote(system, remote_id, event.po_number, replace=False)
 
 
 # echoes ----------------------------------------------------------------------------------

@@ -46,23 +46,14 @@ def gw(request: pytest.FixtureRequest, sim: SimulatorServer, tmp_path: Path) -> 
         yield g
 
 
-def uniware_po() -> dict[str, str]:
+def uniware_po(gw: Gateway) -> dict[str, str]:
     """PO-2025-0042 pushed by Uniware and delivered to every routed target: delivery ids."""
     doc = orjson.loads(sample("uniware")[0])
     doc["code"] = PO
-    reply = push(gw_now, "uniware", orjson.dumps(doc))
+    reply = push(gw, "uniware", orjson.dumps(doc))
     assert reply.status_code == 200, reply.text
-    done = gw_now.wait(reply.headers["X-Pohub-Message-Id"], timeout=30)
+    done = gw.wait(reply.headers["X-Pohub-Message-Id"], timeout=30)
     return {d["target"]: d["id"] for d in done["deliveries"]}
-
-
-gw_now: Gateway
-
-
-@pytest.fixture(autouse=True)
-def _current(gw: Gateway) -> None:
-    global gw_now
-    gw_now = gw
 
 
 def messages_from(gw: Gateway, system: str) -> list[Message]:
@@ -84,7 +75,7 @@ def settle(gw: Gateway) -> None:
 def test_a_po_the_hub_wrote_to_alphaalpha_polled_back_is_an_echo_then_a_real_change_is_routed(
     gw: Gateway,
 ) -> None:
-    first = uniware_po()
+    first = uniware_po(gw)
     state = on_hub(gw, gw.hub.store.get_po(PO))
     assert state is not None
     aa_id = state.remote_ids[AA]
@@ -140,7 +131,7 @@ def enkash_change(object_id: str, po_number: str, versions: tuple[int, int], to:
 
 
 def test_an_enkash_event_is_matched_to_the_hub_po_by_its_learnt_object_id(gw: Gateway) -> None:
-    uniware_po()
+    uniware_po(gw)
     state = on_hub(gw, gw.hub.store.get_po(PO))
     assert state is not None
     version = state.extensions["pohub.remote"]["enkash"]["version"]
@@ -167,7 +158,7 @@ def test_an_enkash_event_is_matched_to_the_hub_po_by_its_learnt_object_id(gw: Ga
 
 
 def test_enkash_reporting_back_the_change_the_hub_made_is_an_echo(gw: Gateway) -> None:
-    first = uniware_po()
+    first = uniware_po(gw)
     state = on_hub(gw, gw.hub.store.get_po(PO))
     assert state is not None
     version = state.extensions["pohub.remote"]["enkash"]["version"]
