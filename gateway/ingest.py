@@ -1,5 +1,9 @@
 """Inbound messages into the store: parse, refuse or accept, apply to the PO's state.
 
+Each event is first put under the hub's PO number (``identity.resolve``: AlphaAlpha's events
+carry its own id) and checked for being an echo of the hub's own write (``identity.echo_of``),
+which is recorded with no deliveries; the remote ids it reveals feed the crosswalk.
+
 A payload is answered with success only after ``accept`` has stored it; a bulk payload
 (AppliQloud) becomes one message per PO so that ordering and retries stay per PO.
 """
@@ -18,9 +22,10 @@ from pydantic import ValidationError
 from adapters import registry
 from core.errors import InvalidInput
 from core.inbound import SECRET_HEADERS
-from core.model import PoEvent, utc_now
+from core.model import PoEvent, PurchaseOrder, utc_now
 from core.state import apply_event
 from core.validation import field_errors
+from gateway import identity
 from gateway.store.base import Store
 from gateway.store.records import Message, State
 
@@ -70,7 +75,9 @@ class Ingest:
             raise
         key = headers.get("idempotency-key")
         result = Ingested(events, [], [])
-        for index, event in enumerate(events):
+        for index, parsed in enumerate(events):
+            # the reply speaks the sender's terms (``result.events``); the store the hub's
+            event = await identity.resolve(self.store, system, parsed)
             dedup = _dedup_key(system, event, key, index)
             event.occurred_at = event.occurred_at or utc_now()
             try:
@@ -80,6 +87,7 @@ class Ingest:
                 # above what was ordered): nothing of this event was stored.
                 await self.reject(system, body, headers, exc)
                 raise
+            await identity.learn(self.store, system, event)
             result.messages.append(message)
             result.created.append(created)
         return result
@@ -87,18 +95,29 @@ class Ingest:
     async def _store_event(
         self, system: str, event: PoEvent, body: bytes, headers: AbcMapping[str, str], dedup: str
     ) -> tuple[Message, bool]:
+        """Store the event with a delivery per routed target; an echo of the hub's own write
+        (``identity.echo_of``) is stored with none and leaves the PO state alone."""
+        echo = identity.echo_of(system, event, await self.store.get_po(event.po_number))
         canonical = event.model_dump(mode="json", exclude_defaults=True)
         message = Message(
             id=new_id(), system=system, po_number=event.po_number, dedup_key=dedup,
-            status=State.QUEUED, body=body.decode("utf-8", "replace"),
-            headers=_safe(headers, self.secret_headers), canonical=[canonical],
+            status=State.QUEUED if echo is None else State.RECEIVED,
+            body=body.decode("utf-8", "replace"), headers=_safe(headers, self.secret_headers),
+            canonical=[canonical], note=None if echo is None else f"echo of delivery {echo}",
         )  # fmt: skip
-        targets = self.routes.get(system, [])
-        stored, created = await self.store.ingest(
-            message, targets, lambda state: apply_event(state, event), event.po is not None
-        )
+        targets = self.routes.get(system, []) if echo is None else []
+
+        def change(state: PurchaseOrder | None) -> PurchaseOrder | None:
+            if echo is not None:
+                return None
+            return identity.noted(apply_event(state, event), system, event)
+
+        stored, created = await self.store.ingest(message, targets, change, event.po is not None)
         event_name = "inbound.accepted" if created else "inbound.duplicate"
-        log.info(event_name, message_id=stored.id, po_number=event.po_number, system=system)
+        if created and echo is not None:
+            event_name = "inbound.echo"
+        log.info(event_name, message_id=stored.id, po_number=event.po_number, system=system,
+                 echo_of=echo)  # fmt: skip
         return stored, created
 
     async def reject(

@@ -35,7 +35,7 @@ from core.errors import (
 )
 from core.mapping.tables import Mapping
 from core.model import PoEvent, PurchaseOrder, utc_now
-from gateway import metrics, pins, secrets
+from gateway import identity, metrics, pins, secrets
 from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
 from gateway.retry import next_attempt_at
@@ -270,7 +270,7 @@ class Worker:
         metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
         learned_status = False
         if exc.remote_ids or exc.last_reply is not None:
-            await self._learn(delivery, exc.remote_ids, exc.last_reply)
+            await self._learn(delivery, message, exc.remote_ids, exc.last_reply)
             client = self.targets[delivery.target].client
             learned_status = (
                 exc.last_reply is not None and client.remote_status(exc.last_reply) is not None
@@ -331,7 +331,7 @@ class Worker:
             delivery, "delivered", done.status, latency, None, plan.mapping_version, done.steps
         )
         attempt.exchanges = sent
-        await self._learn(delivery, done.remote_ids, done.body)
+        await self._learn(delivery, message, done.remote_ids, done.body, wrote=True)
         await self._finish(delivery, State.DELIVERED, attempt)
         metrics.DELIVERED.labels(delivery.target).inc()
         metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
@@ -339,14 +339,23 @@ class Worker:
         metrics.END_TO_END_SECONDS.labels(delivery.target).observe(max(0.0, age))
         log.info("delivery.delivered", status=done.status, latency_ms=round(latency, 1))
 
-    async def _learn(self, delivery: Delivery, remote_ids: dict[str, str], body: Any) -> None:
-        """Keep the PO number <-> remote id crosswalk, and the target's status and version."""
+    async def _learn(
+        self, delivery: Delivery, message: Message, remote_ids: dict[str, str], body: Any,
+        wrote: bool = False,
+    ) -> None:  # fmt: skip
+        """Keep the PO number <-> remote id crosswalk, the target's status and version, and
+        the mark of what the hub's write left there (``identity.written_mark``): after the
+        whole plan (``wrote``) or the steps a failed plan took (a reply ``body``)."""
         new_id = remote_ids.get(delivery.target)
         client = self.targets[delivery.target].client
         status = client.remote_status(body) if body is not None else None
         version = client.remote_version(body) if body is not None else None
-        if new_id is None and status is None and version is None:
+        wrote = wrote or body is not None
+        if new_id is None and status is None and version is None and not wrote:
             return
+        if new_id is not None:
+            await self.store.link_remote(delivery.target, new_id, delivery.po_number)
+        event = PoEvent.model_validate(message.canonical[0]) if wrote else None
 
         def change(po: PurchaseOrder | None) -> PurchaseOrder | None:
             if po is None:
@@ -357,6 +366,11 @@ class Worker:
             known.update(
                 {k: v for k, v in (("status", status), ("version", version)) if v is not None}
             )
+            if event is not None:
+                known[identity.WRITTEN] = identity.written_mark(
+                    event, po, delivery.target, delivery.id, known.get("status"),
+                    known.get("version"),
+                )  # fmt: skip
             remote[delivery.target] = known
             extensions = {**po.extensions, REMOTE: remote}
             return po.model_copy(update={"remote_ids": ids, "extensions": extensions})

@@ -105,6 +105,9 @@ class Message(BaseModel):
     error: str | None = None
     """Why it was rejected."""
     error_path: str | None = None
+    note: str | None = None
+    """Why an accepted message routes nowhere (``echo of delivery <id>``: the hub's own write
+    read back from the system it went to)."""
     deliveries: list[Delivery] = Field(default_factory=list)
 
 

@@ -17,6 +17,7 @@ In short (``P`` is the prefix, ``pohub`` unless the URL says ``?prefix=...``):
 - ``P:idx:state:<state>``       sets of delivery ids per state (counts, ``deliveries()``, unpark)
 - ``P:idx:rejected``            set of rejected message ids
 - ``P:cp``                      hash: checkpoints
+- ``P:xw:<system>``             hash: remote id -> hub PO number (the identity crosswalk)
 """
 
 from __future__ import annotations
@@ -295,6 +296,16 @@ end
 return out
 """
 
+# KEYS: xw hash. ARGV: P, remote id, po number, '1' to replace. -> the po number now linked
+_LINK = """
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  return ARGV[3]
+end
+redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+return redis.call('HGET', KEYS[1], ARGV[2])
+"""
+
 _COUNTS = """
 local out = {}
 for i = 2, #ARGV do out[#out + 1] = redis.call('SCARD', P .. ':' .. ARGV[i]) end
@@ -413,6 +424,9 @@ class RedisStore(Store):
     def k_idx_sys(self, system: str) -> str:
         return f"{self.prefix}:idx:sys:{_enc(system)}"
 
+    def k_xw(self, system: str) -> str:
+        return f"{self.prefix}:xw:{_enc(system)}"
+
     def k_state(self, state: State) -> str:
         return f"{self.prefix}:idx:state:{state.value}"
 
@@ -450,6 +464,7 @@ class RedisStore(Store):
             "load": _LOAD,
             "meta": _META,
             "counts": _COUNTS,
+            "link": _LINK,
         }.items():
             # register_script runs EVALSHA and re-loads the script on NOSCRIPT (after a restart)
             self._scripts[name] = self._r.register_script(_PRELUDE + body)
@@ -822,6 +837,17 @@ class RedisStore(Store):
         for i in range(0, len(ids), SCAN_CHUNK):
             out += await self._load(ids[i : i + SCAN_CHUNK])
         return out
+
+    # identity ------------------------------------------------------------------------------
+    async def link_remote(
+        self, system: str, remote_id: str, po_number: str, *, replace: bool = True
+    ) -> str:
+        args = [remote_id, po_number, "1" if replace else "0"]
+        return str(await self._run("link", [self.k_xw(system)], args))
+
+    async def find_remote(self, system: str, remote_id: str) -> str | None:
+        value = await self.r.hget(self.k_xw(system), remote_id)
+        return None if value is None else str(value)
 
     # checkpoints ---------------------------------------------------------------------------
     async def get_checkpoint(self, name: str) -> str | None:

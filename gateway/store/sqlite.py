@@ -57,7 +57,7 @@ BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, system TEXT NOT NULL, po_number TEXT, received_at TEXT NOT NULL,
     dedup_key TEXT UNIQUE, status TEXT NOT NULL, body TEXT NOT NULL, headers TEXT NOT NULL,
-    canonical TEXT NOT NULL, error TEXT, error_path TEXT);
+    canonical TEXT NOT NULL, error TEXT, error_path TEXT, note TEXT);
 CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
 CREATE INDEX IF NOT EXISTS messages_po ON messages(po_number, received_at);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -82,6 +82,9 @@ CREATE TABLE IF NOT EXISTS attempt_exchanges (
 CREATE TABLE IF NOT EXISTS po_state (
     po_number TEXT PRIMARY KEY, json TEXT NOT NULL, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS remote_ids (
+    system TEXT NOT NULL, remote_id TEXT NOT NULL, po_number TEXT NOT NULL,
+    PRIMARY KEY (system, remote_id)) WITHOUT ROWID;
 COMMIT;
 """
 
@@ -132,7 +135,15 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.executescript(SCHEMA)
+    _migrate(conn)
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Columns added since a file was created (``CREATE TABLE IF NOT EXISTS`` keeps old ones)."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(messages)")}
+    if "note" not in columns:
+        conn.execute("ALTER TABLE messages ADD COLUMN note TEXT")
 
 
 # rows -> records ---------------------------------------------------------------------------
@@ -178,9 +189,11 @@ def _messages(
 
 def _insert_message(conn: sqlite3.Connection, m: Message) -> None:
     conn.execute(
-        "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (id, system, po_number, received_at, dedup_key, status, body, "
+        "headers, canonical, error, error_path, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (m.id, m.system, m.po_number, _ts(m.received_at), m.dedup_key, m.status.value, m.body,
-         json.dumps(m.headers), json.dumps(m.canonical, default=str), m.error, m.error_path),
+         json.dumps(m.headers), json.dumps(m.canonical, default=str), m.error, m.error_path,
+         m.note),
     )  # fmt: skip
 
 
@@ -527,6 +540,24 @@ class SqliteStore(Store):
         tail = "WHERE m.po_number = ? ORDER BY m.received_at, m.id"
         return await self._run(lambda c: _messages(c, tail, [po_number]))
 
+    # identity ----------------------------------------------------------------------------
+    async def link_remote(
+        self, system: str, remote_id: str, po_number: str, *, replace: bool = True
+    ) -> str:
+        conflict = "DO UPDATE SET po_number = excluded.po_number" if replace else "DO NOTHING"
+        insert = (
+            f"INSERT INTO remote_ids VALUES (?, ?, ?) ON CONFLICT (system, remote_id) {conflict}"
+        )
+
+        def link(c: sqlite3.Connection) -> str:
+            c.execute(insert, (system, remote_id, po_number))
+            return str(_remote_po(c, system, remote_id))
+
+        return await self._run(link, True)
+
+    async def find_remote(self, system: str, remote_id: str) -> str | None:
+        return await self._run(lambda c: _remote_po(c, system, remote_id))
+
     # checkpoints -------------------------------------------------------------------------
     async def get_checkpoint(self, name: str) -> str | None:
         sql = "SELECT value FROM checkpoints WHERE name = ?"
@@ -544,6 +575,12 @@ class SqliteStore(Store):
 def _po(c: sqlite3.Connection, po_number: str) -> PurchaseOrder | None:
     row = c.execute("SELECT json FROM po_state WHERE po_number = ?", (po_number,)).fetchone()
     return None if row is None else PurchaseOrder.model_validate_json(row[0])
+
+
+def _remote_po(c: sqlite3.Connection, system: str, remote_id: str) -> str | None:
+    sql = "SELECT po_number FROM remote_ids WHERE system = ? AND remote_id = ?"
+    row = c.execute(sql, (system, remote_id)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _write_po(c: sqlite3.Connection, po_number: str, new: PurchaseOrder | None) -> None:
