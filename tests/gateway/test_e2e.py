@@ -12,6 +12,7 @@ import pytest
 
 from adapters import registry
 from adapters._sim import Faults
+from core.model import EventKind, PoEvent
 from tests import support
 from tests.gateway.harness import Gateway, gateway
 from tests.servers import SimulatorServer
@@ -113,8 +114,11 @@ def test_faults_at_a_target_are_retried_and_delivered(gw: Gateway) -> None:
 
 def test_status_event_for_unknown_po_parks_then_goes_out_when_the_po_arrives(gw: Gateway) -> None:
     body, headers = sample("leo")
-    event_po = orjson.loads(body)["documentNumber"]
-    message_id = push(gw, "leo", body, headers).headers["X-Pohub-Message-Id"]
+    leo = orjson.loads(body)
+    event_po = leo["documentNumber"]
+    for line in leo["lineInfo"]:  # the Uniware PO below has one line, numbered 1
+        line["lineNumber"] = "1"
+    message_id = push(gw, "leo", orjson.dumps(leo), headers).headers["X-Pohub-Message-Id"]
     parked = gw.wait(message_id, states=("parked",), target="uniware")
     uniware = next(d for d in parked["deliveries"] if d["target"] == "uniware")
     assert uniware["reason"] == "unknown PO"
@@ -238,11 +242,28 @@ def test_every_sample_reaches_every_routed_target(gw: Gateway, system: str, path
     known = orjson.loads(sample("uniware")[0])
     known["code"] = event.po_number
     gw.wait(push(gw, "uniware", orjson.dumps(known)).headers["X-Pohub-Message-Id"], timeout=30)
+    if event.status_change is not None and event.status_change.lines:
+        _give_lines(gw, event.po_number, [ln.line_number for ln in event.status_change.lines])
     reply = push(gw, system, path.read_bytes(), support.headers_for(path))
     assert reply.status_code == 200, reply.text
     for message_id in reply.headers["X-Pohub-Message-Id"].split(","):
         done = gw.wait(message_id, timeout=30)
         assert {d["target"] for d in done["deliveries"]} == set(gw.hub.config.targets_of(system))
+
+
+def _give_lines(gw: Gateway, po_number: str, numbers: list[str]) -> None:
+    """A Uniware PO's lines are numbered 1, 2...; a status sample naming other lines (Leo's
+    placeholder "string") is refused for a PO without them, so the PO is first told, through
+    the canonical API, that its lines carry those numbers."""
+    base = support.parse_sample("uniware", support.sample_paths("uniware")[0])[0].po
+    assert base is not None
+    lines = [base.lines[0].model_copy(update={"line_number": n}) for n in numbers]
+    po = base.model_copy(update={"po_number": po_number, "lines": lines})
+    event = PoEvent(kind=EventKind.UPDATED, po_number=po_number, source_system="canonical", po=po)
+    headers = {"Content-Type": "application/json", **gw.inbound_headers("canonical")}
+    reply = httpx.post(f"{gw.url}/inbound/canonical/api/v1/purchase-orders",
+                       content=event.model_dump_json(), headers=headers, timeout=10)  # fmt: skip
+    assert reply.status_code == 202, reply.text
 
 
 def test_replay_with_the_mapping_version_first_used_or_the_live_one(gw: Gateway) -> None:
