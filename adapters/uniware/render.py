@@ -63,6 +63,7 @@ WITHDRAWN = (PoStatus.CANCELLED, PoStatus.REJECTED)
 def render(event: PoEvent, ctx: RenderContext) -> Rendered:
     po = full_po(event, ctx.state, SYSTEM)
     mapping = ctx.mapping
+    status = _status(po, mapping)  # a PO whose status Uniware cannot say goes no further
     _check_currency(po, mapping)
     ext = po.extensions.get(SYSTEM, {})
     dates = _Dates(mapping, ext.get("dates", {}))
@@ -73,7 +74,7 @@ def render(event: PoEvent, ctx: RenderContext) -> Rendered:
         "deliveryDate": dates.write("deliveryDate", po.delivery_date or _common_line_date(po)),
         "expiryDate": dates.write("expiryDate", po.expiry_date),
         "fromParty": _text(po.buyer.name, "fromParty", mapping),
-        "statusCode": _status(po, mapping),
+        "statusCode": status,
         "type": _text(po.po_type, "type", mapping),
         "vendorCode": _key(po.supplier.code, "vendorCode", "$.vendorCode"),
         "vendorName": po.supplier.name
