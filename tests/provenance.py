@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
@@ -591,10 +591,14 @@ def status_event(
     if kind is EventKind.GOODS_RECEIVED:
         for ln in lines or state.lines[:1]:
             assert ln.quantity is not None
-            part = (ln.quantity * Decimal("0.37")).quantize(Decimal("0.001"))
-            if part > 0 and fresh._claim(part):
-                receipts.append(LineReceipt(line_number=ln.line_number, accepted=part,
-                                            unit=ln.unit))  # fmt: skip
+            # Both quantities stated and distinct: a default 0 would be a source for any 0.
+            accepted, rejected = (
+                (ln.quantity * Decimal(share)).quantize(Decimal("0.001"), ROUND_DOWN)
+                for share in ("0.37", "0.11")
+            )
+            if rejected > 0 and fresh._claim(accepted) and fresh._claim(rejected):
+                receipts.append(LineReceipt(line_number=ln.line_number, accepted=accepted,
+                                            rejected=rejected, unit=ln.unit))  # fmt: skip
     event = PoEvent(
         kind=kind, po_number=state.po_number, source_system=source, occurred_at=fresh.moment(),
         status_change=None if kind is EventKind.COMMENTED else change, receipts=receipts,
@@ -675,7 +679,7 @@ def cases(draw: st.DrawFn, target: str) -> Case:
     make = full_event if draw(st.booleans()) else status_event
     event, state = make(draw, fresh, source)
     pos = [po for po in (event.po, state) if po is not None]
-    mapping = mapping_for(target, pos, lambda table: fresh.token(table.upper()[:4]))
+    mapping = mapping_for(target, pos, lambda table: fresh.token(table.upper()))
     codes = sorted(set(mapping.file.statuses.document.values()))
     remote = RemoteState(
         remote_id=maybe(draw, lambda: fresh.token("REMOTE"), 0.5),

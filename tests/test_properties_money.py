@@ -154,7 +154,7 @@ def money_cases(draw: st.DrawFn, target: str) -> tuple[PurchaseOrder, Mapping]:
     po = purchase_order(draw, fresh, fractional=fractional)
     po = po.model_copy(update={"currency": draw(st.sampled_from(ISO_4217)),
                                "status": draw(st.sampled_from(STATUSES))})  # fmt: skip
-    return po, mapping_for(target, [po], lambda table: fresh.token(table.upper()[:4]))
+    return po, mapping_for(target, [po], lambda table: fresh.token(table.upper()))
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -214,7 +214,7 @@ def test_every_currency_arrives_or_is_refused(target: str) -> None:
     )
     by_problem: dict[str, list[str]] = {}
     for code, why in wrong.items():
-        by_problem.setdefault(why, []).append(code)
+        by_problem.setdefault(why.replace(repr(code), "<currency>"), []).append(code)
     assert not wrong, (
         f"{target}: {len(wrong)} of {len(ISO_4217)} currencies changed:\n"
         + "\n".join(
