@@ -21,6 +21,7 @@ from adapters import registry
 from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundRoute, InboundSpec, Reply
 from gateway import metrics
+from gateway.ingest import KeyReused
 
 log = structlog.get_logger("pohub.inbound")
 JSON_TYPES = (
@@ -100,6 +101,8 @@ def _handler(
         except InvalidInput as exc:
             metrics.REJECTED.labels(system).inc()
             return _out(spec.refused(inbound, 400, str(exc), exc))
+        except KeyReused as exc:
+            return _out(spec.refused(inbound, 409, str(exc)))
         except Exception as exc:
             log.exception("inbound.store_failed", system=system)
             return _out(

@@ -20,7 +20,7 @@ import structlog
 from pydantic import ValidationError
 
 from adapters import registry
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PohubError
 from core.inbound import SECRET_HEADERS
 from core.model import PoEvent, PurchaseOrder, utc_now
 from core.state import apply_event
@@ -78,26 +78,32 @@ class Ingest:
         for index, parsed in enumerate(events):
             # the reply speaks the sender's terms (``result.events``); the store the hub's
             event = await identity.resolve(self.store, system, parsed)
-            dedup = _dedup_key(system, event, key, index)
+            state = await self.store.get_po(event.po_number)
+            dedup = _dedup_key(system, event, key, index, _previous(state, system))
             event.occurred_at = event.occurred_at or utc_now()
             try:
-                message, created = await self._store_event(system, event, body, headers, dedup)
+                message, created = await self._store_event(
+                    system, event, body, headers, dedup, state
+                )
             except InvalidInput as exc:
                 # Refused against the PO's stored state (a line it does not have, a receipt
                 # above what was ordered): nothing of this event was stored.
                 await self.reject(system, body, headers, exc)
                 raise
+            if not created and key and message.body != body.decode("utf-8", "replace"):
+                raise KeyReused(system, key, message.id)
             await identity.learn(self.store, system, event)
             result.messages.append(message)
             result.created.append(created)
         return result
 
     async def _store_event(
-        self, system: str, event: PoEvent, body: bytes, headers: AbcMapping[str, str], dedup: str
-    ) -> tuple[Message, bool]:
+        self, system: str, event: PoEvent, body: bytes, headers: AbcMapping[str, str],
+        dedup: str, state: PurchaseOrder | None,
+    ) -> tuple[Message, bool]:  # fmt: skip
         """Store the event with a delivery per routed target; an echo of the hub's own write
         (``identity.echo_of``) is stored with none and leaves the PO state alone."""
-        echo = identity.echo_of(system, event, await self.store.get_po(event.po_number))
+        echo = identity.echo_of(system, event, state)
         canonical = event.model_dump(mode="json", exclude_defaults=True)
         message = Message(
             id=new_id(), system=system, po_number=event.po_number, dedup_key=dedup,
@@ -110,7 +116,8 @@ class Ingest:
         def change(state: PurchaseOrder | None) -> PurchaseOrder | None:
             if echo is not None:
                 return None
-            return identity.noted(apply_event(state, event), system, event)
+            new = identity.noted(apply_event(state, event), system, event)
+            return _mark_last(new, system, message)
 
         stored, created = await self.store.ingest(message, targets, change, event.po is not None)
         event_name = "inbound.accepted" if created else "inbound.duplicate"
@@ -133,14 +140,58 @@ class Ingest:
         return message
 
 
-def _dedup_key(system: str, event: PoEvent, idempotency_key: str | None, index: int) -> str:
-    """The sender's own key when it sends one; else system, PO number and content hash."""
+LAST = "pohub.last"
+"""PO state extension: the id of the last message each system sent for this PO."""
+
+
+class KeyReused(PohubError):
+    """An ``Idempotency-Key`` the sender already used, with a different body: answered 409
+    in the sender's envelope (a silent 200 would drop the second payload)."""
+
+    def __init__(self, system: str, key: str, first: str) -> None:
+        self.system, self.key, self.first = system, key, first
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used with a different body (message {first})"
+        )
+
+
+def _previous(state: PurchaseOrder | None, system: str) -> dict[str, str] | None:
+    """What the PO's state says of the last message ``system`` sent for it (id, dedup key)."""
+    if state is None:
+        return None
+    last: dict[str, dict[str, str]] = state.extensions.get(LAST, {})
+    return last.get(system)
+
+
+def _mark_last(state: PurchaseOrder | None, system: str, message: Message) -> PurchaseOrder | None:
+    if state is None or message.dedup_key is None:
+        return state
+    entry = {"id": message.id, "key": message.dedup_key}
+    last = {**state.extensions.get(LAST, {}), system: entry}
+    return state.model_copy(update={"extensions": {**state.extensions, LAST: last}})
+
+
+def _dedup_key(
+    system: str, event: PoEvent, idempotency_key: str | None, index: int,
+    previous: dict[str, str] | None,
+) -> str:  # fmt: skip
+    """What makes two inbound events the same event (docs: README, "Duplicates").
+
+    With the sender's ``Idempotency-Key``: the key (and the PO's place in a bulk). Without:
+    the sender, the PO, the content *and the sender's previous message for this PO*. A resend
+    of the latest event (a reply the sender lost) is a duplicate; the same content after a
+    different event (IN_PROGRESS -> APPROVED -> IN_PROGRESS) is a new event, since none of
+    these dialects carries a timestamp or version that would tell them apart.
+    """
     if idempotency_key:
         return f"{system}:key:{idempotency_key}:{index}"
     digest = hashlib.sha256(
         orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    )
-    return f"{system}:{event.po_number}:{digest.hexdigest()[:32]}"
+    ).hexdigest()[:32]
+    content = f"{system}:{event.po_number}:{digest}"
+    if previous is not None and previous.get("key", "").startswith(content + ":"):
+        return previous["key"]  # the same as the latest: a resend of it
+    return f"{content}:after:{previous['id'] if previous else '-'}"
 
 
 def _safe(headers: AbcMapping[str, str], secret: frozenset[str]) -> dict[str, str]:
