@@ -132,6 +132,8 @@ class SystemClient:
         elif call.json is not None:
             kwargs["content"] = orjson.dumps(call.json)
             headers["Content-Type"] = "application/json"
+        elif call.text is not None:
+            kwargs["content"] = call.text.encode()
         try:
             return await self._http.request(call.method, path, **kwargs)
         except httpx.TimeoutException as exc:
