@@ -11,6 +11,7 @@ import orjson
 
 from adapters import registry
 from core.adapter import Adapter, RenderContext
+from core.errors import PohubError
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PurchaseOrder
 from gateway.catalog import check_mappings
@@ -81,6 +82,14 @@ def render_all(target: str, events: list[PoEvent]) -> Any:
     mapping = mappings()[target]
     rendered = [adapter.render(ev, RenderContext(mapping, state_for(ev))) for ev in events]
     return adapter.combine(rendered)
+
+
+def render_or_error(target: str, events: list[PoEvent]) -> Any:
+    """``render_all``, or the refusal a golden records: the error's class and message."""
+    try:
+        return render_all(target, events)
+    except PohubError as exc:
+        return {"error": type(exc).__name__, "message": str(exc)}
 
 
 def wire_of(system: str, events: list[PoEvent]) -> Any:

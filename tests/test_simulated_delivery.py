@@ -3,7 +3,9 @@ simulator, is sent by that system's real client over loopback HTTP and accepted.
 
 This proves each golden translation is document-valid by the receiving simulator's own
 rules, and that a repeated Idempotency-Key has no second effect. A sixth system with a
-``simulator.py`` and ``client.py`` is picked up without editing this file.
+``simulator.py`` and ``client.py`` is picked up without editing this file. A translation
+whose golden is an error is not sent; a plan with a ``refused`` step is sent up to it and
+stops there with its reason.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 
 from adapters import registry
 from core.adapter import RenderContext
-from core.errors import PermanentDelivery
+from core.errors import PermanentDelivery, PohubError
 from gateway.simulate import simulator_systems
 from tests import support
 from tests.servers import client_for
@@ -57,7 +59,19 @@ async def test_translated_sample_is_accepted_by_the_target(
     simulator = sim.sims[target]
     async with client_for(sim, target) as client:
         for event in support.parse_sample(source, sample):
-            plan = adapter.render(event, RenderContext(mapping, support.state_for(event)))
+            try:
+                plan = adapter.render(event, RenderContext(mapping, support.state_for(event)))
+            except PohubError as exc:  # its golden records the refusal (test_golden)
+                golden = support.golden_path(source, sample, target)
+                assert str(exc) in golden.read_text() or source == target, exc
+                return
+            stop = next((i for i, c in enumerate(plan.calls) if c.refused is not None), None)
+            if stop is not None:
+                with pytest.raises(PermanentDelivery) as stopped:
+                    await client.send(plan, uuid.uuid4().hex)
+                assert stopped.value.step == stop
+                assert str(plan.calls[stop].refused) in str(stopped.value)
+                return
             known_id = event.remote_ids.get(target)
             if target == source and known_id and known_id in plan.calls[0].path:
                 # an action on a PO this fresh simulator has never seen: its 404 is faithful

@@ -295,11 +295,11 @@ def _goods_received(body: bytes, mapping: Mapping, po_id: str) -> PoEvent:
 
     AlphaAlpha names products, not lines: each receipt carries the ``productId`` (and the hub
     SKU it reads back to) and ``core.state.resolve_receipts`` finds the PO's line for it.
-    Accepted and rejected goods of one product are one receipt, at the path that named the
-    product first.
+    Accepted and rejected goods of one product in one unit are one receipt, at the path that
+    named them first.
     """
     goods: ReceiveGoods = _validate(ReceiveGoodsDoc, body)
-    receipts: dict[str, dict[str, Any]] = {}
+    receipts: dict[tuple[str, str | None], dict[str, Any]] = {}
     errors: list[FieldError] = []
     lists = {
         "acceptedGoods": goods.get("acceptedGoods"),
@@ -314,11 +314,7 @@ def _goods_received(body: bytes, mapping: Mapping, po_id: str) -> PoEvent:
             quantity, code = found
             pid = entry["productId"]
             unit = mapping.unit_in(code)
-            receipt = receipts.setdefault(pid, _receipt(pid, unit, at, mapping))
-            if receipt["unit"] != unit:
-                message = f"product {pid!r} came in {receipt['unit']!r} and {unit!r}"
-                errors.append(FieldError(f"{at}.uomSplit", "one_unit", message))
-                continue
+            receipt = receipts.setdefault((pid, unit), _receipt(pid, unit, at, mapping))
             receipt[field] += quantity
     if errors:
         raise InvalidInput(SYSTEM, errors)
