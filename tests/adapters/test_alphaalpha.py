@@ -15,7 +15,13 @@ from adapters import registry
 from adapters.alphaalpha import lifecycle, replies, schema
 from adapters.alphaalpha.lifecycle import Action, Status
 from core.adapter import Call, RemoteState, RenderContext, Rendered
-from core.errors import InvalidInput, MappingMissing, StateRequired, TransitionNotAllowed
+from core.errors import (
+    IdentityMissing,
+    InvalidInput,
+    MappingMissing,
+    StateRequired,
+    TransitionNotAllowed,
+)
 from core.mapping.tables import Mapping
 from core.model import EventKind, PoEvent, PoStatus, PurchaseOrder, StatusChange
 from gateway.catalog import load_mapping
@@ -457,3 +463,94 @@ def test_po_object_of_another_system_s_po_writes_only_what_is_known() -> None:
     status_only = event.model_copy(update={"po": None})
     with pytest.raises(StateRequired):
         ADAPTER.to_wire(status_only)
+
+
+# -- issue 10: what was seen ----------------------------------------------------------------
+def test_a_line_without_unit_is_written_without_one() -> None:
+    event = uniware_po()
+    event.po.lines[0].unit = None
+    (product,) = plan(event)[0].json["products"]
+    assert "unit" not in product  # `unit` is not required: no EA is invented
+    assert mapping().file.units.default is None
+
+
+@pytest.mark.parametrize(("status", "stops_at", "refused"), [
+    (PoStatus.CONFIRMED, "APPROVED_INTERNALLY", "approve-supplier"),
+    (PoStatus.SENT, "APPROVED_INTERNALLY", "approve-supplier"),
+])  # fmt: skip
+def test_the_supplier_s_step_is_not_taken_unless_the_mapping_allows(
+    status: PoStatus, stops_at: str, refused: str
+) -> None:
+    event = uniware_po()
+    event.po.status = status
+    calls = plan(event)
+    assert steps(calls) == ["create", "approve-internal", refused]
+    assert calls[1].reaches == stops_at and calls[-1].refused is not None
+    assert "defaults.hubMayApproveForSupplier: true" in calls[-1].refused
+    assert calls[-1].json is None and calls[-1].form is None
+    allowed = RenderContext(with_defaults(hubMayApproveForSupplier=True))
+    calls = ADAPTER.render(event, allowed).calls
+    if status is PoStatus.CONFIRMED:
+        assert steps(calls) == ["create", "approve-internal", "approve-supplier"]
+        assert all(c.refused is None for c in calls)
+    else:  # mark-as-sent needs the order's document, which no canonical PO carries
+        assert steps(calls) == ["create", "approve-internal", "approve-supplier", "mark-as-sent"]
+        assert "document" in (calls[-1].refused or "") and calls[-1].form is None
+
+
+def test_remarks_and_error_message_are_comments_beside_the_actions() -> None:
+    change = StatusChange(to_status=PoStatus.APPROVED)
+    event = PoEvent(
+        kind=EventKind.STATUS_CHANGED, po_number="PO0194", source_system="leo",
+        status_change=change, remarks="ok by finance", error_message="GST number missing",
+        occurred_at=datetime(2024, 3, 1, tzinfo=UTC),
+    )  # fmt: skip
+    calls = plan(event, state=uniware_po().po, remote=known("A1", "DRAFT"))
+    assert [(c.step, c.method, c.path, c.text) for c in calls] == [
+        ("comment", "POST", f"{BASE}/A1/comment", "ok by finance"),
+        ("comment", "POST", f"{BASE}/A1/comment", "GST number missing"),
+        ("approve-internal", "PATCH", f"{BASE}/A1/approve-internal", None),
+    ]
+    # a cancel carries the remarks itself; the error message still gets its comment
+    event.status_change = StatusChange(to_status=PoStatus.CANCELLED)
+    calls = plan(event, state=uniware_po().po, remote=known("A1", "DRAFT"))
+    assert [(c.step, c.text) for c in calls] == [
+        ("comment", "GST number missing"), ("cancel", "ok by finance")
+    ]  # fmt: skip
+
+
+def test_a_comment_event_is_only_its_comment_and_needs_the_po_id() -> None:
+    event = PoEvent(kind=EventKind.COMMENTED, po_number="PO0194", source_system="enkash",
+                    remarks="please expedite")  # fmt: skip
+    with pytest.raises(IdentityMissing) as exc:
+        plan(event, state=uniware_po().po)
+    assert exc.value.path == "$.id"
+    (call,) = plan(event, state=uniware_po().po, remote=known("A1", "SENT"))
+    assert (call.step, call.path, call.text) == ("comment", f"{BASE}/A1/comment", "please expedite")
+
+
+def test_comment_body_is_required() -> None:
+    assert invalid(b"", path("/A1/comment")) == ("$", "missing")
+    assert invalid(b"null", path("/A1/comment")) == ("$", "missing")
+    assert parse(None, path("/A1/cancel")).remarks is None  # cancel's is optional
+
+
+@pytest.mark.parametrize("remote", [
+    RemoteState("A1", None),  # status never learnt
+    RemoteState("A1", "SENT"),  # no time of the last reply
+    RemoteState("A1", "SENT", 1700000000000),  # last reply 2023-11-14, the event is later
+])  # fmt: skip
+def test_a_stale_remote_state_is_read_back_first(remote: RemoteState) -> None:
+    event = uniware_po()
+    event.po.status = PoStatus.RECEIVED
+    event.occurred_at = datetime(2024, 3, 1, tzinfo=UTC)
+    calls = plan(event, state=event.po, remote=remote)
+    assert (calls[0].method, calls[0].path, calls[0].reaches) == (
+        "GET", f"{BASE}/find/A1", "DRAFT"
+    )  # fmt: skip
+    # planned the longest way, past a refused step, so the client can pick from any status
+    assert steps(calls) == ["read", "update", "approve-internal", "approve-supplier",
+                            "mark-as-sent", "receive-goods"]  # fmt: skip
+    assert [c.step for c in calls if c.refused] == ["approve-supplier", "mark-as-sent"]
+    fresh = plan(event, state=event.po, remote=known("A1", "SENT"))
+    assert steps(fresh) == ["update", "receive-goods"]
