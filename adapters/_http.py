@@ -197,6 +197,8 @@ class SystemClient:
         elif call.json is not None:
             kwargs["content"] = orjson.dumps(call.json)
             headers["Content-Type"] = "application/json"
+        elif call.text is not None:
+            kwargs["content"] = call.text.encode()
         request = self._http.build_request(call.method, path, **kwargs)
         if exchanges is None:
             return await self._send(request)

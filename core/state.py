@@ -12,6 +12,7 @@ from decimal import Decimal
 from core.errors import FieldError, InvalidInput, StateRequired
 from core.model import (
     Line,
+    LineReceipt,
     LineStatus,
     PoEvent,
     PoStatus,
@@ -126,7 +127,8 @@ def _receive(po: PurchaseOrder, event: PoEvent) -> PurchaseOrder:
     """
     po = po.model_copy(deep=True)
     errors: list[FieldError] = []
-    for i, receipt in enumerate(event.receipts):
+    receipts = resolve_receipts(po, event).receipts
+    for i, receipt in enumerate(receipts):
         path = receipt.path or f"$.receipts[{i}]"
         line = po.line(receipt.line_number)
         if line is None:
@@ -166,6 +168,49 @@ def _receive(po: PurchaseOrder, event: PoEvent) -> PurchaseOrder:
         po.status = PoStatus.RECEIVED if fully_received(po) else PoStatus.PARTIALLY_RECEIVED
         po.source_status = None
     return po
+
+
+def resolve_receipts(po: PurchaseOrder, event: PoEvent) -> PoEvent:
+    """``event`` with the line number of each receipt that names a product, not a line.
+
+    The line is the PO's one line carrying the sender's product id
+    (``Line.product_ids[source]``), else its one line with the receipt's hub SKU. None or
+    several such lines is ``InvalidInput`` at the receipt's path (rule ``known_line``).
+    """
+    if all(r.line_number for r in event.receipts):
+        return event
+    errors: list[FieldError] = []
+    resolved: list[LineReceipt] = []
+    for i, receipt in enumerate(event.receipts):
+        if receipt.line_number:
+            resolved.append(receipt)
+            continue
+        lines = _product_lines(po, receipt, event.source_system)
+        if len(lines) != 1:
+            what = "no line" if not lines else f"{len(lines)} lines"
+            named = receipt.product_id or receipt.sku
+            errors.append(
+                FieldError(
+                    receipt.path or f"$.receipts[{i}]",
+                    "known_line",
+                    f"PO {po.po_number!r} has {what} with product {named!r}",
+                )
+            )
+            continue  # fmt: skip
+        resolved.append(receipt.model_copy(update={"line_number": lines[0].line_number}))
+    if errors:
+        raise InvalidInput(event.source_system, errors)
+    return event.model_copy(update={"receipts": resolved})
+
+
+def _product_lines(po: PurchaseOrder, receipt: LineReceipt, system: str) -> list[Line]:
+    if receipt.product_id is not None:
+        by_id = [ln for ln in po.lines if ln.product_ids.get(system) == receipt.product_id]
+        if by_id:
+            return by_id
+    if receipt.sku is None:
+        return []
+    return [ln for ln in po.lines if ln.sku == receipt.sku]
 
 
 def received(line: Line) -> Decimal:

@@ -11,7 +11,7 @@ import orjson
 
 from adapters import registry
 from core.adapter import Adapter, RenderContext
-from core.errors import CannotExpress, MappingMissing, StateRequired
+from core.errors import PohubError
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PurchaseOrder
 from gateway.catalog import check_mappings
@@ -84,16 +84,13 @@ def render_all(target: str, events: list[PoEvent]) -> Any:
     return adapter.combine(rendered)
 
 
-UNSENDABLE = (MappingMissing, CannotExpress, StateRequired)
-"""What a render raises when the delivery parks or goes dead instead of being sent."""
-
-
 def render_outcome(target: str, events: list[PoEvent]) -> Any:
-    """``render_all``, or the record of why the delivery would park or go dead: a golden
-    of an untranslatable pair is that record, reviewed in the diff like any other."""
+    """``render_all``, or the record of why the delivery would park or go dead (a missing
+    mapping, a value the target cannot express, a state the event contradicts): a golden of
+    an untranslatable pair is that record, reviewed in the diff like any other."""
     try:
         return render_all(target, events)
-    except UNSENDABLE as exc:
+    except PohubError as exc:
         return {"unsendable": {"error": type(exc).__name__, "message": str(exc)}}
 
 

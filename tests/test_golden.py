@@ -1,8 +1,9 @@
 """Generated over every adapter folder and every sample in it: round trips and goldens.
 
 A new system is picked up without editing this file: add ``adapters/<new>/samples/``.
-A pair whose render parks or goes dead (MappingMissing, CannotExpress, StateRequired) has
-that error as its golden (``{"unsendable": {...}}``, see ``support.render_outcome``).
+A pair whose render parks or goes dead (a missing mapping, a value the target cannot
+express, a state the event contradicts) has that error as its golden
+(``{"unsendable": {...}}``, see ``support.render_outcome``).
 Regenerate goldens with ``uv run pytest tests/test_golden.py --regen-golden`` and review
 the diff.
 """

@@ -3,7 +3,9 @@ simulator, is sent by that system's real client over loopback HTTP and accepted.
 
 This proves each golden translation is document-valid by the receiving simulator's own
 rules, and that a repeated Idempotency-Key has no second effect. A sixth system with a
-``simulator.py`` and ``client.py`` is picked up without editing this file.
+``simulator.py`` and ``client.py`` is picked up without editing this file. A translation
+whose golden is an error is not sent; a plan with a ``refused`` step is sent up to it and
+stops there with its reason.
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ async def test_translated_sample_is_accepted_by_the_target(
     async with client_for(sim, target) as client:
         for event in events:
             plan = adapter.render(event, RenderContext(mapping, support.state_for(event)))
+            stop = next((i for i, c in enumerate(plan.calls) if c.refused is not None), None)
+            if stop is not None:  # the plan may not take this step: the client stops there
+                with pytest.raises(PermanentDelivery) as stopped:
+                    await client.send(plan, uuid.uuid4().hex)
+                assert stopped.value.step == stop
+                assert str(plan.calls[stop].refused) in str(stopped.value)
+                return
             known_id = event.remote_ids.get(target)
             if target == source and known_id and known_id in plan.calls[0].path:
                 # an action on a PO this fresh simulator has never seen: its 404 is faithful
