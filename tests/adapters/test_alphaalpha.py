@@ -77,7 +77,10 @@ def known(remote_id: str, status: str | None) -> RemoteState:
 
 def uniware_po() -> PoEvent:
     body = (registry.samples_dir("uniware") / "approved-po.json").read_bytes()
-    return registry.get("uniware").parse(body, mapping("uniware"))[0]
+    event = registry.get("uniware").parse(body, mapping("uniware"))[0]
+    # an approved push carries no event time: the gateway stamps when it arrived
+    event.occurred_at = event.occurred_at or datetime(2024, 3, 13, tzinfo=UTC)
+    return event
 
 
 # -- the full PO object ---------------------------------------------------------------------
