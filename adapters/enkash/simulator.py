@@ -132,9 +132,7 @@ class EnkashSimulator(Simulator):
         known = self._numbers.get(status.buyerPONumber)
         if known is None or known == status.objectId:
             return None
-        return (
-            f"objectId {status.objectId!r} is not EnKash's id of PO {status.buyerPONumber}"
-        )
+        return f"objectId {status.objectId!r} is not EnKash's id of PO {status.buyerPONumber}"
 
     def _stale(self, status: PoStatusBody) -> str | None:
         """Why ``currentVersion`` is refused, or None; an unknown PO takes any version."""

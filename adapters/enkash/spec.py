@@ -30,7 +30,7 @@ class Defaults(BaseModel):
     buyerRemarks: str | None = Field(
         None,
         description="poStatus.buyerRemarks (required by the document) when the source event "
-        "carries no remarks: the operator's own remark text (\"\" for none).",
+        'carries no remarks: the operator\'s own remark text ("" for none).',
     )
 
 

@@ -46,7 +46,9 @@ def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = 
         {
             "to_status": codes.read(wire.status, "$.status", "document"),
             "source_to_status": wire.status,
-            "lines": [_line(line, f"$.lineInfo[{i}]", codes) for i, line in enumerate(wire.lineInfo or ())],
+            "lines": [
+                _line(line, f"$.lineInfo[{i}]", codes) for i, line in enumerate(wire.lineInfo or ())
+            ],
         }
     )
     codes.raise_unknown()
@@ -91,6 +93,7 @@ class _Codes:
 def _line(line: LineInfo, path: str, codes: _Codes) -> dict[str, Any]:
     """A canonical ``LineStatus`` as a dict, with the path it was sent at; raw codes kept
     next to the mapped ones (a same-dialect round trip writes Leo's own code back)."""
+    status = codes.read(line.status, f"{path}.status", "line")
     schedules = []
     for j, s in enumerate(line.scheduleInfo or ()):
         where = f"{path}.scheduleInfo[{j}]"
@@ -104,7 +107,7 @@ def _line(line: LineInfo, path: str, codes: _Codes) -> dict[str, Any]:
         )
     return {
         "line_number": line.lineNumber,
-        "status": codes.read(line.status, f"{path}.status", "line"),
+        "status": status,
         "source_status": line.status,
         "schedules": schedules,
         "path": path,

@@ -107,7 +107,7 @@ def _line(line: LineStatus, index: int, mapping: Mapping, own: bool) -> dict[str
 
 
 def _erp(event: PoEvent, state: PurchaseOrder | None, mapping: Mapping) -> str | None:
-    """"ERP system number associated with the document" (document, Request Body).
+    """ "ERP system number associated with the document" (document, Request Body).
 
     Leo's own ``erpNumber`` as last revealed wins; else the PO's number in the operator's
     ERP of record (``defaults.erpSystem``; null there means the operator has none); else

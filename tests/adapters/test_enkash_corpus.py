@@ -86,7 +86,9 @@ def after_enkash() -> PurchaseOrder:
     return state
 
 
-def render(event: PoEvent, state: PurchaseOrder | None, remote: RemoteState, m: Mapping | None = None) -> Any:
+def render(
+    event: PoEvent, state: PurchaseOrder | None, remote: RemoteState, m: Mapping | None = None
+) -> Any:
     return ENKASH.render(event, RenderContext(m or mapping(), state, remote))
 
 
@@ -148,7 +150,11 @@ def test_an_object_id_never_learnt_is_identity_missing_not_the_po_number() -> No
     with pytest.raises(IdentityMissing) as caught:
         render(leo_closed(), stored_po(), RemoteState(None, "APPROVED", 4))
     err = caught.value
-    assert (err.what, err.path, err.po_number) == ("objectId", "$.poStatus.objectId", "PO-2024-0193")
+    assert (err.what, err.path, err.po_number) == (
+        "objectId",
+        "$.poStatus.objectId",
+        "PO-2024-0193",
+    )
 
 
 def test_an_object_id_from_enkashs_reply_is_used() -> None:
@@ -174,7 +180,11 @@ def test_current_status_is_what_enkash_holds_never_a_default() -> None:
 
 
 def test_no_default_is_in_code_and_a_missing_one_parks() -> None:
-    assert Defaults().model_dump() == {"buyerB2BId": None, "buyerAction": None, "buyerRemarks": None}
+    assert Defaults().model_dump() == {
+        "buyerB2BId": None,
+        "buyerAction": None,
+        "buyerRemarks": None,
+    }
     shipped = mappings()["enkash"]
     assert not shipped.has_default("buyerB2BId")  # the operator's own id: not shipped
     state = after_enkash()

@@ -159,7 +159,11 @@ _LINE = {"lineNumber": "1", "status": "SENT", "scheduleInfo": [{"scheduleNumber"
         (_body(documentNumber=" "), "$.documentNumber", "not_blank"),
         (_body(status=""), "$.status", "known_status"),
         (_body(status="HOLD"), "$.status", "known_status"),
-        (_body(lineInfo=[{"lineNumber": "1", "status": "X"}]), "$.lineInfo[0].status", "known_status"),
+        (
+            _body(lineInfo=[{"lineNumber": "1", "status": "X"}]),
+            "$.lineInfo[0].status",
+            "known_status",
+        ),
         (_body(lineInfo=[{"lineNumber": ""}]), "$.lineInfo[0].lineNumber", "not_blank"),
         (
             _body(lineInfo=[{"lineNumber": "1", "scheduleInfo": [{"scheduleNumber": " "}]}]),
@@ -268,7 +272,11 @@ def test_absent_null_and_unknown_keys_round_trip(body: dict[str, Any]) -> None:
 
 
 def test_unknown_codes_are_refused_at_every_level_all_at_once() -> None:
-    line = {"lineNumber": "1", "status": "HOLD", "scheduleInfo": [{"scheduleNumber": "1", "status": "ODD"}]}
+    line = {
+        "lineNumber": "1",
+        "status": "HOLD",
+        "scheduleInfo": [{"scheduleNumber": "1", "status": "ODD"}],
+    }
     with pytest.raises(InvalidInput) as caught:
         _parse(_body(status="HOLD", lineInfo=[line]))
     assert [(e.path, e.rule) for e in caught.value.errors] == [

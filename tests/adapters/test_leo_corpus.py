@@ -220,7 +220,10 @@ def test_leo_settings_come_from_the_event_or_the_operators_defaults() -> None:
     event = parse_file("line-cancelled-schedule-delivered")
     rendered = render_leo(event, stored_po())
     assert (rendered.body["lob"], rendered.body["subType"]) == ("RETAIL", "STANDARD")
-    assert rendered.calls[0].headers == {"event": "POStatusUpdate", "subtypeAppId": "leo-po-interface"}
+    assert rendered.calls[0].headers == {
+        "event": "POStatusUpdate",
+        "subtypeAppId": "leo-po-interface",
+    }
     data = {"system": "leo", "statuses": {"document": {"APPROVED": "APPROVED"}}}
     bare = Mapping.from_dict(data)
     uniware = PoEvent(
