@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from adapters import registry
-from core.adapter import RenderContext
 from core.errors import PermanentDelivery
 from gateway.simulate import simulator_systems
 from tests import support
@@ -52,12 +51,11 @@ def _id(value: object) -> str:
 async def test_translated_sample_is_accepted_by_the_target(
     sim: Any, source: str, sample: Path, target: str
 ) -> None:
-    mapping = support.mappings()[target]
     adapter = registry.get(target)
     simulator = sim.sims[target]
     async with client_for(sim, target) as client:
         for event in support.parse_sample(source, sample):
-            plan = adapter.render(event, RenderContext(mapping, support.state_for(event)))
+            plan = adapter.render(event, support.context_for(target, event))
             known_id = event.remote_ids.get(target)
             if target == source and known_id and known_id in plan.calls[0].path:
                 # an action on a PO this fresh simulator has never seen: its 404 is faithful
