@@ -235,11 +235,18 @@ def full_po(event: PoEvent, state: PurchaseOrder | None, system: str) -> Purchas
 
 
 def status_view(event: PoEvent, state: PurchaseOrder | None) -> StatusChange:
-    """The status change a status-only target is told about, read off any event."""
+    """The status change a status-only target is told about, read off any event.
+
+    A goods receipt names no status of its own: the PO's status is what its running totals
+    made it (PARTIALLY_RECEIVED or RECEIVED), which the stored state holds once the receipt
+    has been applied (the worker renders from the state as stored after ingest).
+    """
     if event.status_change is not None:
         return event.status_change
     po = event.po
     if po is None:
+        if event.receipts and state is not None and state.status is not None:
+            return StatusChange(to_status=state.status, source_to_status=state.source_status)
         return StatusChange()
     return StatusChange(
         from_status=state.status if state else None,

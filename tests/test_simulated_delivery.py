@@ -18,7 +18,6 @@ import orjson
 import pytest
 
 from adapters import registry
-from core.adapter import RenderContext
 from core.errors import PermanentDelivery
 from gateway.simulate import simulator_systems
 from tests import support
@@ -55,7 +54,6 @@ def _id(value: object) -> str:
 async def test_translated_sample_is_accepted_by_the_target(
     sim: Any, source: str, sample: Path, target: str
 ) -> None:
-    mapping = support.mappings()[target]
     adapter = registry.get(target)
     simulator = sim.sims[target]
     events = support.parse_sample(source, sample)
@@ -66,7 +64,7 @@ async def test_translated_sample_is_accepted_by_the_target(
         return
     async with client_for(sim, target) as client:
         for event in events:
-            plan = adapter.render(event, RenderContext(mapping, support.state_for(event)))
+            plan = adapter.render(event, support.context_for(target, event))
             stop = next((i for i, c in enumerate(plan.calls) if c.refused is not None), None)
             if stop is not None:  # the plan may not take this step: the client stops there
                 with pytest.raises(PermanentDelivery) as stopped:

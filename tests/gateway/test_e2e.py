@@ -241,13 +241,13 @@ def test_every_sample_reaches_every_routed_target(gw: Gateway, system: str, path
     event = support.parse_sample(system, path)[0]
     known = orjson.loads(sample("uniware")[0])
     known["code"] = event.po_number
-    gw.wait(push(gw, "uniware", orjson.dumps(known)).headers["X-Pohub-Message-Id"], timeout=30)
+    _settled(gw, push(gw, "uniware", orjson.dumps(known)).headers["X-Pohub-Message-Id"], "uniware")
     if event.status_change is not None and event.status_change.lines:
         _give_lines(gw, event.po_number, [ln.line_number for ln in event.status_change.lines])
     reply = push(gw, system, path.read_bytes(), support.headers_for(path))
     assert reply.status_code == 200, reply.text
     for message_id in reply.headers["X-Pohub-Message-Id"].split(","):
-        done = gw.wait(message_id, timeout=30)
+        done = _settled(gw, message_id, system)
         assert {d["target"] for d in done["deliveries"]} == set(gw.hub.config.targets_of(system))
 
 
@@ -264,6 +264,17 @@ def _give_lines(gw: Gateway, po_number: str, numbers: list[str]) -> None:
     reply = httpx.post(f"{gw.url}/inbound/canonical/api/v1/purchase-orders",
                        content=event.model_dump_json(), headers=headers, timeout=10)  # fmt: skip
     assert reply.status_code == 202, reply.text
+
+
+def _settled(gw: Gateway, message_id: str, system: str) -> dict[str, Any]:
+    """Every routed target delivered, except that a target naming the PO by its own id
+    (EnKash's objectId) parks a PO it has not named yet as unknown (issue 10)."""
+    done: dict[str, Any] = {}
+    for target in gw.hub.config.targets_of(system):
+        learns = getattr(registry.get(target), "learns_identity", False)
+        states = ("delivered", "parked") if learns else ("delivered",)
+        done = gw.wait(message_id, states, timeout=30, target=target)
+    return done
 
 
 def test_replay_with_the_mapping_version_first_used_or_the_live_one(gw: Gateway) -> None:
