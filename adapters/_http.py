@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import time
+from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +21,16 @@ import orjson
 
 from core.adapter import Call, Rendered
 from core.errors import AuthFailure, DeliveryError, PermanentDelivery, RetryableDelivery
+from core.inbound import SECRET_HEADERS
 
 ID_PLACEHOLDER = "{id}"
 MAX_ERROR_BODY = 2000
+REQUEST_BODY_CAP = 64 * 1024
+"""Bytes of a sent body kept in an ``Exchange`` (the rest is counted, not kept)."""
+REPLY_BODY_CAP = 16 * 1024
+"""Bytes of a reply body kept in an ``Exchange``."""
+REDACTED = "[redacted]"
+NEVER_SHOWN = SECRET_HEADERS | {"set-cookie"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,48 @@ class Delivered:
     latency_ms: float = 0.0
 
 
+@dataclass(slots=True)
+class SentRequest:
+    """A request as it was handed to the transport; secret header values redacted."""
+
+    method: str
+    path: str
+    """Relative to the target's base URL, ids filled in."""
+    url: str
+    headers: dict[str, str]
+    body: str
+    """As sent (JSON, multipart form or text), decoded as UTF-8, cut at ``REQUEST_BODY_CAP``."""
+    size: int
+    """The whole body's length in bytes."""
+    truncated: bool = False
+
+
+@dataclass(slots=True)
+class ReceivedReply:
+    """What the target answered; the body cut at ``REPLY_BODY_CAP``."""
+
+    status: int
+    headers: dict[str, str]
+    body: str
+    size: int
+    truncated: bool = False
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One HTTP call of a plan as it went on the wire, and the reply (none when the call
+    timed out or could not connect: then ``error`` says why)."""
+
+    step: int
+    """Index of the call in the plan."""
+    name: str
+    """The call's step name (``create``, ``approve-internal``, ``push``)."""
+    request: SentRequest
+    reply: ReceivedReply | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+
+
 def make_transport(kind: str = "aiohttp") -> httpx.AsyncBaseTransport:
     """The keep-alive transport for one target (see bench/clients.py for the choice)."""
     if kind == "aiohttp":
@@ -74,8 +124,13 @@ class SystemClient:
         credentials: Credentials | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 10.0,
+        secret_headers: Iterable[str] = (),
     ) -> None:
         self._credentials = credentials or Credentials()
+        self._secret_headers = frozenset(
+            {*NEVER_SHOWN, *(h.lower() for h in self._credentials.headers),
+             *(h.lower() for h in secret_headers)}
+        )  # fmt: skip
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             transport=transport,
@@ -97,20 +152,27 @@ class SystemClient:
         idempotency_key: str,
         start_step: int = 0,
         remote_ids: AbcMapping[str, str] | None = None,
+        exchanges: list[Exchange] | None = None,
     ) -> Delivered:
-        """Run the plan from ``start_step``; a failure carries its step and the ids learned."""
+        """Run the plan from ``start_step``; a failure carries its step and the ids learned.
+
+        With ``exchanges``, every call sent is appended to it as it went on the wire (secret
+        headers redacted, bodies capped), failed ones included."""
         learned = dict(remote_ids or {})
         started = time.perf_counter()
         result = Delivered(status=0, body=None, remote_ids=learned)
         keys = step_keys(plan)
         for index in range(start_step, len(plan.calls)):
             call = plan.calls[index]
+            key = f"{idempotency_key}:{keys[index]}"
             try:
-                response = await self._request(call, f"{idempotency_key}:{keys[index]}", learned)
+                response = await self._request(call, key, learned, exchanges, index)
                 result.body = self.check(call, response)
             except DeliveryError as exc:
                 exc.step, exc.remote_ids = index, {**learned, **exc.remote_ids}
                 exc.last_reply = result.body
+                if exchanges and exchanges[-1].step == index and exchanges[-1].error is None:
+                    exchanges[-1].error = str(exc)
                 raise
             result.status = response.status_code
             learned.update(self.remote_ids(call, result.body))
@@ -118,7 +180,10 @@ class SystemClient:
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
-    async def _request(self, call: Call, key: str, learned: dict[str, str]) -> httpx.Response:
+    async def _request(
+        self, call: Call, key: str, learned: dict[str, str],
+        exchanges: list[Exchange] | None = None, index: int = 0,
+    ) -> httpx.Response:  # fmt: skip
         path = call.path
         if ID_PLACEHOLDER in path:
             remote_id = learned.get(self.system)
@@ -132,12 +197,49 @@ class SystemClient:
         elif call.json is not None:
             kwargs["content"] = orjson.dumps(call.json)
             headers["Content-Type"] = "application/json"
+        elif call.text is not None:
+            kwargs["content"] = call.text.encode()
+        request = self._http.build_request(call.method, path, **kwargs)
+        if exchanges is None:
+            return await self._send(request)
+        sent = Exchange(index, call.step, self._snapshot(request, path))
+        exchanges.append(sent)
+        started = time.perf_counter()
         try:
-            return await self._http.request(call.method, path, **kwargs)
+            response = await self._send(request)
+        except RetryableDelivery as exc:
+            sent.error = str(exc)
+            raise
+        finally:
+            sent.latency_ms = (time.perf_counter() - started) * 1000
+        sent.reply = self._reply_snapshot(response)
+        return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._http.send(request)
         except httpx.TimeoutException as exc:
             raise RetryableDelivery(f"{self.system}: timeout ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise RetryableDelivery(f"{self.system}: connection error ({exc})") from None
+
+    def _headers(self, headers: httpx.Headers) -> dict[str, str]:
+        secret = self._secret_headers
+        return {k: REDACTED if k in secret else v for k, v in headers.items()}
+
+    def _snapshot(self, request: httpx.Request, path: str) -> SentRequest:
+        """The request as the transport gets it. A multipart body is read once here (httpx
+        then sends those same bytes); a JSON body is the bytes already built."""
+        content = request.read()
+        url = request.url.copy_with(userinfo=b"") if request.url.userinfo else request.url
+        body, truncated = _capped(content, REQUEST_BODY_CAP)
+        return SentRequest(request.method, path, str(url), self._headers(request.headers), body,
+                           len(content), truncated)  # fmt: skip
+
+    def _reply_snapshot(self, response: httpx.Response) -> ReceivedReply:
+        body, truncated = _capped(response.content, REPLY_BODY_CAP)
+        return ReceivedReply(response.status_code, self._headers(response.headers), body,
+                             len(response.content), truncated)  # fmt: skip
 
     def check(self, call: Call, response: httpx.Response) -> Any:
         """Classify by status code; subclasses add their envelope's own failure signals."""
@@ -178,6 +280,13 @@ def step_keys(plan: Rendered) -> list[str]:
         seen[call.step] = seen.get(call.step, 0) + 1
         out.append(call.step if seen[call.step] == 1 else f"{call.step}.{seen[call.step]}")
     return out
+
+
+def _capped(content: bytes, cap: int) -> tuple[str, bool]:
+    """The first ``cap`` bytes as text (a cut character becomes U+FFFD) and whether it was cut."""
+    if len(content) <= cap:
+        return content.decode("utf-8", "replace"), False
+    return content[:cap].decode("utf-8", "replace"), True
 
 
 def _json_or_text(response: httpx.Response) -> Any:

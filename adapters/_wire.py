@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
 
-from core.numbers import to_decimal, to_json_number
+from core.numbers import OutOfRange, to_decimal, to_json_number
 
 
 def _numeric_string(value: int | float | str) -> int | float | str:
@@ -16,10 +16,21 @@ def _numeric_string(value: int | float | str) -> int | float | str:
     return value
 
 
+def _loose(value: int | float | str) -> int | float | str:
+    """Any string passes (a document's placeholder), but a number in it must be in range."""
+    try:
+        to_decimal(value)
+    except OutOfRange:
+        raise
+    except ValueError:
+        pass
+    return value
+
+
 Number = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_numeric_string)]
 """A JSON number, or a string holding one (documents that say number but send strings)."""
 
-LooseNumber = StrictInt | StrictFloat | StrictStr
+LooseNumber = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_loose)]
 """A number or any string: where a document's own sample sends a non-numeric placeholder."""
 
 
@@ -33,6 +44,8 @@ def dec(value: Any) -> Decimal | None:
     """A wire number to Decimal; a non-numeric placeholder string gives None."""
     try:
         return to_decimal(value)
+    except OutOfRange:
+        raise  # the border refuses these; reaching here is a bug, never a silent None
     except ValueError:
         return None
 

@@ -28,6 +28,16 @@ class Call:
     step: str = "send"
     form: dict[str, str] | None = None
     """Multipart form fields, for the rare call that is not JSON (AlphaAlpha mark-as-sent)."""
+    text: str | None = None
+    """A raw text body, sent as it is with the call's own ``Content-Type`` header (AlphaAlpha's
+    remarks: ``-d 'string'``); ``json`` and ``form`` stay None."""
+    refused: str | None = None
+    """Why the plan may not take this step: the client sends the calls before it, then stops
+    here with this reason (a ``PermanentDelivery``), sending nothing of this call."""
+    reaches: str | None = None
+    """The target's status after this call (lifecycle plans, in the target's own codes); on
+    a read, the status the plan was computed from. A client that reads the PO first re-plans
+    the remaining calls from the status it read (AlphaAlpha)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,10 @@ def plan_step(call: Call) -> dict[str, Any]:
         step["json"] = call.json
     if call.form is not None:
         step["form"] = call.form
+    if call.text is not None:
+        step["text"] = call.text
+    if call.refused is not None:
+        step["refused"] = call.refused
     return step
 
 

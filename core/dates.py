@@ -15,19 +15,30 @@ _MONTHS = {
 _MONTH_NAMES = {i: m for m, i in _MONTHS.items()}
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999
+"""Dates a PO can mean. Year 0001 or 9999 converts out of range in some zone at render time
+(and used to fail there, retried for days), so it is refused where it is read."""
+
+
 @lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def check_year(value: datetime) -> datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"year {value.year} is outside {MIN_YEAR}..{MAX_YEAR}")
+    return value
+
+
 def parse_iso(text: str, tz: str = "UTC") -> datetime:
     """ISO 8601 date or date-time; a value without an offset is read in ``tz``."""
     if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), time(), zone(tz))
+        return check_year(datetime.combine(date.fromisoformat(text), time(), zone(tz)))
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(tz))
-    return value
+    return check_year(value)
 
 
 def format_iso_z(value: datetime) -> str:
@@ -50,14 +61,16 @@ def parse_uniware(text: str, tz: str) -> datetime:
         hour = int(hour_s) % 12 + (12 if meridiem.upper() == "PM" else 0)
         if meridiem.upper() not in ("AM", "PM"):
             raise ValueError(meridiem)
-        return datetime(
-            int(year_s),
-            _MONTHS[month_s[:3].title()],
-            int(day_s),
-            hour,
-            int(minute_s),
-            int(second_s),
-            tzinfo=zone(tz),
+        return check_year(
+            datetime(
+                int(year_s),
+                _MONTHS[month_s[:3].title()],
+                int(day_s),
+                hour,
+                int(minute_s),
+                int(second_s),
+                tzinfo=zone(tz),
+            )
         )
     except (ValueError, KeyError) as exc:
         raise ValueError(f"expected a date like 'Mar 12, 2024 4:16:42 PM', got {text!r}") from exc

@@ -183,7 +183,14 @@ class LineStatus(_Model):
 class LineReceipt(_Model):
     """What one receipt brought for one line: this delivery's quantities, not totals."""
 
-    line_number: str
+    line_number: str = ""
+    """Empty when the sender named a product, not a line (``product_id`` / ``sku``):
+    ``core.state.resolve_receipts`` fills it from the PO's line carrying that product."""
+    product_id: str | None = None
+    """The sender's own product id (AlphaAlpha ``productId``), matched against
+    ``Line.product_ids[source]`` when no line number is given."""
+    sku: str | None = None
+    """The hub SKU the sender's product id reads back to, matched against ``Line.sku``."""
     accepted: Decimal = Decimal(0)
     rejected: Decimal = Decimal(0)
     unit: str | None = None

@@ -12,6 +12,7 @@ from decimal import Decimal
 from core.errors import FieldError, InvalidInput, StateRequired
 from core.model import (
     Line,
+    LineReceipt,
     LineStatus,
     PoEvent,
     PoStatus,
@@ -126,7 +127,8 @@ def _receive(po: PurchaseOrder, event: PoEvent) -> PurchaseOrder:
     """
     po = po.model_copy(deep=True)
     errors: list[FieldError] = []
-    for i, receipt in enumerate(event.receipts):
+    receipts = resolve_receipts(po, event).receipts
+    for i, receipt in enumerate(receipts):
         path = receipt.path or f"$.receipts[{i}]"
         line = po.line(receipt.line_number)
         if line is None:
@@ -168,6 +170,49 @@ def _receive(po: PurchaseOrder, event: PoEvent) -> PurchaseOrder:
     return po
 
 
+def resolve_receipts(po: PurchaseOrder, event: PoEvent) -> PoEvent:
+    """``event`` with the line number of each receipt that names a product, not a line.
+
+    The line is the PO's one line carrying the sender's product id
+    (``Line.product_ids[source]``), else its one line with the receipt's hub SKU. None or
+    several such lines is ``InvalidInput`` at the receipt's path (rule ``known_line``).
+    """
+    if all(r.line_number for r in event.receipts):
+        return event
+    errors: list[FieldError] = []
+    resolved: list[LineReceipt] = []
+    for i, receipt in enumerate(event.receipts):
+        if receipt.line_number:
+            resolved.append(receipt)
+            continue
+        lines = _product_lines(po, receipt, event.source_system)
+        if len(lines) != 1:
+            what = "no line" if not lines else f"{len(lines)} lines"
+            named = receipt.product_id or receipt.sku
+            errors.append(
+                FieldError(
+                    receipt.path or f"$.receipts[{i}]",
+                    "known_line",
+                    f"PO {po.po_number!r} has {what} with product {named!r}",
+                )
+            )
+            continue  # fmt: skip
+        resolved.append(receipt.model_copy(update={"line_number": lines[0].line_number}))
+    if errors:
+        raise InvalidInput(event.source_system, errors)
+    return event.model_copy(update={"receipts": resolved})
+
+
+def _product_lines(po: PurchaseOrder, receipt: LineReceipt, system: str) -> list[Line]:
+    if receipt.product_id is not None:
+        by_id = [ln for ln in po.lines if ln.product_ids.get(system) == receipt.product_id]
+        if by_id:
+            return by_id
+    if receipt.sku is None:
+        return []
+    return [ln for ln in po.lines if ln.sku == receipt.sku]
+
+
 def received(line: Line) -> Decimal:
     """Everything that arrived on a line so far, accepted or rejected."""
     return (line.accepted_quantity or Decimal(0)) + (line.rejected_quantity or Decimal(0))
@@ -190,11 +235,18 @@ def full_po(event: PoEvent, state: PurchaseOrder | None, system: str) -> Purchas
 
 
 def status_view(event: PoEvent, state: PurchaseOrder | None) -> StatusChange:
-    """The status change a status-only target is told about, read off any event."""
+    """The status change a status-only target is told about, read off any event.
+
+    A goods receipt names no status of its own: the PO's status is what its running totals
+    made it (PARTIALLY_RECEIVED or RECEIVED), which the stored state holds once the receipt
+    has been applied (the worker renders from the state as stored after ingest).
+    """
     if event.status_change is not None:
         return event.status_change
     po = event.po
     if po is None:
+        if event.receipts and state is not None and state.status is not None:
+            return StatusChange(to_status=state.status, source_to_status=state.source_status)
         return StatusChange()
     return StatusChange(
         from_status=state.status if state else None,

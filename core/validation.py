@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import math
+from typing import Any, TypeVar
 
+import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from core.errors import FieldError, InvalidInput, json_path
@@ -11,6 +13,11 @@ from core.errors import FieldError, InvalidInput, json_path
 T = TypeVar("T", bound=BaseModel)
 
 MAX_ERRORS = 50
+MAX_NUMBER = 10**15
+"""Every JSON number a sender may send is below this in absolute value (core.numbers)."""
+MAX_STRING = 65_536
+MAX_ITEMS = 10_000
+MAX_DEPTH = 32
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
@@ -22,11 +29,60 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
 
 
 def validate_json(model: type[T], body: bytes | str, system: str) -> T:
-    """Parse and validate ``body`` against a wire model; a non-JSON body is ``$``/json_invalid."""
+    """Parse and validate ``body`` against a wire model; a non-JSON body is ``$``/json_invalid.
+
+    Before the model sees it, every value is checked against the border's bounds (finite
+    numbers below 1e15, strings up to 64 KiB, arrays up to 10,000 items, 32 levels): a value
+    out of them is refused here, naming its path, and never reaches code that could spend
+    seconds on it or fail on it later as if the failure were temporary.
+    """
+    try:
+        data = pydantic_core.from_json(body, allow_inf_nan=True)
+    except ValueError:
+        data = None  # not JSON: the model says so, with its usual error
+    else:
+        errors = out_of_bounds(data)
+        if errors:
+            raise InvalidInput(system, errors)
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
         raise InvalidInput(system, field_errors(exc)) from None
+
+
+def out_of_bounds(data: Any) -> list[FieldError]:
+    """Every value of a parsed JSON document outside the border's bounds (iterative walk)."""
+    errors: list[FieldError] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack and len(errors) < MAX_ERRORS:
+        value, loc = stack.pop()
+        if len(loc) > MAX_DEPTH:
+            errors.append(FieldError(json_path(loc), "depth", f"nested deeper than {MAX_DEPTH}"))
+            continue
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            if len(value) > MAX_ITEMS:
+                errors.append(FieldError(json_path(loc), "array_length",
+                                         f"more than {MAX_ITEMS} items"))  # fmt: skip
+                continue
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                errors.append(FieldError(json_path(loc), "finite_number",
+                                         "NaN and infinite numbers are not allowed"))  # fmt: skip
+            elif abs(value) >= MAX_NUMBER:
+                errors.append(FieldError(json_path(loc), "number_range",
+                                         f"{value:.6g} is out of range (|x| < 1e15)"))  # fmt: skip
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not -MAX_NUMBER < value < MAX_NUMBER:
+                errors.append(FieldError(json_path(loc), "number_range",
+                                         "integer out of range (|x| < 1e15)"))  # fmt: skip
+        elif isinstance(value, str) and len(value) > MAX_STRING:
+            errors.append(FieldError(json_path(loc), "string_length",
+                                     f"longer than {MAX_STRING} characters"))  # fmt: skip
+    errors.sort(key=lambda e: e.path)
+    return errors
 
 
 def validate_obj(model: type[T], data: object, system: str) -> T:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import ConfigError, ConfigProblem
+from core.inbound import SECRET_HEADERS
 from core.mapping.loader import YamlProblem, line_of, load_yaml, problems_from
 
 DEFAULT_CONFIG = "config.yaml"
@@ -107,6 +108,20 @@ class Config(_Strict):
 
     def targets_of(self, system: str) -> list[str]:
         return [t for r in self.routes if r.from_ == system for t in r.to]
+
+    def secret_headers(self) -> frozenset[str]:
+        """Every header that carries a credential, lower-cased: the fixed list plus each
+        header this configuration names for inbound or outbound auth. None of them is ever
+        stored, logged, returned or counted."""
+        names = set(SECRET_HEADERS)
+        for system in self.systems.values():
+            if system.inbound_auth is not None:
+                names.add(system.inbound_auth.header.lower())
+            auth = system.auth
+            for token in (auth.bearer, auth.token) if auth is not None else ():
+                if token is not None:
+                    names.add(token.header.lower())
+        return frozenset(names)
 
 
 def expand_env(value: Any, env: dict[str, str] | None = None) -> Any:

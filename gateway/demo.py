@@ -161,13 +161,20 @@ async def _status_change_in(hub: Hub, system: str) -> tuple[bytes, dict[str, str
     """The canonical sample status event, written by the system's own adapter."""
     import orjson
 
-    from core.adapter import RenderContext
+    from core.adapter import RemoteState, RenderContext
     from core.model import PoEvent
 
     sample = registry.samples_dir("canonical") / "status-event.json"
     event = PoEvent.model_validate_json(sample.read_bytes())
     state = await hub.store.get_po(event.po_number)
-    plan = registry.get(system).render(event, RenderContext(hub.mappings[system], state))
+    adapter, mapping = registry.get(system), hub.mappings[system]
+    remote = RemoteState()
+    if getattr(adapter, "learns_identity", False) and state is not None and state.status:
+        # The demo plays the system itself here (EnKash): its own id, version and status
+        # of the PO are its to give, and the hub learns them from this change.
+        own_id = f"{system.upper()}-{event.po_number}"
+        remote = RemoteState(own_id, mapping.status_out(state.status), 0)
+    plan = adapter.render(event, RenderContext(mapping, state, remote))
     call = plan.calls[0]
     return orjson.dumps(call.json), dict(call.headers)
 

@@ -45,7 +45,7 @@ class Hub:
         routes: dict[str, list[str]] = {r.from_: [] for r in config.routes}
         for r in config.routes:
             routes[r.from_] += [t for t in r.to if t not in routes[r.from_]]
-        ingest = Ingest(store, mappings, routes)
+        ingest = Ingest(store, mappings, routes, config.secret_headers())
         hub = cls(config, store, mappings, ingest, InboundGuard(config), ApiKeys(config), directory)
         hub.key_limits = KeyRateLimits(config.api_key_rate_per_s, config.api_key_burst)
         return hub

@@ -21,6 +21,7 @@ from adapters import registry
 from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundRoute, InboundSpec, Reply
 from gateway import metrics
+from gateway.ingest import KeyReused
 
 log = structlog.get_logger("pohub.inbound")
 JSON_TYPES = (
@@ -63,8 +64,19 @@ def _handler(
         hub = hub_of(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         inbound = InboundRequest(r, dict(request.path_params), headers, b"")
+        if len(request.headers.getall("authorization", [])) > 1:
+            # Which one counts would depend on who reads it: refuse instead of choosing.
+            return _out(spec.refused(inbound, 401, "more than one Authorization header"))
         if not hub.guard.allows(system, headers, hub.keys):
             return _out(spec.refused(inbound, 401, "Authorization required"))
+        if not hub.guard.required(system):  # signed in with an API key: its rate limit applies
+            found = hub.keys.identify(headers.get("authorization"))
+            wait = hub.key_limits.take(found.name) if found is not None else None
+            if wait is not None:
+                metrics.API_RATE_LIMITED.labels(found.name).inc()
+                refused = spec.refused(inbound, 429, f"rate limit for key {found.name!r}")
+                refused.headers["Retry-After"] = str(max(1, round(wait)))
+                return _out(refused)
         size = int(headers.get("content-length") or 0)
         if size > hub.config.max_body_bytes:
             return _out(
@@ -89,6 +101,8 @@ def _handler(
         except InvalidInput as exc:
             metrics.REJECTED.labels(system).inc()
             return _out(spec.refused(inbound, 400, str(exc), exc))
+        except KeyReused as exc:
+            return _out(spec.refused(inbound, 409, str(exc)))
         except Exception as exc:
             log.exception("inbound.store_failed", system=system)
             return _out(

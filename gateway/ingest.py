@@ -1,5 +1,9 @@
 """Inbound messages into the store: parse, refuse or accept, apply to the PO's state.
 
+Each event is first put under the hub's PO number (``identity.resolve``: AlphaAlpha's events
+carry its own id) and checked for being an echo of the hub's own write (``identity.echo_of``),
+which is recorded with no deliveries; the remote ids it reveals feed the crosswalk.
+
 A payload is answered with success only after ``accept`` has stored it; a bulk payload
 (AppliQloud) becomes one message per PO so that ordering and retries stay per PO.
 """
@@ -13,12 +17,15 @@ from dataclasses import dataclass
 
 import orjson
 import structlog
+from pydantic import ValidationError
 
 from adapters import registry
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PohubError
 from core.inbound import SECRET_HEADERS
-from core.model import PoEvent, utc_now
+from core.model import PoEvent, PurchaseOrder, utc_now
 from core.state import apply_event
+from core.validation import field_errors
+from gateway import identity
 from gateway.store.base import Store
 from gateway.store.records import Message, State
 
@@ -41,45 +48,83 @@ class Ingest:
     """Turns one inbound request into stored messages."""
 
     def __init__(
-        self, store: Store, mappings: AbcMapping[str, object], routes: AbcMapping[str, list[str]]
+        self,
+        store: Store,
+        mappings: AbcMapping[str, object],
+        routes: AbcMapping[str, list[str]],
+        secret_headers: frozenset[str] = SECRET_HEADERS,
     ) -> None:
         self.store = store
         self.mappings = mappings
         self.routes = routes
+        self.secret_headers = secret_headers
+        """Headers never stored: the fixed list plus every auth header config.yaml names."""
 
     async def ingest(self, system: str, body: bytes, headers: AbcMapping[str, str]) -> Ingested:
         """Parse and store; ``InvalidInput`` is recorded as a rejected message and re-raised."""
         adapter = registry.get(system)
         try:
-            events = adapter.parse(body, self.mappings[system], headers)  # type: ignore[arg-type]
+            try:
+                events = adapter.parse(body, self.mappings[system], headers)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                # A value the wire model let through but the canonical model refuses: still
+                # the sender's input, named by its canonical path, never a 503 to retry.
+                raise InvalidInput(system, field_errors(exc)) from None
         except InvalidInput as exc:
             await self.reject(system, body, headers, exc)
             raise
         key = headers.get("idempotency-key")
         result = Ingested(events, [], [])
-        for index, event in enumerate(events):
-            dedup = _dedup_key(system, event, key, index)
+        for index, parsed in enumerate(events):
+            # the reply speaks the sender's terms (``result.events``); the store the hub's
+            event = await identity.resolve(self.store, system, parsed)
+            state = await self.store.get_po(event.po_number)
+            dedup = _dedup_key(system, event, key, index, _previous(state, system))
             event.occurred_at = event.occurred_at or utc_now()
-            message, created = await self._store_event(system, event, body, headers, dedup)
+            try:
+                message, created = await self._store_event(
+                    system, event, body, headers, dedup, state
+                )
+            except InvalidInput as exc:
+                # Refused against the PO's stored state (a line it does not have, a receipt
+                # above what was ordered): nothing of this event was stored.
+                await self.reject(system, body, headers, exc)
+                raise
+            if not created and key and message.body != body.decode("utf-8", "replace"):
+                raise KeyReused(system, key, message.id)
+            await identity.learn(self.store, system, event)
             result.messages.append(message)
             result.created.append(created)
         return result
 
     async def _store_event(
-        self, system: str, event: PoEvent, body: bytes, headers: AbcMapping[str, str], dedup: str
-    ) -> tuple[Message, bool]:
+        self, system: str, event: PoEvent, body: bytes, headers: AbcMapping[str, str],
+        dedup: str, state: PurchaseOrder | None,
+    ) -> tuple[Message, bool]:  # fmt: skip
+        """Store the event with a delivery per routed target; an echo of the hub's own write
+        (``identity.echo_of``) is stored with none and leaves the PO state alone."""
+        echo = identity.echo_of(system, event, state)
         canonical = event.model_dump(mode="json", exclude_defaults=True)
         message = Message(
             id=new_id(), system=system, po_number=event.po_number, dedup_key=dedup,
-            status=State.QUEUED, body=body.decode("utf-8", "replace"),
-            headers=_safe(headers), canonical=[canonical],
+            status=State.QUEUED if echo is None else State.RECEIVED,
+            body=body.decode("utf-8", "replace"), headers=_safe(headers, self.secret_headers),
+            canonical=[canonical], note=None if echo is None else f"echo of delivery {echo}",
         )  # fmt: skip
-        targets = self.routes.get(system, [])
-        stored, created = await self.store.ingest(
-            message, targets, lambda state: apply_event(state, event), event.po is not None
-        )
+        targets = self.routes.get(system, []) if echo is None else []
+
+        def change(state: PurchaseOrder | None) -> PurchaseOrder | None:
+            if echo is not None:
+                return None
+            new = identity.noted(apply_event(state, event), system, event)
+            return _mark_last(new, system, message)
+
+        stored, created = await self.store.ingest(message, targets, change, event.po is not None)
         event_name = "inbound.accepted" if created else "inbound.duplicate"
-        log.info(event_name, message_id=stored.id, po_number=event.po_number, system=system)
+        if created and echo is not None:
+            event_name = "inbound.echo"
+        log.info(event_name, message_id=stored.id, po_number=event.po_number, system=system,
+                 echo_of=echo)  # fmt: skip
         return stored, created
 
     async def reject(
@@ -87,7 +132,7 @@ class Ingest:
     ) -> Message:
         message = Message(
             id=new_id(), system=system, status=State.REJECTED,
-            body=body[:1_000_000].decode("utf-8", "replace"), headers=_safe(headers),
+            body=body[:1_000_000].decode("utf-8", "replace"), headers=_safe(headers, self.secret_headers),
             error=str(exc), error_path=exc.first.path if exc.errors else None,
         )  # fmt: skip
         await self.store.reject(message)
@@ -95,15 +140,59 @@ class Ingest:
         return message
 
 
-def _dedup_key(system: str, event: PoEvent, idempotency_key: str | None, index: int) -> str:
-    """The sender's own key when it sends one; else system, PO number and content hash."""
+LAST = "pohub.last"
+"""PO state extension: the id of the last message each system sent for this PO."""
+
+
+class KeyReused(PohubError):
+    """An ``Idempotency-Key`` the sender already used, with a different body: answered 409
+    in the sender's envelope (a silent 200 would drop the second payload)."""
+
+    def __init__(self, system: str, key: str, first: str) -> None:
+        self.system, self.key, self.first = system, key, first
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used with a different body (message {first})"
+        )
+
+
+def _previous(state: PurchaseOrder | None, system: str) -> dict[str, str] | None:
+    """What the PO's state says of the last message ``system`` sent for it (id, dedup key)."""
+    if state is None:
+        return None
+    last: dict[str, dict[str, str]] = state.extensions.get(LAST, {})
+    return last.get(system)
+
+
+def _mark_last(state: PurchaseOrder | None, system: str, message: Message) -> PurchaseOrder | None:
+    if state is None or message.dedup_key is None:
+        return state
+    entry = {"id": message.id, "key": message.dedup_key}
+    last = {**state.extensions.get(LAST, {}), system: entry}
+    return state.model_copy(update={"extensions": {**state.extensions, LAST: last}})
+
+
+def _dedup_key(
+    system: str, event: PoEvent, idempotency_key: str | None, index: int,
+    previous: dict[str, str] | None,
+) -> str:  # fmt: skip
+    """What makes two inbound events the same event (docs: README, "Duplicates").
+
+    With the sender's ``Idempotency-Key``: the key (and the PO's place in a bulk). Without:
+    the sender, the PO, the content *and the sender's previous message for this PO*. A resend
+    of the latest event (a reply the sender lost) is a duplicate; the same content after a
+    different event (IN_PROGRESS -> APPROVED -> IN_PROGRESS) is a new event, since none of
+    these dialects carries a timestamp or version that would tell them apart.
+    """
     if idempotency_key:
         return f"{system}:key:{idempotency_key}:{index}"
     digest = hashlib.sha256(
         orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    )
-    return f"{system}:{event.po_number}:{digest.hexdigest()[:32]}"
+    ).hexdigest()[:32]
+    content = f"{system}:{event.po_number}:{digest}"
+    if previous is not None and previous.get("key", "").startswith(content + ":"):
+        return previous["key"]  # the same as the latest: a resend of it
+    return f"{content}:after:{previous['id'] if previous else '-'}"
 
 
-def _safe(headers: AbcMapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
+def _safe(headers: AbcMapping[str, str], secret: frozenset[str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in secret}

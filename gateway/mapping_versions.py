@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -38,9 +38,11 @@ from core.errors import ConfigProblem, json_path
 from core.mapping.loader import parse_mapping
 from core.mapping.schema import MappingFile
 from core.mapping.tables import Mapping
-from gateway.hub import Hub
 from gateway.reload import apply_mapping
 from gateway.store.base import Store
+
+if TYPE_CHECKING:  # the Hub builds on this module: only its type is needed here
+    from gateway.hub import Hub
 
 log = structlog.get_logger("pohub.mappings")
 Record = dict[str, Any]

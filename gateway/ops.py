@@ -9,6 +9,7 @@ from typing import Any, Literal
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import (
+    HTTPException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from gateway import metrics, pins
 from gateway.auth import Principal
 from gateway.store.base import aggregate
-from gateway.store.records import MessageFilter, State
+from gateway.store.records import Delivery, MessageFilter, State
 
 
 def hub_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
@@ -28,9 +29,10 @@ def hub_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
 
 
 def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    found: Principal | None = hub_of(connection).keys.identify(
-        connection.headers.get("authorization")
-    )
+    given = connection.headers.getall("authorization", [])
+    if len(given) > 1:  # which one counts would depend on the reader: refuse instead
+        raise NotAuthorizedException("more than one Authorization header")
+    found: Principal | None = hub_of(connection).keys.identify(given[0] if given else None)
     if found is None:
         raise NotAuthorizedException("a valid API key is required: Authorization: Bearer <key>")
     wait = hub_of(connection).key_limits.take(found.name)
@@ -51,8 +53,16 @@ def requires(role: str) -> Any:
     return guard
 
 
-def message_view(message: Any) -> dict[str, Any]:
-    data: dict[str, Any] = message.model_dump(mode="json")
+WITHOUT_EXCHANGES = {"deliveries": {"__all__": {"attempts": {"__all__": {"exchanges"}}}}}
+"""Lists and timelines leave out what each attempt sent and got back: only the detail has it."""
+
+
+def message_view(message: Any, exchanges: bool = False) -> dict[str, Any]:
+    """A message as the API shows it; ``exchanges`` adds each attempt's HTTP calls as sent
+    and their replies (the single message detail only, so lists stay small)."""
+    data: dict[str, Any] = message.model_dump(
+        mode="json", exclude=None if exchanges else WITHOUT_EXCHANGES
+    )
     data["state"] = aggregate(message).value
     return data
 
@@ -70,6 +80,10 @@ class ReplayRequest(BaseModel):
     mapping: Literal["live", "first"] = "live"
     """Render with the live mapping, or with the version each delivery first used."""
     dry_run: bool = True
+    force: bool = False
+    """Replay delivered deliveries, and deliveries a newer delivered event of the same PO has
+    superseded at the target. Without it both are refused: replaying them would send the
+    target an older state than the one it already has."""
 
 
 class Messages(Controller):
@@ -94,41 +108,73 @@ class Messages(Controller):
         message = await hub_of(request).store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
-        return message_view(message)
+        return message_view(message, exchanges=True)
 
     @post("/messages/{message_id:str}/replay", guards=[requires("operator")], status_code=202)
     async def replay(
         self, request: Request[Any, Any, Any], message_id: str, target: str | None = None,
-        mapping: Literal["live", "first"] = "live",
+        mapping: Literal["live", "first"] = "live", force: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
-        """Deliver again, rendered with the live mapping or the version first used."""
+        """Deliver again, rendered with the live mapping or the version first used.
+
+        A delivery that a newer event of the same PO has already superseded at its target
+        is refused (409, with the newer message named) unless ``force``: it would put the
+        target back to an older state than the hub holds.
+        """
         hub = hub_of(request)
         message = await hub.store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
-        replayed = []
+        replayed: list[str] = []
+        refused: list[dict[str, str]] = []
         for delivery in message.deliveries:
             if target is not None and delivery.target != target:
+                continue
+            newer = None if force else await superseded_by(hub.store, delivery)
+            if newer is not None:
+                refused.append({"delivery": delivery.id, "reason": newer})
                 continue
             await pins.choose(hub.store, delivery, mapping)
             if await hub.store.replay(delivery.id):
                 replayed.append(delivery.id)
-        return {"replayed": replayed, "mapping": mapping}
+        if refused and not replayed:
+            raise HTTPException(status_code=409, detail="replay refused: " + "; ".join(
+                f"{r['delivery']}: {r['reason']}" for r in refused
+            ), extra={"refused": refused})  # fmt: skip
+        return {"replayed": replayed, "refused": refused, "mapping": mapping, "force": force}
 
     @post("/replays", guards=[requires("operator")], status_code=202)
     async def bulk_replay(
         self, request: Request[Any, Any, Any], data: ReplayRequest
     ) -> dict[str, Any]:
-        """Replay the *whole* filtered set as a background job; ``dry_run`` counts first."""
+        """Replay the *whole* filtered set as a background job; ``dry_run`` counts first.
+
+        The filter must name a status; ``delivered`` (or no status) needs ``force``, and so
+        do deliveries a newer delivered event of their PO superseded (skipped otherwise and
+        counted as ``stale``). The reply states the filter it acted on.
+        """
         hub = hub_of(request)
-        flt = MessageFilter(**data.model_dump(exclude={"dry_run", "mapping"}))
+        if not data.force and data.status in (None, State.DELIVERED):
+            raise HTTPException(
+                status_code=400,
+                detail="replaying delivered deliveries needs force: true (they would be sent "
+                "again); name a status such as dead, parked or retrying",
+            )
+        flt = MessageFilter(**data.model_dump(exclude={"dry_run", "mapping", "force"}))
+        stated = data.model_dump(mode="json")
         if data.dry_run:
-            count = sum([1 async for _ in hub.store.deliveries(flt)])
-            return {"dry_run": True, "count": count}
+            chosen = [d async for d in hub.store.deliveries(flt)]
+            stale = (
+                0
+                if data.force
+                else sum([await superseded_by(hub.store, d) is not None for d in chosen])
+            )
+            return {"dry_run": True, "count": len(chosen) - stale, "stale": stale,
+                    "filter": stated}  # fmt: skip
         job_id = uuid.uuid4().hex[:12]
         job = hub.jobs[job_id] = {"id": job_id, "state": "running", "done": 0, "replayed": 0,
-                                  "filter": data.model_dump(mode="json")}  # fmt: skip
-        hub.spawn(_run_replay(hub, flt, job, data.mapping))
+                                  "stale": 0, "filter": stated}  # fmt: skip
+        hub.spawn(_run_replay(hub, flt, job, data.mapping, data.force))
         return job
 
     @get("/replays/{job_id:str}", guards=[requires("operator")])
@@ -159,11 +205,30 @@ class Messages(Controller):
         return {"targets": out}
 
 
-async def _run_replay(hub: Any, flt: MessageFilter, job: dict[str, Any], mapping: Any) -> None:
+async def superseded_by(store: Any, delivery: Delivery) -> str | None:
+    """Why replaying ``delivery`` would be stale: a later event of the same PO was already
+    delivered to the same target (``seq`` orders a PO's deliveries per target)."""
+    for message in await store.timeline(delivery.po_number):
+        for other in message.deliveries:
+            if (other.target == delivery.target and other.seq > delivery.seq
+                    and other.state is State.DELIVERED):  # fmt: skip
+                return (f"message {other.message_id} (a newer event of PO {delivery.po_number}) "
+                        f"was already delivered to {delivery.target}; use force to send the "
+                        "older one anyway")  # fmt: skip
+    return None
+
+
+async def _run_replay(
+    hub: Any, flt: MessageFilter, job: dict[str, Any], mapping: Any, force: bool = False
+) -> None:
     try:
         chosen = [d async for d in hub.store.deliveries(flt)]
         job["total"] = len(chosen)
         for delivery in chosen:
+            if not force and await superseded_by(hub.store, delivery) is not None:
+                job["stale"] += 1
+                job["done"] += 1
+                continue
             await pins.choose(hub.store, delivery, mapping)
             job["replayed"] += int(await hub.store.replay(delivery.id))
             job["done"] += 1

@@ -21,6 +21,10 @@ How a round reads (the search filters only by equality, so ``updated`` is compar
   the last ``updated`` stored only after that chunk is stored, so a crash re-reads and never
   loses. POs *at* the checkpoint are read again (ties on ``updated``): ingest deduplicates
   them by content, so an unchanged PO stores nothing new.
+- A PO the hub itself wrote there comes back here too: ingest puts it under the hub's PO
+  number (the crosswalk learnt AlphaAlpha's id from its reply) and, while it shows what the
+  hub's last write left (status, products), records it as an echo that routes nowhere
+  (``gateway.identity``). A change someone made at AlphaAlpha afterwards is routed.
 - A PO that fails validation is recorded as a rejected message (``Ingest``) and passed over;
   any other error ends the round, logged, and the next round starts from the checkpoint.
 """

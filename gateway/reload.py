@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
 from adapters import registry
 from core.mapping.loader import parse_mapping
 from core.mapping.tables import Mapping
-from gateway.hub import Hub
+
+if TYPE_CHECKING:  # the Hub builds on this module: only its type is needed here
+    from gateway.hub import Hub
 
 log = structlog.get_logger("pohub.mappings")
 
@@ -34,7 +37,10 @@ async def watch(hub: Hub, directory: Path, interval_s: float = 1.0) -> None:
         now = _mtimes(directory)
         for file, mtime in now.items():
             if seen.get(file) != mtime:
-                await _reload(hub, file)
+                try:
+                    await _reload(hub, file)
+                except Exception:  # a broken file must never stop the watcher
+                    log.exception("mapping.reload_failed", file=str(file))
         seen = now
 
 
@@ -42,8 +48,10 @@ async def _reload(hub: Hub, file: Path) -> None:
     system = file.stem
     if system not in registry.system_ids():
         return
-    mapping, problems = parse_mapping(
-        file.read_text(), str(file), registry.get(system).spec, system
+    # Parsing and validation are CPU work on a file anyone with disk access wrote: off the loop.
+    text = await asyncio.to_thread(file.read_text)
+    mapping, problems = await asyncio.to_thread(
+        parse_mapping, text, str(file), registry.get(system).spec, system
     )
     if mapping is None:
         log.warning("mapping.reload_refused", file=str(file), problems=[str(p) for p in problems])

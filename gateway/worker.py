@@ -20,7 +20,7 @@ import httpx
 import structlog
 
 from adapters import registry
-from adapters._http import Delivered, SystemClient, make_transport
+from adapters._http import Delivered, Exchange, SystemClient, make_transport
 from core.adapter import RemoteState, RenderContext, Rendered
 from core.errors import (
     AuthFailure,
@@ -35,7 +35,7 @@ from core.errors import (
 )
 from core.mapping.tables import Mapping
 from core.model import PoEvent, PurchaseOrder, utc_now
-from gateway import metrics, pins, secrets
+from gateway import identity, metrics, pins, secrets
 from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
 from gateway.retry import next_attempt_at
@@ -86,6 +86,7 @@ class Worker:
         client: SystemClient = module.CLIENT(
             cfg.base_url or "", secrets.credentials(cfg.auth, auth_values),
             transport=transport or make_transport(), timeout_s=cfg.timeout_s,
+            secret_headers=_secret_headers(self.config),
         )  # fmt: skip
         return Target(name, client, asyncio.Semaphore(cfg.concurrency), RateLimit(cfg.rate_per_s),
                       Breaker(name))  # fmt: skip
@@ -189,15 +190,16 @@ class Worker:
         async with target.slots:
             await target.rate.wait()
             started = time.perf_counter()
+            sent: list[Exchange] = []
             try:
                 key = f"{delivery.id}:{_round(delivery)}"
-                done = await target.client.send(plan, key, delivery.step, remote_ids)
+                done = await target.client.send(plan, key, delivery.step, remote_ids, sent)
             except DeliveryError as exc:
                 target.breaker.failure() if isinstance(exc, RetryableDelivery) else None
-                await self._send_failed(delivery, message, plan, exc, started)
+                await self._send_failed(delivery, message, plan, exc, started, sent)
                 return
         target.breaker.success()
-        await self._delivered(delivery, message, plan, done, started)
+        await self._delivered(delivery, message, plan, done, started, sent)
 
     async def _render(
         self, delivery: Delivery, message: Message
@@ -262,12 +264,13 @@ class Worker:
         plan: Rendered,
         exc: DeliveryError,
         started: float,
+        sent: list[Exchange],
     ) -> None:
         latency = (time.perf_counter() - started) * 1000
         metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
         learned_status = False
         if exc.remote_ids or exc.last_reply is not None:
-            await self._learn(delivery, exc.remote_ids, exc.last_reply)
+            await self._learn(delivery, message, exc.remote_ids, exc.last_reply)
             client = self.targets[delivery.target].client
             learned_status = (
                 exc.last_reply is not None and client.remote_status(exc.last_reply) is not None
@@ -276,7 +279,7 @@ class Worker:
             # the next render starts from the status the target reported: a fresh plan
             exc.step = 0
         if isinstance(exc, RetryableDelivery):
-            await self._retry(delivery, message, plan, exc, latency)
+            await self._retry(delivery, message, plan, exc, latency, sent)
             return
         reason = (
             f"auth failure: {exc} (fix the credentials, then replay)"
@@ -286,12 +289,13 @@ class Worker:
         attempt = _attempt(
             delivery, "dead", exc.status, latency, str(exc), plan.mapping_version, exc.step
         )
+        attempt.exchanges = sent
         metrics.DEAD.labels(delivery.target).inc()
         await self._finish(delivery, State.DEAD, attempt, reason=reason, step=exc.step)
 
     async def _retry(
         self, delivery: Delivery, message: Message, plan: Rendered | None,
-        exc: RetryableDelivery, latency: float | None = None,
+        exc: RetryableDelivery, latency: float | None = None, sent: list[Exchange] | None = None,
     ) -> None:  # fmt: skip
         retry = (
             self.config.systems[delivery.target].retry
@@ -305,25 +309,29 @@ class Worker:
         version = plan.mapping_version if plan else None
         if due is None:
             attempt = _attempt(delivery, "dead", exc.status, latency, str(exc), version, exc.step)
+            attempt.exchanges = sent or []
             metrics.DEAD.labels(delivery.target).inc()
             await self._finish(
                 delivery, State.DEAD, attempt, reason=f"gave up after max age: {exc}", step=exc.step
             )
             return
         attempt = _attempt(delivery, "retry", exc.status, latency, str(exc), version, exc.step)
+        attempt.exchanges = sent or []
         metrics.RETRIED.labels(delivery.target).inc()
         await self._finish(
             delivery, State.RETRYING, attempt, next_at=due, reason=str(exc), step=exc.step
         )
 
     async def _delivered(
-        self, delivery: Delivery, message: Message, plan: Rendered, done: Delivered, started: float
-    ) -> None:
+        self, delivery: Delivery, message: Message, plan: Rendered, done: Delivered,
+        started: float, sent: list[Exchange],
+    ) -> None:  # fmt: skip
         latency = (time.perf_counter() - started) * 1000
         attempt = _attempt(
             delivery, "delivered", done.status, latency, None, plan.mapping_version, done.steps
         )
-        await self._learn(delivery, done.remote_ids, done.body)
+        attempt.exchanges = sent
+        await self._learn(delivery, message, done.remote_ids, done.body, wrote=True)
         await self._finish(delivery, State.DELIVERED, attempt)
         metrics.DELIVERED.labels(delivery.target).inc()
         metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
@@ -331,14 +339,23 @@ class Worker:
         metrics.END_TO_END_SECONDS.labels(delivery.target).observe(max(0.0, age))
         log.info("delivery.delivered", status=done.status, latency_ms=round(latency, 1))
 
-    async def _learn(self, delivery: Delivery, remote_ids: dict[str, str], body: Any) -> None:
-        """Keep the PO number <-> remote id crosswalk, and the target's status and version."""
+    async def _learn(
+        self, delivery: Delivery, message: Message, remote_ids: dict[str, str], body: Any,
+        wrote: bool = False,
+    ) -> None:  # fmt: skip
+        """Keep the PO number <-> remote id crosswalk, the target's status and version, and
+        the mark of what the hub's write left there (``identity.written_mark``): after the
+        whole plan (``wrote``) or the steps a failed plan took (a reply ``body``)."""
         new_id = remote_ids.get(delivery.target)
         client = self.targets[delivery.target].client
         status = client.remote_status(body) if body is not None else None
         version = client.remote_version(body) if body is not None else None
-        if new_id is None and status is None and version is None:
+        wrote = wrote or body is not None
+        if new_id is None and status is None and version is None and not wrote:
             return
+        if new_id is not None:
+            await self.store.link_remote(delivery.target, new_id, delivery.po_number)
+        event = PoEvent.model_validate(message.canonical[0]) if wrote else None
 
         def change(po: PurchaseOrder | None) -> PurchaseOrder | None:
             if po is None:
@@ -349,6 +366,11 @@ class Worker:
             known.update(
                 {k: v for k, v in (("status", status), ("version", version)) if v is not None}
             )
+            if event is not None:
+                known[identity.WRITTEN] = identity.written_mark(
+                    event, po, delivery.target, delivery.id, known.get("status"),
+                    known.get("version"),
+                )  # fmt: skip
             remote[delivery.target] = known
             extensions = {**po.extensions, REMOTE: remote}
             return po.model_copy(update={"remote_ids": ids, "extensions": extensions})
@@ -368,6 +390,16 @@ def _round(delivery: Delivery) -> int:
     """Which sending of this delivery this is: retries share it (and their idempotency
     keys), a replay after it was delivered or dead starts the next one (new keys)."""
     return sum(1 for a in delivery.attempts if a.outcome in ("delivered", "dead"))
+
+
+def _secret_headers(config: Config) -> set[str]:
+    """Every header name config.yaml puts a secret in (outbound ``auth`` and ``inbound_auth``
+    of every system): recorded exchanges show these as ``[redacted]``."""
+    names = set()
+    for cfg in config.systems.values():
+        outbound = cfg.auth.bearer or cfg.auth.token if cfg.auth else None
+        names |= {s.header for s in (outbound, cfg.inbound_auth) if s is not None}
+    return names
 
 
 def _remote(state: PurchaseOrder | None, target: str) -> dict[str, Any]:

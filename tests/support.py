@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 
 from adapters import registry
-from core.adapter import Adapter, RenderContext
+from core.adapter import Adapter, RemoteState, RenderContext
+from core.errors import PohubError
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PurchaseOrder
 from gateway.catalog import check_mappings
@@ -76,11 +77,43 @@ def state_for(event: PoEvent) -> PurchaseOrder | None:
     return base.model_copy(update={"po_number": event.po_number, "lines": lines or base.lines})
 
 
+@cache
+def remote_for(target: str) -> RemoteState:
+    """What the hub 'already learnt' from a target that names a PO by its own identity
+    (``adapter.learns_identity``: EnKash's objectId, object version and status): what the
+    target's own first sample revealed. Like ``state_for``, it stands for any PO rendered.
+    Other targets get nothing: their renders must not depend on it."""
+    adapter = registry.get(target)
+    if not getattr(adapter, "learns_identity", False):
+        return RemoteState()
+    event = parse_sample(target, sample_paths(target)[0])[0]
+    change = event.status_change
+    return RemoteState(
+        remote_id=event.remote_ids.get(target),
+        status=change.source_to_status if change else None,
+        version=change.to_version if change else None,
+    )
+
+
+def context_for(target: str, event: PoEvent) -> RenderContext:
+    """The render context the generated suites give ``target`` for ``event``."""
+    return RenderContext(mappings()[target], state_for(event), remote_for(target))
+
+
 def render_all(target: str, events: list[PoEvent]) -> Any:
     adapter: Adapter = registry.get(target)
-    mapping = mappings()[target]
-    rendered = [adapter.render(ev, RenderContext(mapping, state_for(ev))) for ev in events]
+    rendered = [adapter.render(ev, context_for(target, ev)) for ev in events]
     return adapter.combine(rendered)
+
+
+def render_outcome(target: str, events: list[PoEvent]) -> Any:
+    """``render_all``, or the record of why the delivery would park or go dead (a missing
+    mapping, a value the target cannot express, a state the event contradicts): a golden of
+    an untranslatable pair is that record, reviewed in the diff like any other."""
+    try:
+        return render_all(target, events)
+    except PohubError as exc:
+        return {"unsendable": {"error": type(exc).__name__, "message": str(exc)}}
 
 
 def wire_of(system: str, events: list[PoEvent]) -> Any:

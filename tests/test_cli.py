@@ -89,7 +89,7 @@ def test_check_config_names_file_line_and_path(tmp_path: Path) -> None:
     mappings.mkdir()
     for file in (ROOT / "mappings").glob("*.yaml"):
         (mappings / file.name).write_text(file.read_text())
-    broken = (mappings / "uniware.yaml").read_text().replace("expiryDays: 30", "expiryDays: soon")
+    broken = (mappings / "uniware.yaml").read_text().replace("currency: INR", "currency: rupees")
     (mappings / "uniware.yaml").write_text(broken + "bogus: 1\n")
     (tmp_path / "config.yaml").write_text(
         "mappings_dir: mappings\nroutes:\n  - from: uniware\n    to: [nowhere]\n"
@@ -99,4 +99,4 @@ def test_check_config_names_file_line_and_path(tmp_path: Path) -> None:
     assert out.returncode != 0
     assert "config.yaml:4: $.routes[0].to[0]: unknown system 'nowhere'" in err
     assert "uniware.yaml:" in err and "$.bogus" in err
-    assert "$.defaults.expiryDays" in err
+    assert "$.defaults.currency" in err

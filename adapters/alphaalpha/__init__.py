@@ -49,8 +49,8 @@ class AlphaAlphaAdapter:
         if event.po is None:
             if event.source_system != self.system or event.action is None:
                 raise StateRequired(self.system, event.po_number)
-            json, form = _render.action_body(event)
-            return form if form is not None else json
+            json, form, text = _render.action_body(event)
+            return form if form is not None else text if text is not None else json
         own = event.po.extensions.get(self.system)
         if own is None and mapping is None:
             raise TypeError("to_wire(event, mapping): a PO from another system needs the mapping")
@@ -63,7 +63,8 @@ def _plan_document(rendered: Rendered) -> Any:
     if len(rendered.calls) == 1:
         call = rendered.calls[0]
         body = call.form if call.form is not None else call.json
-        if body is not None:
+        body = call.text if body is None else body
+        if body is not None and call.refused is None:
             return body
     return [plan_step(c) for c in rendered.calls]
 

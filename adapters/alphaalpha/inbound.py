@@ -4,7 +4,10 @@ The document has no push: a sender that speaks AlphaAlpha's API is pointed at th
 calls create, ``PATCH /{id}`` and the lifecycle actions with their documented methods.
 ``parse`` reads a body by its path, so ``prepare`` hands it ``X-Pohub-Path`` (and, for a
 create, the id the hub assigns in ``X-Pohub-Id``); ``mark-as-sent`` is a multipart form in
-the document, turned into the JSON object of its fields that ``parse`` reads.
+the document, turned into the JSON object of its fields that ``parse`` reads. The remark
+bodies (cancel, reject-internal, reject-supplier, comment) are raw text under
+``Content-Type: application/json`` as the document's curl sends them (``-d 'string'``), or
+a JSON string: both pass through as they came, ``parse`` reads either.
 
 Replies are the PO object as far as the hub knows it (201 for a create, 200 otherwise) and
 errors the document's ``{detail, time, title}`` with the HTTP reason phrase as title.
@@ -47,6 +50,7 @@ ROUTES: list[InboundRoute] = [
         InboundRoute(lifecycle.METHOD[action], f"{BASE}/{{id}}/{action.value}", action.value)
         for action in Action
     ),
+    InboundRoute("POST", f"{BASE}/{{id}}/comment", "comment"),
 ]
 
 

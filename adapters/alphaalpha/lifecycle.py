@@ -133,6 +133,23 @@ def _unwind(
     return out[::-1]
 
 
+def plan(
+    current: str | None, target: str | None, *, receiving: bool = False
+) -> list[tuple[Action, Status]]:
+    """``steps``, plus a receive-goods at the end when goods are to be received and the path
+    to a PARTIALLY_RECEIVED target has none (a further partial receipt moves no status)."""
+    path = steps(current, target)
+    partial = status_of(target) is S.PARTIALLY_RECEIVED
+    if receiving and partial and all(a is not Action.RECEIVE_GOODS for a, _ in path):
+        path.append((Action.RECEIVE_GOODS, S.PARTIALLY_RECEIVED))
+    return path
+
+
+SUPPLIER_STEPS = frozenset({Action.APPROVE_SUPPLIER, Action.REJECT_SUPPLIER})
+"""Actions that are the supplier's to take: the hub takes them only when its mapping says
+``defaults.hubMayApproveForSupplier: true``."""
+
+
 def path_to(current: str | None, target: str | None) -> list[Action]:
     """The actions that bring a PO from ``current`` to ``target`` (empty when already there)."""
     return [action for action, _ in steps(current, target)]

@@ -9,7 +9,12 @@ header (the path as received, e.g. ``/api/v1/purchase-orders/{id}/cancel``):
 - ``POST /api/v1/purchase-orders``: a create request. It carries no id, so the hub's answer
   assigns one and the gateway passes it in ``X-Pohub-Id``;
 - ``PATCH /api/v1/purchase-orders/{id}``: the same body, an edit of order ``id``;
-- ``.../{id}/<action>``: a lifecycle action, read as a status-only event.
+- ``.../{id}/<action>``: a lifecycle action, read as a status-only event; ``receive-goods``
+  as the goods it brings (``GOODS_RECEIVED``, no status: the hub's totals decide it);
+- ``.../{id}/comment``: a remark, ``COMMENTED``.
+
+Remark bodies (cancel, reject-*, comment) are raw text as the document's curl sends them,
+or a JSON string (``rules.remark_text``).
 
 AlphaAlpha has no PO number: ``po_number`` is its ``id`` (the store keeps the hub's number).
 """
@@ -35,11 +40,10 @@ from adapters.alphaalpha.schema import (
     PurchaseOrderList,
     ReceiveGoods,
     ReceiveGoodsDoc,
-    Remarks,
 )
-from core.errors import InvalidInput
+from core.errors import FieldError, InvalidInput
 from core.mapping.tables import Mapping
-from core.model import EventKind, PoEvent, StatusChange
+from core.model import EventKind, LineReceipt, PoEvent, StatusChange
 from core.validation import validate_json
 
 PATH_HEADER = "x-pohub-path"
@@ -59,6 +63,8 @@ _PAGES = frozenset({"dynamic-search", "page"})
 _RESERVED = frozenset({"csv-export", "delete-list", "empty", "stats"}) | _LISTS | _PAGES
 """Collection paths that are not an ``{id}``."""
 _REMARKS = frozenset({Action.CANCEL, Action.REJECT_INTERNAL, Action.REJECT_SUPPLIER})
+COMMENT = "comment"
+"""``POST /purchase-orders/{id}/comment`` (``body*string``): a remark, no lifecycle move."""
 
 
 def parse(
@@ -80,6 +86,8 @@ def parse(
         return _objects(body, mapping)
     if not rest and first not in _RESERVED:
         return [_request(body, mapping, rules.path_id(first), EventKind.UPDATED)]
+    if rest == [COMMENT]:
+        return [_comment(body, rules.path_id(first))]
     if len(rest) == 1 and rest[0] in lifecycle.METHOD:
         return [_action(body, mapping, rules.path_id(first), Action(rest[0]))]
     raise InvalidInput.one(
@@ -135,7 +143,7 @@ def read_po(wire: PurchaseOrder, mapping: Mapping, at: str = "$") -> PoEvent:
         "delivery_date": dates["expectedDeliveryDate"],
         "currency": wire.get("currency"),
         "total": _num(wire.get("total")),
-        "status": mapping.status_in(wire.get("status")),
+        "status": mapping.status_in_checked(wire.get("status"), f"{at}.status"),
         "source_status": wire.get("status"),
         "remote_ids": {SYSTEM: wire["id"]},
         "lines": [_line(i, p, mapping) for i, p in enumerate(wire.get("products") or ())],
@@ -244,19 +252,15 @@ def _request(body: bytes, mapping: Mapping, po_id: str, kind: EventKind) -> PoEv
 
 def _action(body: bytes, mapping: Mapping, po_id: str, action: Action) -> PoEvent:
     """A lifecycle call -> the status it leads to (pohub's reading, see ``lifecycle``)."""
+    if action is Action.RECEIVE_GOODS:
+        return _goods_received(body, mapping, po_id)
     remarks = None
     ext: dict[str, Any] = {}
-    complete = True
-    if action in _REMARKS and body.strip():
-        remarks = _validate(Remarks, body)  # `body?string`: may be empty
+    if action in _REMARKS:
+        remarks = rules.remark_text(body)  # `body?string`: may be empty
     elif action is Action.MARK_AS_SENT:
         ext["body"] = _validate(MarkAsSentDoc, body)
-    elif action is Action.RECEIVE_GOODS:
-        goods: ReceiveGoods = _validate(ReceiveGoodsDoc, body)
-        # pohub's reading: anything rejected or short leaves the order partially received.
-        complete = not (goods.get("rejectedGoods") or goods.get("shortageGoods"))
-        ext["body"] = goods
-    code = _outcome(action, complete)
+    code = next(to for act, _, to in lifecycle.TRANSITIONS if act is action).value
     return PoEvent(
         kind=EventKind.STATUS_CHANGED,
         po_number=po_id,
@@ -269,7 +273,93 @@ def _action(body: bytes, mapping: Mapping, po_id: str, action: Action) -> PoEven
     )
 
 
-def _outcome(action: Action, complete: bool) -> str:
-    if action is Action.RECEIVE_GOODS:
-        return (lifecycle.S.RECEIVED if complete else lifecycle.S.PARTIALLY_RECEIVED).value
-    return next(to for act, _, to in lifecycle.TRANSITIONS if act is action).value
+def _comment(body: bytes, po_id: str) -> PoEvent:
+    return PoEvent(
+        kind=EventKind.COMMENTED,
+        po_number=po_id,
+        source_system=SYSTEM,
+        remote_ids={SYSTEM: po_id},
+        action=COMMENT,
+        remarks=rules.remark_text(body, required=True),
+    )
+
+
+# -- receive-goods --------------------------------------------------------------------------
+_RECEIVED = (("acceptedGoods", "accepted"), ("rejectedGoods", "rejected"))
+"""The goods lists that count as arrived; ``shortageGoods`` (what did not come) is carried
+in ``extensions`` only: the canonical receipt has no shortage."""
+
+
+def _goods_received(body: bytes, mapping: Mapping, po_id: str) -> PoEvent:
+    """What arrived, per product: this receipt's own quantities (not totals, no status).
+
+    AlphaAlpha names products, not lines: each receipt carries the ``productId`` (and the hub
+    SKU it reads back to) and ``core.state.resolve_receipts`` finds the PO's line for it.
+    Accepted and rejected goods of one product in one unit are one receipt, at the path that
+    named them first.
+    """
+    goods: ReceiveGoods = _validate(ReceiveGoodsDoc, body)
+    receipts: dict[tuple[str, str | None], dict[str, Any]] = {}
+    errors: list[FieldError] = []
+    lists = {
+        "acceptedGoods": goods.get("acceptedGoods"),
+        "rejectedGoods": goods.get("rejectedGoods"),
+    }
+    for key, field in _RECEIVED:
+        for i, entry in enumerate(lists[key] or ()):
+            at = f"$.{key}[{i}]"
+            found = _split_total(entry, at, errors)
+            if found is None:
+                continue
+            quantity, code = found
+            pid = entry["productId"]
+            unit = mapping.unit_in(code)
+            receipt = receipts.setdefault((pid, unit), _receipt(pid, unit, at, mapping))
+            receipt[field] += quantity
+    if errors:
+        raise InvalidInput(SYSTEM, errors)
+    return PoEvent(
+        kind=EventKind.GOODS_RECEIVED,
+        po_number=po_id,
+        source_system=SYSTEM,
+        remote_ids={SYSTEM: po_id},
+        action=Action.RECEIVE_GOODS.value,
+        receipts=[LineReceipt.model_validate(r) for r in receipts.values()],
+        extensions={SYSTEM: {"body": goods}},
+    )
+
+
+def _receipt(pid: str, unit: str | None, at: str, mapping: Mapping) -> dict[str, Any]:
+    sku = mapping.reverse("product", pid)
+    return {"product_id": pid, "sku": sku, "accepted": Decimal(0), "rejected": Decimal(0),
+            "unit": unit, "path": at}  # fmt: skip
+
+
+def _split_total(
+    entry: Any, at: str, errors: list[FieldError]
+) -> tuple[Decimal, str | None] | None:
+    """The quantity of one goods entry (the sum of its ``uomSplit``) and its one unit code.
+
+    The quantity is only in ``uomSplit``; a split names the entry's product in one unit
+    (the entry's ``unit`` when the split has none). Anything else is refused at its path.
+    """
+    splits = entry.get("uomSplit") or []
+    if not splits:
+        errors.append(FieldError(f"{at}.uomSplit", "missing", "no quantity: uomSplit is empty"))
+        return None
+    units = {s.get("unit") or entry.get("unit") for s in splits}
+    bad = len(errors)
+    for j, split in enumerate(splits):
+        where = f"{at}.uomSplit[{j}]"
+        if split["productId"] != entry["productId"]:
+            message = f"split of {entry['productId']!r} names product {split['productId']!r}"
+            errors.append(FieldError(f"{where}.productId", "same_product", message))
+        if split["quantity"] < 0:
+            errors.append(FieldError(f"{where}.quantity", "not_negative", "a negative quantity"))
+    if len(units) > 1:
+        message = f"one entry in several units: {sorted(map(str, units))}"
+        errors.append(FieldError(f"{at}.uomSplit", "one_unit", message))
+    if len(errors) > bad:
+        return None
+    total = sum((_num(s["quantity"]) or Decimal(0) for s in splits), Decimal(0))
+    return total, units.pop()

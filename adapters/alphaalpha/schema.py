@@ -403,7 +403,9 @@ class PageDoc(RootModel[Page]):
 
 class Remarks(RootModel[StrictStr | None]):
     """``cancel``, ``reject-internal``, ``reject-supplier`` (``body?string``), ``comment``
-    (``body*string``): a bare JSON string."""
+    (``body*string``) when sent as a JSON string. The document's curl sends the text raw
+    (``-d 'string'``): ``rules.remark_text`` reads both, and is what parse and the simulator
+    use."""
 
 
 class MarkAsSentDoc(RootModel[MarkAsSentForm]):

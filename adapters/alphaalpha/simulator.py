@@ -9,6 +9,10 @@ What it enforces, and why:
   ``400`` a body that breaks the adapter's schema (``detail`` names the JSON path and rule),
   ``404`` an unknown id or path, ``409`` an action the lifecycle refuses from the PO's status
   (``lifecycle.apply``), and whatever status a fault injects.
+- **Bodies.** Remarks (cancel, reject-*, comment) are raw text, as the document's curl sends
+  them, or a JSON string (``rules.remark_text``); comment's is required. A receive-goods
+  must receive something, only products of the order, and never more than ordered (accepted
+  plus rejected, over every receipt): ``400`` naming the entry.
 - **State.** Create assigns an id (``AA-PO-000001``...) and status DRAFT; each action moves
   the status as ``adapters.alphaalpha.lifecycle`` says and appends an ``events[]`` entry.
   ``updated`` is strictly increasing across all orders, so sorting by it is total.
@@ -27,13 +31,12 @@ from typing import Any
 import orjson
 
 from adapters._sim import SimReply, SimRequest, Simulator, same_secret
-from adapters.alphaalpha import lifecycle, replies
+from adapters.alphaalpha import lifecycle, replies, rules
 from adapters.alphaalpha.lifecycle import Action
 from adapters.alphaalpha.schema import (
     SYSTEM,
     OrderRequestDoc,
     ReceiveGoodsDoc,
-    Remarks,
     SearchRequest,
 )
 from core.errors import InvalidInput, TransitionNotAllowed
@@ -71,6 +74,7 @@ class AlphaalphaSimulator(Simulator):
         for action in Action:
             path = f"{BASE}/{{id}}/{action.value}"
             self.route(lifecycle.METHOD[action], path, self._action_handler(action))
+        self.route("POST", f"{BASE}/{{id}}/comment", self.comment)
 
     # the system's envelopes -------------------------------------------------------------
     def authenticate(self, request: SimRequest) -> SimReply | None:
@@ -181,6 +185,18 @@ class AlphaalphaSimulator(Simulator):
         }
         return SimReply(200, body)
 
+    def comment(self, request: SimRequest) -> SimReply:
+        po_id = request.params["id"]
+        order = self.orders.get(po_id)
+        if order is None:
+            return self._missing(po_id)
+        try:
+            text = rules.remark_text(request.body, required=True)
+        except InvalidInput as err:
+            return self._invalid(err)
+        self._touch(order, "COMMENT", text or "")
+        return SimReply(200, copy.deepcopy(order))
+
     def _action_handler(self, action: Action) -> Any:
         def handler(request: SimRequest) -> SimReply:
             return self.act(action, request)
@@ -195,17 +211,23 @@ class AlphaalphaSimulator(Simulator):
             return self._missing(po_id)
         complete = True
         remark: str | None = None
+        goods: Any = None
+        received: dict[str, float] = {}
         try:
             if action in REMARK_FIELD:
-                remark = validate_json(Remarks, request.body or b"null", SYSTEM).root
+                remark = rules.remark_text(request.body)
             elif action is Action.RECEIVE_GOODS:
                 goods = validate_json(ReceiveGoodsDoc, request.body or b"{}", SYSTEM).root
-                complete = self._receive(order, goods)
+                received = self._received(order, goods)
             elif action is Action.MARK_AS_SENT and not (request.form or {}).get("pdf"):
                 raise InvalidInput.one(SYSTEM, "$.pdf", "missing", "multipart part pdf required")
         except InvalidInput as err:
             return self._invalid(err)
         current = order["status"]
+        if action is Action.RECEIVE_GOODS:
+            complete = all(
+                received.get(p["productId"], 0.0) >= p["quantity"] for p in order["products"]
+            )
         try:
             reached = lifecycle.apply(current, action, complete=complete)
         except TransitionNotAllowed:
@@ -222,6 +244,8 @@ class AlphaalphaSimulator(Simulator):
         if action is Action.MARK_AS_SENT:
             pdf = (request.form or {})["pdf"]
             order["pdf"] = {"blobId": f"blob-{po_id}", "name": pdf, "extension": "pdf"}
+        if action is Action.RECEIVE_GOODS:
+            self._book(order, goods)
         if action is Action.REINSTATE:
             order.pop("cancellationReason", None)
             order.pop("rejectionReason", None)
@@ -259,16 +283,43 @@ class AlphaalphaSimulator(Simulator):
         order["amountUsed"] = 0.0
         order["percentageUsed"] = 0.0
 
-    def _receive(self, order: dict[str, Any], goods: Any) -> bool:
-        """Add the accepted quantities; True when every product has arrived in full."""
-        accepted = {p["productId"]: p["quantity"] for p in order.get("acceptedProducts", [])}
-        for entry in goods.get("acceptedGoods") or []:
-            splits = entry.get("uomSplit") or []
-            quantity = sum(float(s["quantity"]) for s in splits)
+    def _received(self, order: dict[str, Any], goods: Any) -> dict[str, float]:
+        """Per product, everything arrived after this receipt (accepted plus rejected);
+        raises for an empty receipt, a product not ordered, or more than ordered."""
+        ordered = {p["productId"]: p["quantity"] for p in order.get("products", [])}
+        arrived: dict[str, float] = {}
+        for key in ("acceptedProducts", "rejectedProducts"):
+            for p in order.get(key, []):
+                arrived[p["productId"]] = arrived.get(p["productId"], 0.0) + p["quantity"]
+        entries = [
+            (f"$.{key}[{i}]", entry)
+            for key in ("acceptedGoods", "rejectedGoods")
+            for i, entry in enumerate(goods.get(key) or [])
+        ]
+        if not entries:
+            raise InvalidInput.one(SYSTEM, "$.acceptedGoods", "not_empty", "nothing received")
+        for at, entry in entries:
             pid = entry["productId"]
-            accepted[pid] = accepted.get(pid, 0.0) + quantity
-        order["acceptedProducts"] = [{"productId": k, "quantity": v} for k, v in accepted.items()]
-        return all(accepted.get(p["productId"], 0.0) >= p["quantity"] for p in order["products"])
+            if pid not in ordered:
+                raise InvalidInput.one(SYSTEM, f"{at}.productId", "ordered",
+                                       f"product {pid!r} is not on the order")  # fmt: skip
+            arrived[pid] = arrived.get(pid, 0.0) + _quantity(entry)
+            if arrived[pid] > ordered[pid] + 1e-9:
+                message = f"{arrived[pid]:g} of {pid!r} received, {ordered[pid]:g} ordered"
+                raise InvalidInput.one(SYSTEM, at, "not_above_ordered", message)
+        return arrived
+
+    def _book(self, order: dict[str, Any], goods: Any) -> None:
+        """Add the receipt to ``acceptedProducts`` / ``rejectedProducts``."""
+        for key, into in (
+            ("acceptedGoods", "acceptedProducts"),
+            ("rejectedGoods", "rejectedProducts"),
+        ):
+            totals = {p["productId"]: p["quantity"] for p in order.get(into, [])}
+            for entry in goods.get(key) or []:
+                pid = entry["productId"]
+                totals[pid] = totals.get(pid, 0.0) + _quantity(entry)
+            order[into] = [{"productId": k, "quantity": v} for k, v in totals.items()]
 
     def _search(
         self, page: int, size: int, sorts: list[tuple[str, bool]], filters: dict[str, object]
@@ -315,6 +366,10 @@ class AlphaalphaSimulator(Simulator):
             now = self._last + timedelta(milliseconds=1)
         self._last = now
         return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _quantity(entry: Any) -> float:
+    return sum(float(split["quantity"]) for split in entry.get("uomSplit") or [])
 
 
 def _sort_key(value: Any) -> tuple[int, str]:

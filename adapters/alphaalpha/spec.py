@@ -16,7 +16,14 @@ class Defaults(BaseModel):
         default=None,
         description=(
             "subsidiaryId of a create/patch when the PO's buyer has no row in crosswalk `buyer` "
-            "(without it such a PO is a missing mapping)."
+            "(null: none is sent; absent: such a PO is a missing mapping and parks)."
+        ),
+    )
+    hubMayApproveForSupplier: bool | None = Field(
+        default=None,
+        description=(
+            "true lets the hub call approve-supplier / reject-supplier (the supplier's steps) "
+            "on the supplier's behalf; absent or false, a plan stops before them with the reason."
         ),
     )
     supplierEmail: str | None = Field(

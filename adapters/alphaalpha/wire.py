@@ -87,7 +87,9 @@ def unit_code(line: Line, mapping: Mapping | None) -> str | None:
 
 
 def subsidiary_id(po: PurchaseOrder, mapping: Mapping | None, *, mirror: bool) -> str | None:
-    """``subsidiaryId``: AlphaAlpha's own, else crosswalk ``buyer``, else the default.
+    """``subsidiaryId``: AlphaAlpha's own, else crosswalk ``buyer``, else the default an
+    admin wrote (``null``: none is sent); a buyer with neither parks the delivery
+    (``MappingMissing`` on ``crosswalks.buyer``), a PO with no buyer is written without one.
 
     ``mirror``: the PO came from AlphaAlpha, so a missing subsidiary stays missing.
     """
@@ -97,7 +99,14 @@ def subsidiary_id(po: PurchaseOrder, mapping: Mapping | None, *, mirror: bool) -
     if mapping is None:
         raise MappingMissing(SYSTEM, "crosswalks.buyer", po.buyer.code, "$.subsidiaryId")
     row = mapping.file.crosswalks.get("buyer", {}).get(po.buyer.code or "")
-    return row if row is not None else str(mapping.default("subsidiaryId"))
+    if row is not None:
+        return row
+    if mapping.has_default("subsidiaryId"):
+        chosen = mapping.default("subsidiaryId")
+        return None if chosen is None else str(chosen)
+    if po.buyer.code is None:
+        return None  # no buyer to say, and the document does not require `subsidiaryId`
+    raise MappingMissing(SYSTEM, "crosswalks.buyer", po.buyer.code, "$.subsidiaryId")
 
 
 def _product(index: int, line: Line, mapping: Mapping | None) -> dict[str, Any]:
@@ -120,13 +129,22 @@ def _request_product(
     index: int, line: Line, mapping: Mapping | None, mirror: bool
 ) -> dict[str, Any]:
     own = line.extensions.get(SYSTEM) or {}
+    at = f"$.products[{index}]"
     values = {
         "price": num(line.unit_price),
-        "productId": product_id(line, mapping, f"$.products[{index}].productId", mirror),
+        "productId": product_id(line, mapping, f"{at}.productId", mirror),
         "quantity": num(line.quantity),
         "unit": unit_code(line, mapping),
     }
     if not mirror:
+        if mapping is not None:
+            # `quantity` is a JSON number (the document's own sample says 0.1): fractions go
+            # as they are; a `units.convert` row rescales quantity and price. A line without
+            # a unit has none here either: `unit` is not a required field.
+            qty, unit, price = mapping.quantity_out(
+                line.quantity, line.unit, f"{at}.quantity", price=line.unit_price
+            )
+            values.update(price=num(price), quantity=num(qty), unit=unit)
         return {k: v for k, v in values.items() if v is not None}
     return _merge(own.get("rest", {}), values, REQUEST_KEYS, own.get("absent"), True)
 

@@ -17,6 +17,9 @@ from core.model import PoEvent
 class EnkashAdapter:
     system: ClassVar[str] = "enkash"
     needs_full_po: ClassVar[bool] = False
+    learns_identity: ClassVar[bool] = True
+    """EnKash names a PO by its own objectId and object version, learnt from EnKash only
+    (its events, its replies): without them a render is ``IdentityMissing``."""
     spec: ClassVar[MappingSpec] = SPEC
 
     def parse(

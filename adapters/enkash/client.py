@@ -47,6 +47,16 @@ class EnkashClient(SystemClient):
             raise PermanentDelivery(f"{SYSTEM}: {status} {_reason(resp)}", status, text)
         return body
 
+    def remote_status(self, body: Any) -> str | None:
+        """EnKash's own status code after an accepted change (``poStatusTransition.newStatus``
+        of its reply): the next change's ``currentStatus``. Only a success is read (``check``
+        returns the body of a success only)."""
+        try:
+            status = body["payload"]["poStatus"]["poStatusTransition"]["newStatus"]
+        except (KeyError, TypeError):
+            return None
+        return status if isinstance(status, str) and status else None
+
     def remote_version(self, body: Any) -> int | None:
         """EnKash's ``objectVersion.newVersion`` after the change: the next currentVersion."""
         try:

@@ -14,9 +14,12 @@ from typing import Any
 from adapters._wire import Wire, extras
 from adapters.enkash.rules import check
 from adapters.enkash.schema import SYSTEM, StatusChangeRequest
+from core.errors import FieldError, InvalidInput
 from core.mapping.tables import Mapping
-from core.model import EventKind, PoEvent, StatusChange
+from core.model import EventKind, PoEvent, PoStatus, StatusChange
 from core.validation import validate_json
+
+_TRANSITION = "$.poStatus.poStatusTransition"
 
 
 def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None) -> PoEvent:
@@ -37,12 +40,24 @@ def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = 
 
 
 def _change(wire: StatusChangeRequest, mapping: Mapping) -> StatusChange:
-    """Canonical statuses where the mapping knows the codes; the raw codes always."""
+    """Canonical statuses and the raw codes (written back as sent). A code the mapping does
+    not know is refused at its path (``known_status``): the document requires both statuses,
+    and an unknown one would park every delivery later as "no entry"."""
     version = wire.poStatus.objectVersion
     move = wire.poStatus.poStatusTransition
+    errors: list[FieldError] = []
+    statuses: list[PoStatus | None] = []
+    for code, name in ((move.currentStatus, "currentStatus"), (move.newStatus, "newStatus")):
+        try:
+            statuses.append(mapping.status_in_checked(code, f"{_TRANSITION}.{name}"))
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+            statuses.append(None)
+    if errors:
+        raise InvalidInput(SYSTEM, errors)
     return StatusChange(
-        from_status=mapping.status_in(move.currentStatus),
-        to_status=mapping.status_in(move.newStatus),
+        from_status=statuses[0],
+        to_status=statuses[1],
         source_from_status=move.currentStatus,
         source_to_status=move.newStatus,
         from_version=version.currentVersion,

@@ -8,6 +8,10 @@ What it enforces, and why:
 - **Body.** The document's body table (every part *required*) through the adapter's wire
   model and rules: a bad body is ``400`` with ``resp.result`` ``FAILURE``, ``errorCd``
   ``VALIDATION_FAILED``, ``errorDtl`` the message and rule, ``errorField`` the JSON path.
+- **Object ids.** ``poStatus.objectId`` is EnKash's own id of the PO: a ``buyerPONumber``
+  EnKash already holds under another ``objectId`` is answered ``200`` with ``result``
+  ``FAILURE`` and ``errorCd`` ``UNKNOWN_OBJECT`` (``errorField`` ``$.poStatus.objectId``),
+  so a sender that puts its own PO number there is caught.
 - **Object versions.** ``poStatus.objectVersion`` is EnKash's optimistic concurrency: a PO
   it does not know yet is taken at whatever ``currentVersion`` it names; afterwards
   ``currentVersion`` must be the version EnKash holds, else the exchange answers ``200``
@@ -30,6 +34,7 @@ from core.errors import InvalidInput
 from core.validation import validate_json
 
 VERSION_FIELD = "$.poStatus.objectVersion.currentVersion"
+OBJECT_FIELD = "$.poStatus.objectId"
 
 ERROR_CODES = {
     400: "VALIDATION_FAILED",
@@ -94,6 +99,10 @@ class EnkashSimulator(Simulator):
             first = err.first
             return self.error(400, f"{first.message} ({first.rule})", first.path)
         req_msg_id = self._next_id()
+        other = self._other_object(wire.poStatus)
+        if other is not None:
+            failure = Reply.failure(wire, "UNKNOWN_OBJECT", other, OBJECT_FIELD, req_msg_id)
+            return _reply(200, failure)
         stale = self._stale(wire.poStatus)
         if stale is not None:
             failure = Reply.failure(wire, "STALE_VERSION", stale, VERSION_FIELD, req_msg_id)
@@ -117,6 +126,13 @@ class EnkashSimulator(Simulator):
         if record is None and po_number in self._numbers:
             record = self.pos.get(self._numbers[po_number])
         return record
+
+    def _other_object(self, status: PoStatusBody) -> str | None:
+        """Why ``objectId`` is refused: the PO number is EnKash's under another id."""
+        known = self._numbers.get(status.buyerPONumber)
+        if known is None or known == status.objectId:
+            return None
+        return f"objectId {status.objectId!r} is not EnKash's id of PO {status.buyerPONumber}"
 
     def _stale(self, status: PoStatusBody) -> str | None:
         """Why ``currentVersion`` is refused, or None; an unknown PO takes any version."""

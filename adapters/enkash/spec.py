@@ -1,4 +1,8 @@
-"""What EnKash needs from ``mappings/enkash.yaml``."""
+"""What EnKash needs from ``mappings/enkash.yaml``.
+
+No field has a value in code: a default missing from the file parks the delivery
+(``MappingMissing``) until the admin writes it; each is the operator's own configuration.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,25 @@ from core.mapping.schema import CrosswalkSpec, MappingSpec
 
 
 class Defaults(BaseModel):
-    """Values EnKash's status-change webhook requires that other dialects do not carry."""
+    """Values EnKash's status-change webhook requires that other dialects may not carry."""
 
     model_config = ConfigDict(extra="forbid")
 
-    buyerB2BId: str = Field(
+    buyerB2BId: str | None = Field(
+        None,
         min_length=1,
-        description="buyerB2BId when the PO's buyer has no row in crosswalk `buyer` "
-        "(the hub's own EnKash B2B id).",
+        description="The operator's own EnKash B2B id: b2bIds.buyerB2BId when the PO's "
+        "buyer has no row in crosswalk `buyer`.",
     )
-    buyerAction: str = Field(
-        default="STATUS_CHANGE",
-        description="poStatus.buyerAction when the source event names no action.",
+    buyerAction: str | None = Field(
+        None,
+        description="poStatus.buyerAction (required by the document) when the source event "
+        "names no action: the operator's own word for the action it takes.",
     )
-    initialStatus: str = Field(
-        default="CREATED",
-        description="poStatusTransition.currentStatus when the hub knows no earlier status "
-        "(the PO's first change).",
-    )
-    deviceTagName: str = Field(
-        default="GEOCODE",
-        description="device.tag.name when the source carries no device (the document's "
-        "Example sends GEOCODE); tag.value is then empty.",
+    buyerRemarks: str | None = Field(
+        None,
+        description="poStatus.buyerRemarks (required by the document) when the source event "
+        'carries no remarks: the operator\'s own remark text ("" for none).',
     )
 
 

@@ -1,4 +1,12 @@
-"""Leo ``processAsync`` status update -> canonical status-changed event."""
+"""Leo ``processAsync`` status update -> canonical status-changed event.
+
+The document marks no field required, so a document ``status`` may be left out (an update
+of line or schedule statuses only: the PO keeps its status), but a status code that is sent
+must be one the mapping knows at its level (``known_status``, naming the path): a typo is
+refused at the border, not parked later as "no entry for None". Each line and schedule
+carries the path it was sent at, so the core refuses a line number the PO does not have at
+``$.lineInfo[i]``.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +26,9 @@ from adapters.leo.schema import (
     LineInfo,
     ProcessAsync,
 )
+from core.errors import FieldError, InvalidInput
 from core.mapping.tables import Mapping
-from core.model import EventKind, PoEvent, StatusChange
+from core.model import EventKind, PoEvent, PoStatus, StatusChange
 from core.validation import validate_json
 
 _EVENT = HEADER_EVENT.lower()
@@ -31,14 +40,18 @@ def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = 
     wire = validate_json(ProcessAsync, body, SYSTEM)
     check(wire)
     head = _headers(headers)
+    codes = _Codes(mapping)
     # One validation of plain dicts is much cheaper than a model per line and schedule.
     change = StatusChange.model_validate(
         {
-            "to_status": mapping.status_in(wire.status, "document"),
+            "to_status": codes.read(wire.status, "$.status", "document"),
             "source_to_status": wire.status,
-            "lines": [_line(line, mapping) for line in wire.lineInfo or ()],
+            "lines": [
+                _line(line, f"$.lineInfo[{i}]", codes) for i, line in enumerate(wire.lineInfo or ())
+            ],
         }
     )
+    codes.raise_unknown()
     return PoEvent(
         kind=EventKind.STATUS_CHANGED,
         po_number=wire.documentNumber,
@@ -58,20 +71,46 @@ def _headers(headers: AbcMapping[str, str] | None) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-def _line(line: LineInfo, mapping: Mapping) -> dict[str, Any]:
-    """A canonical ``LineStatus`` as a dict; raw codes kept next to the mapped ones."""
-    return {
-        "line_number": line.lineNumber,
-        "status": mapping.status_in(line.status, "line"),
-        "source_status": line.status,
-        "schedules": [
+class _Codes:
+    """Reads status codes through the mapping, collecting every unknown one with its path."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.unknown: list[FieldError] = []
+
+    def read(self, code: str | None, path: str, level: str) -> PoStatus | None:
+        try:
+            return self.mapping.status_in_checked(code, path, level)
+        except InvalidInput as exc:
+            self.unknown.extend(exc.errors)
+            return None
+
+    def raise_unknown(self) -> None:
+        if self.unknown:
+            raise InvalidInput(SYSTEM, self.unknown)
+
+
+def _line(line: LineInfo, path: str, codes: _Codes) -> dict[str, Any]:
+    """A canonical ``LineStatus`` as a dict, with the path it was sent at; raw codes kept
+    next to the mapped ones (a same-dialect round trip writes Leo's own code back)."""
+    status = codes.read(line.status, f"{path}.status", "line")
+    schedules = []
+    for j, s in enumerate(line.scheduleInfo or ()):
+        where = f"{path}.scheduleInfo[{j}]"
+        schedules.append(
             {
                 "number": s.scheduleNumber,
-                "status": mapping.status_in(s.status, "schedule"),
+                "status": codes.read(s.status, f"{where}.status", "schedule"),
                 "source_status": s.status,
+                "path": where,
             }
-            for s in line.scheduleInfo or ()
-        ],
+        )
+    return {
+        "line_number": line.lineNumber,
+        "status": status,
+        "source_status": line.status,
+        "schedules": schedules,
+        "path": path,
     }
 
 

@@ -1,4 +1,19 @@
-"""Canonical event -> Leo ``processAsync`` status update (one call)."""
+"""Canonical event -> Leo ``processAsync`` status update (one call).
+
+Where each value comes from (issue 10: nothing is invented):
+
+- ``documentNumber``: the event's PO number.
+- ``status``: the event's document status; for a change that names none (lines only), the
+  PO's stored status; when the hub knows none either, the key is left out (the document
+  marks no field required, so "no document status" is sayable and nothing is guessed).
+- ``lineInfo``: the event's line and schedule statuses (its status view).
+- ``errorMessage``: the event's error message (null when it has none).
+- ``erpNumber``: Leo's ERP number of the PO as Leo revealed it (``remote_ids["erp"]``);
+  else the PO's own number in the operator's ERP of record (``defaults.erpSystem``, e.g.
+  Uniware: a PO that came from it is numbered there); else null: the PO has no ERP number.
+- ``lob``, ``subType`` and the headers ``event``, ``subtypeAppId``: Leo's own values when
+  the event came from Leo; else the operator's Leo integration settings under ``defaults``.
+"""
 
 from __future__ import annotations
 
@@ -19,33 +34,37 @@ def render(event: PoEvent, ctx: RenderContext) -> Rendered:
     ext: dict[str, Any] = event.extensions.get(SYSTEM, {})
     body: dict[str, Any] = {
         "documentNumber": event.po_number,
-        "lob": ext["lob"] if "lob" in ext else mapping.default("lob"),
+        "lob": ext["lob"] if "lob" in ext else mapping.default("lob", "$.lob"),
         "status": _document_status(view, ctx.state, mapping, own),
         "errorMessage": event.error_message,
-        "erpNumber": _erp(event, ctx.state),
-        "subType": ext["subType"] if "subType" in ext else mapping.default("subType"),
+        "erpNumber": _erp(event, ctx.state, mapping),
+        "subType": ext["subType"] if "subType" in ext else mapping.default("subType", "$.subType"),
         "lineInfo": [_line(line, i, mapping, own) for i, line in enumerate(view.lines)],
     }
+    if body["status"] is None:
+        del body["status"]  # no document status known: say none rather than guess one
     if ext:
         _replay_shapes(body, ext)
+    command = event.action if own and event.action else None
     headers = {
-        HEADER_EVENT: event.action if own and event.action else mapping.default("event"),
-        HEADER_SUBTYPE: ext.get("subtypeAppId") or mapping.default("subtypeAppId"),
+        HEADER_EVENT: command or mapping.default("event", f"headers.{HEADER_EVENT}"),
+        HEADER_SUBTYPE: ext.get("subtypeAppId")
+        or mapping.default("subtypeAppId", f"headers.{HEADER_SUBTYPE}"),
     }
     return Rendered(SYSTEM, [Call("POST", PATH, body, headers)], mapping.version)
 
 
 def _document_status(
     view: StatusChange, state: PurchaseOrder | None, mapping: Mapping, own: bool
-) -> str:
-    """The new status; a change that names none leaves the stored status as it is."""
+) -> str | None:
+    """The new status; a change that names none (lines only) is written with the PO's stored
+    status; None when the hub knows none."""
     status, source = view.to_status, view.source_to_status
-    if status is None and source is None and state is not None:
+    if status is None and source is None:
+        if state is None or (state.status is None and state.source_status is None):
+            return None
         status, source, own = state.status, state.source_status, False
-    code = _code(mapping, status, source, "document", own, "$.status")
-    if code is None:
-        raise MappingMissing(SYSTEM, "statuses.document", None, "$.status")
-    return code
+    return _code(mapping, status, source, "document", own, "$.status")
 
 
 def _code(
@@ -87,18 +106,31 @@ def _line(line: LineStatus, index: int, mapping: Mapping, own: bool) -> dict[str
     }
 
 
-def _erp(event: PoEvent, state: PurchaseOrder | None) -> str:
-    """Leo's ERP number for the PO, as last revealed; the hub's PO number otherwise."""
+def _erp(event: PoEvent, state: PurchaseOrder | None, mapping: Mapping) -> str | None:
+    """ "ERP system number associated with the document" (document, Request Body).
+
+    Leo's own ``erpNumber`` as last revealed wins; else the PO's number in the operator's
+    ERP of record (``defaults.erpSystem``; null there means the operator has none); else
+    None: a PO that never went through the ERP has no ERP number, and the document does
+    not require the field. The hub's PO number is never copied in on its own.
+    """
     sources = [event.remote_ids]
     if event.po is not None:
         sources.append(event.po.remote_ids)
     if state is not None:
         sources.append(state.remote_ids)
+    erp = _first(sources, "erp")
+    if erp is not None:
+        return erp
+    of_record = mapping.default("erpSystem", "$.erpNumber")
+    return None if of_record is None else _first(sources, of_record)
+
+
+def _first(sources: list[dict[str, str]], key: str) -> str | None:
     for ids in sources:
-        erp = ids.get("erp")
-        if erp is not None:
-            return erp
-    return event.po_number
+        if ids.get(key) is not None:
+            return ids[key]
+    return None
 
 
 def _replay_shapes(body: dict[str, Any], ext: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@
 The document's "Validations / Exceptions" column is empty, so these are the hub's own
 reading of what a status update needs: the ids that say *what* changed must not be blank,
 and a line (or a schedule within a line) must not be listed twice, since two statuses for
-one line would be ambiguous.
+one line would be ambiguous. A status may be absent at every level (an update may carry
+line statuses only); whether a code that is sent is known depends on the mapping, so parse
+checks it (``known_status``), not these rules.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ def check(wire: ProcessAsync) -> None:
     """Raise ``InvalidInput`` listing every broken rule."""
     errors: list[FieldError] = []
     _not_blank(errors, "$.documentNumber", wire.documentNumber)
-    _not_blank(errors, "$.status", wire.status)
     seen: set[str] = set()
     for i, line in enumerate(wire.lineInfo or ()):
         path = f"$.lineInfo[{i}]"

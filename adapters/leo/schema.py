@@ -2,8 +2,9 @@
 
 The document (leo-order-processAsync.txt, "Data Elements") types every field as a string
 and ``lineInfo`` / ``scheduleInfo`` as arrays, but marks no field required. The hub needs
-``documentNumber`` and ``status`` for the payload to mean anything, and a line or schedule
-entry needs its number to say which one changed; everything else may be absent or null.
+``documentNumber`` to know which PO changed, and a line or schedule entry needs its number
+to say which one changed; everything else may be absent or null, the document ``status``
+included (an update of line or schedule statuses only).
 Types stay strict: a number where the document says string is refused, not coerced.
 """
 
@@ -45,7 +46,7 @@ class ProcessAsync(Wire):
 
     documentNumber: StrictStr
     lob: StrictStr | None = None
-    status: StrictStr
+    status: StrictStr | None = None
     errorMessage: StrictStr | None = None
     erpNumber: StrictStr | None = None
     subType: StrictStr | None = None

@@ -5,8 +5,10 @@ One vendor path (leo-order-processAsync.txt, "Sample Curl"):
 ``Authorization: Bearer <token>``, ``Content-Type: application/json``, ``event`` and
 ``subtypeAppId`` (the Request Headers table spells it ``subtypeApplId``; both are taken).
 Every reply, success or error, is the document's envelope
-``{exception, data, hasData, hasException}``. The only state is each document's last
-status: a status update is how Leo hears of a document, so there is no "unknown PO".
+``{exception, data, hasData, hasException}``. The state is each document's last status
+and its lines' and schedules' last statuses: a status update is how Leo hears of a
+document, so there is no "unknown PO". The document marks no field required, so an update
+without a document ``status`` (lines only) is accepted and changes only what it names.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ class LeoSimulator(Simulator):
     def __init__(self, secrets: dict[str, str]) -> None:
         super().__init__(secrets)
         self.statuses: dict[str, str] = {}
-        """documentNumber -> the last status Leo accepted for it."""
+        """documentNumber -> the last document status Leo accepted for it."""
+        self.line_statuses: dict[str, dict[str, str]] = {}
+        """documentNumber -> {lineNumber or lineNumber/scheduleNumber: last status}."""
         self.route("POST", PATH, self._process)
         for method in OTHER_METHODS:
             self.route(method, PATH, self._not_allowed)
@@ -80,9 +84,26 @@ class LeoSimulator(Simulator):
         except InvalidInput as err:
             first = err.first
             return self.error(400, first.message, first.path, first.rule)
-        self.statuses[wire.documentNumber] = wire.status
+        self._keep(wire)
         data: dict[str, Any] = {"documentNumber": wire.documentNumber, "accepted": True}
         return SimReply(200, Reply.accepted(data).model_dump())
+
+    def _keep(self, wire: ProcessAsync) -> None:
+        """Record the statuses the update names; what it leaves out stays as it was."""
+        if wire.status is not None:
+            self.statuses[wire.documentNumber] = wire.status
+        lines = self.line_statuses.setdefault(wire.documentNumber, {})
+        for line in wire.lineInfo or ():
+            if line.status is not None:
+                lines[line.lineNumber] = line.status
+            for sched in line.scheduleInfo or ():
+                if sched.status is not None:
+                    lines[f"{line.lineNumber}/{sched.scheduleNumber}"] = sched.status
+
+    def reset(self) -> None:
+        """A fresh Leo: no document statuses known."""
+        self.statuses.clear()
+        self.line_statuses.clear()
 
     def _check_headers(self, request: SimRequest) -> SimReply | None:
         """The curl sends JSON with ``event`` and ``subtypeAppId``; a request without them

@@ -1,4 +1,20 @@
-"""Uniware approved-PO push -> canonical event."""
+"""Uniware approved-PO push -> canonical event.
+
+Faithful: every field of the document lands in the canonical PO or in
+``extensions["uniware"]``, so other systems render from what Uniware said.
+
+- ``statusCode`` must be a code of the mapping's status table (``$.statusCode``,
+  rule ``known_status``): a status may not be unknown.
+- ``amendedPurchaseOrderCode`` set: this PO amends an earlier one, the event is
+  ``AMENDED`` (``amended_po_number`` keeps the relation); otherwise ``APPROVED`` for
+  ``"APPROVED"`` and ``CREATED`` for other codes.
+- The push has no currency field: ``po.currency`` is the mapping's ``defaults.currency``
+  (the currency the operator's Uniware trades in), or None when the admin wrote none.
+- ``occurred_at`` is ``created`` only for a ``CREATED`` push (the event is the creation);
+  the payload carries no approval time, so otherwise it stays None and the hub stamps
+  the time it received the push (the document's FAQ: pushes are "real-time").
+- Uniware has no unit field: lines are in the mapping's ``units.default``.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +38,7 @@ _NUMERIC = (
 def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None) -> PoEvent:
     wire = validate_json(ApprovedPurchaseOrder, body, SYSTEM)
     dates = checked_dates(wire, mapping.timezone)
-    status = mapping.status_in(wire.statusCode)
+    status = mapping.status_in_checked(wire.statusCode, "$.statusCode")
     po = PurchaseOrder(
         po_number=wire.code,
         po_type=wire.type,
@@ -32,6 +48,7 @@ def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = 
         created_by=wire.createdBy,
         delivery_date=dates["deliveryDate"],
         expiry_date=dates["expiryDate"],
+        currency=mapping.defaults.get("currency"),
         status=status,
         source_status=wire.statusCode,
         amended_po_number=wire.amendedPurchaseOrderCode,
@@ -41,14 +58,21 @@ def parse(body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = 
         lines=[_line(i, item, mapping) for i, item in enumerate(wire.purchaseOrderItems)],
         extensions={SYSTEM: _po_extensions(wire)},
     )
-    kind = EventKind.APPROVED if wire.statusCode.upper() == "APPROVED" else EventKind.CREATED
+    kind = _kind(wire)
     return PoEvent(
         kind=kind,
         po_number=wire.code,
         source_system=SYSTEM,
-        occurred_at=dates["created"],
+        occurred_at=dates["created"] if kind is EventKind.CREATED else None,
         po=po,
     )
+
+
+def _kind(wire: ApprovedPurchaseOrder) -> EventKind:
+    """An amendment PO (it names the PO it amends) is ``AMENDED``, whatever its status."""
+    if wire.amendedPurchaseOrderCode:
+        return EventKind.AMENDED
+    return EventKind.APPROVED if wire.statusCode == "APPROVED" else EventKind.CREATED
 
 
 def _custom(values: list[CustomFieldValue] | None) -> list[CustomField]:

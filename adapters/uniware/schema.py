@@ -1,9 +1,11 @@
 """Uniware's approved-PO push, as its document describes it.
 
-Every field of the payload table is marked mandatory, so every key must be present; the
-ones the document shows as ``null`` (amendment codes, batchGroupCode, itemTypeCustomFields)
-may be null. Numbers: the table says number, the sample sends strings (``"cgst": "string"``),
-so both are read; GST fields accept any string because the document's own sample does.
+Every field of the payload table is marked mandatory, so every key must be present, and
+only the ones the document shows as ``null`` may be null: the amendment codes ("null if
+not applicable"), batchGroupCode ("null") and itemTypeCustomFields (null in the sample).
+Numbers: the table says number, the sample sends strings (``"cgst": "string"``), so both
+are read; GST fields accept any string because the document's own sample does, but not
+null. ``quantity`` is a number, so fractions are allowed.
 Custom fields: the table says ``fieldName/fieldValue``, the item sample ``name/value``.
 """
 
@@ -34,14 +36,14 @@ class PurchaseOrderItem(Wire):
     quantity: Number
     tax: Number
     taxPercentage: Number
-    cgst: LooseNumber | None
-    sgst: LooseNumber | None
-    igst: LooseNumber | None
-    utgst: LooseNumber | None
+    cgst: LooseNumber
+    sgst: LooseNumber
+    igst: LooseNumber
+    utgst: LooseNumber
     total: Number
     unitPrice: Number
     vendorSkuCode: StrictStr
-    customFieldValues: list[CustomFieldValue] | None
+    customFieldValues: list[CustomFieldValue]
 
 
 class ApprovedPurchaseOrder(Wire):
@@ -60,7 +62,7 @@ class ApprovedPurchaseOrder(Wire):
     amendedPurchaseOrderCode: StrictStr | None
     amendmentPurchaseOrderCode: StrictStr | None
     purchaseOrderItems: list[PurchaseOrderItem] = Field(min_length=1)
-    customFieldValues: list[CustomFieldValue] | None
+    customFieldValues: list[CustomFieldValue]
 
 
 DATE_FIELDS = ("created", "deliveryDate", "expiryDate")

@@ -18,6 +18,8 @@ from core.mapping.tables import Mapping
 
 MAX_BYTES = 5_000_000
 MAX_NODES = 500_000
+MAX_DEPTH = 32
+"""A mapping file is at most five levels deep; anything far deeper is an attack on the parser."""
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
 
@@ -34,8 +36,9 @@ def load_yaml(text: str) -> tuple[Any, Lines]:
     """Parse YAML text into data plus the 1-based line of every path."""
     if len(text) > MAX_BYTES:
         raise YamlProblem(None, f"file is larger than {MAX_BYTES} bytes")
+    _check_shape(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise YamlProblem(mark.line + 1 if mark else None, f"not valid YAML: {exc}") from None
@@ -44,6 +47,38 @@ def load_yaml(text: str) -> tuple[Any, Lines]:
         return {}, lines
     builder = _Builder(lines)
     return builder.build(node, ()), lines
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _check_shape(text: str) -> None:
+    """Count nodes and depth from the event stream (libyaml, streaming) before anything is
+    composed: a file with too many nodes or nesting is refused while it is being read, not
+    after a tree of millions of nodes was built (or a recursion limit was hit)."""
+    nodes = depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise YamlProblem(_line(event), f"more than {MAX_NODES} nodes")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlProblem(_line(event), f"nested deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if isinstance(event, yaml.AliasEvent):
+                raise YamlProblem(_line(event), "aliases (&/*) are not allowed")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise YamlProblem(mark.line + 1 if mark else None, f"not valid YAML: {exc}") from None
+
+
+def _line(event: yaml.Event) -> int | None:
+    mark = getattr(event, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
 
 
 class _Builder:

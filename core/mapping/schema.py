@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from core.model import PoStatus
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _known_zone(name: str) -> str:
+    """An IANA zone the machine knows; ``Not/AZone`` would make every dated push fail later."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Kolkata)") from exc
+    return name
+
+
+Zone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_zone)]
 Value = Annotated[str, StringConstraints(max_length=1024)]
 Table = Annotated[dict[Key, Value], Field(max_length=100_000)]
 
@@ -93,7 +106,7 @@ class MappingFile(_Strict):
 
     system: Key = Field(description="The system id this mapping belongs to (file name stem).")
     description: str | None = Field(default=None, description="Free text for admins.")
-    timezone: Key = Field(
+    timezone: Zone = Field(
         default="Asia/Kolkata",
         description="IANA zone for dates the dialect sends without an offset (Uniware).",
     )

@@ -6,6 +6,7 @@ with an API key and calls the operations and mappings APIs like any other client
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +22,25 @@ STATIC = Path(__file__).parent / "static"
 MEDIA = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}  # fmt: skip
 FAILED = frozenset({"retry", "dead"})
-HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    # The page loads only its own files and talks only to this origin; nobody may frame it
+    # (clickjacking a replay button) and no inline script can run (an injected one included).
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _file(name: str) -> Response[bytes]:
+    if not _NAME.fullmatch(name):  # NUL bytes, separators, dot-dot: never a path
+        raise NotFoundException("no such admin file")
     path = (STATIC / name).resolve()
     if path.parent != STATIC.resolve() or path.suffix not in MEDIA or not path.is_file():
         raise NotFoundException(f"no admin file {name}")

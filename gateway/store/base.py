@@ -167,6 +167,19 @@ class Store(abc.ABC):
     async def timeline(self, po_number: str) -> list[Message]:
         """Every message of the PO, oldest first, with deliveries and attempts."""
 
+    # identity: the crosswalk of remote ids -----------------------------------------------
+    @abc.abstractmethod
+    async def link_remote(
+        self, system: str, remote_id: str, po_number: str, *, replace: bool = True
+    ) -> str:
+        """Record that ``system`` knows hub PO ``po_number`` as ``remote_id``; returns the hub
+        PO the pair now names. ``replace=False`` keeps an existing link (inbound events fill
+        gaps; a target's own reply to the hub's write is authoritative and replaces)."""
+
+    @abc.abstractmethod
+    async def find_remote(self, system: str, remote_id: str) -> str | None:
+        """The hub PO number ``system`` knows as ``remote_id``, if the hub learnt it."""
+
     # checkpoints -------------------------------------------------------------------------
     @abc.abstractmethod
     async def get_checkpoint(self, name: str) -> str | None: ...

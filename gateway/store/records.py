@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
+
+from adapters._http import Exchange
 
 
 def now() -> datetime:
@@ -45,6 +47,23 @@ class Attempt(BaseModel):
     """delivered | retry | parked | dead"""
     mapping_version: str | None = None
     step: int = 0
+    exchanges: list[Exchange] = Field(default_factory=list)
+    """Each HTTP call sent in this attempt and its reply, as on the wire (secret headers
+    redacted, bodies capped). Stores keep them apart: only ``get_message`` loads them."""
+
+
+EXCHANGES: TypeAdapter[list[Exchange]] = TypeAdapter(list[Exchange])
+
+
+def attempt_parts(attempt: Attempt) -> tuple[str, str]:
+    """An attempt as both stores keep it: its light JSON (read by claims, lists, timelines)
+    and its exchanges' JSON, ``""`` when it sent nothing."""
+    light = attempt.model_dump_json(exclude={"exchanges"})
+    return light, EXCHANGES.dump_json(attempt.exchanges).decode() if attempt.exchanges else ""
+
+
+def load_exchanges(raw: str | bytes | None) -> list[Exchange]:
+    return EXCHANGES.validate_json(raw) if raw else []
 
 
 class Delivery(BaseModel):
@@ -86,6 +105,9 @@ class Message(BaseModel):
     error: str | None = None
     """Why it was rejected."""
     error_path: str | None = None
+    note: str | None = None
+    """Why an accepted message routes nowhere (``echo of delivery <id>``: the hub's own write
+    read back from the system it went to)."""
     deliveries: list[Delivery] = Field(default_factory=list)
 
 

@@ -5,6 +5,8 @@ In short (``P`` is the prefix, ``pohub`` unless the URL says ``?prefix=...``):
 
 - ``P:m:<id>``                  hash: ``json`` (message without deliveries), ``dids``, filter fields
 - ``P:d:<id>``                  hash: one delivery (ISO datetimes, ``due`` score, ``line`` key)
+- ``P:x:<id>``                  hash: attempt ordinal (1-based) -> its exchanges' JSON; read
+                                only by ``get_message``, so claims and lists stay light
 - ``P:line:{<po>}:<target>``    list: the unfinished deliveries of one (target, PO), seq order
 - ``P:seq:{<po>}``              hash: target -> last seq handed out
 - ``P:due``                     zset: line keys whose head is claimable, scored by its due time
@@ -15,6 +17,7 @@ In short (``P`` is the prefix, ``pohub`` unless the URL says ``?prefix=...``):
 - ``P:idx:state:<state>``       sets of delivery ids per state (counts, ``deliveries()``, unpark)
 - ``P:idx:rejected``            set of rejected message ids
 - ``P:cp``                      hash: checkpoints
+- ``P:xw:<system>``             hash: remote id -> hub PO number (the identity crosswalk)
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from gateway.store.records import (
     MessageFilter,
     Page,
     State,
+    attempt_parts,
+    load_exchanges,
 )
 from gateway.store.records import now as utc_now
 
@@ -151,7 +156,8 @@ end
 return out
 """
 
-# ARGV: P, id, state, next iso, due score, reason, park_kind, step, attempt json, now iso
+# ARGV: P, id, state, next iso, due score, reason, park_kind, step, attempt json, now iso,
+#       exchanges json
 _FINISH = """
 local id, st = ARGV[2], ARGV[3]
 local dk = dkey(id)
@@ -163,6 +169,9 @@ if att ~= '' and att ~= f[3] then
   local cur = f[4] or '[]'
   if cur == '[]' then cur = '[' .. att .. ']' else cur = string.sub(cur, 1, -2) .. ',' .. att .. ']' end
   redis.call('HSET', dk, 'attempts', cur, 'last_attempt', att)
+  if ARGV[11] ~= '' then
+    redis.call('HSET', P .. ':x:' .. id, #cjson.decode(cur), ARGV[11])
+  end
 end
 move(id, f[1], st)
 redis.call('HSET', dk, 'step', ARGV[8], 'updated_at', ARGV[10])
@@ -287,6 +296,16 @@ end
 return out
 """
 
+# KEYS: xw hash. ARGV: P, remote id, po number, '1' to replace. -> the po number now linked
+_LINK = """
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  return ARGV[3]
+end
+redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+return redis.call('HGET', KEYS[1], ARGV[2])
+"""
+
 _COUNTS = """
 local out = {}
 for i = 2, #ARGV do out[#out + 1] = redis.call('SCARD', P .. ':' .. ARGV[i]) end
@@ -387,6 +406,9 @@ class RedisStore(Store):
     def k_del(self, did: str) -> str:
         return f"{self.prefix}:d:{did}"
 
+    def k_exchanges(self, did: str) -> str:
+        return f"{self.prefix}:x:{did}"
+
     def k_line(self, po: str, target: str) -> str:
         return f"{self.prefix}:line:{{{_enc(po)}}}:{_enc(target)}"
 
@@ -401,6 +423,9 @@ class RedisStore(Store):
 
     def k_idx_sys(self, system: str) -> str:
         return f"{self.prefix}:idx:sys:{_enc(system)}"
+
+    def k_xw(self, system: str) -> str:
+        return f"{self.prefix}:xw:{_enc(system)}"
 
     def k_state(self, state: State) -> str:
         return f"{self.prefix}:idx:state:{state.value}"
@@ -439,6 +464,7 @@ class RedisStore(Store):
             "load": _LOAD,
             "meta": _META,
             "counts": _COUNTS,
+            "link": _LINK,
         }.items():
             # register_script runs EVALSHA and re-loads the script on NOSCRIPT (after a restart)
             self._scripts[name] = self._r.register_script(_PRELUDE + body)
@@ -605,6 +631,7 @@ class RedisStore(Store):
         at = _now()
         due_at = next_at or at
         due = _queued_score(due_at) if state is State.QUEUED else _score(due_at.timestamp())
+        light, exchanges = attempt_parts(attempt) if attempt else ("", "")
         await self._run(
             "finish",
             [],
@@ -616,8 +643,9 @@ class RedisStore(Store):
                 reason or "",
                 park_kind or "",
                 int(step),
-                attempt.model_dump_json() if attempt else "",
+                light,
                 at.isoformat(),
+                exchanges,
             ],
         )
 
@@ -667,7 +695,23 @@ class RedisStore(Store):
 
     async def get_message(self, message_id: str) -> Message | None:
         found = await self._load([message_id])
-        return found[0] if found else None
+        if not found:
+            return None
+        await self._with_exchanges(found[0].deliveries)
+        return found[0]
+
+    async def _with_exchanges(self, deliveries: list[Delivery]) -> None:
+        """Fill in each attempt's exchanges (kept apart in ``P:x:<delivery id>``)."""
+        tried = [d for d in deliveries if d.attempts]
+        async with self.r.pipeline(transaction=False) as pipe:
+            for d in tried:
+                pipe.hgetall(self.k_exchanges(d.id))
+            found = await pipe.execute()
+        for delivery, by_ordinal in zip(tried, found, strict=True):
+            for ordinal, raw in by_ordinal.items():
+                index = int(ordinal) - 1
+                if 0 <= index < len(delivery.attempts):
+                    delivery.attempts[index].exchanges = load_exchanges(raw)
 
     def _index_for(self, flt: MessageFilter) -> tuple[str, str, str, bool]:
         """(zset, min, max, exact): the narrowest index; exact when it answers ``flt`` alone."""
@@ -793,6 +837,17 @@ class RedisStore(Store):
         for i in range(0, len(ids), SCAN_CHUNK):
             out += await self._load(ids[i : i + SCAN_CHUNK])
         return out
+
+    # identity ------------------------------------------------------------------------------
+    async def link_remote(
+        self, system: str, remote_id: str, po_number: str, *, replace: bool = True
+    ) -> str:
+        args = [remote_id, po_number, "1" if replace else "0"]
+        return str(await self._run("link", [self.k_xw(system)], args))
+
+    async def find_remote(self, system: str, remote_id: str) -> str | None:
+        value = await self.r.hget(self.k_xw(system), remote_id)
+        return None if value is None else str(value)
 
     # checkpoints ---------------------------------------------------------------------------
     async def get_checkpoint(self, name: str) -> str | None:

@@ -35,7 +35,16 @@ from typing import Any, TypeVar
 
 from core.model import PurchaseOrder
 from gateway.store.base import PoUpdate, Store
-from gateway.store.records import Attempt, Delivery, Message, MessageFilter, Page, State
+from gateway.store.records import (
+    Attempt,
+    Delivery,
+    Message,
+    MessageFilter,
+    Page,
+    State,
+    attempt_parts,
+    load_exchanges,
+)
 
 T = TypeVar("T")
 Sql = tuple[list[str], list[Any]]
@@ -48,7 +57,7 @@ BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, system TEXT NOT NULL, po_number TEXT, received_at TEXT NOT NULL,
     dedup_key TEXT UNIQUE, status TEXT NOT NULL, body TEXT NOT NULL, headers TEXT NOT NULL,
-    canonical TEXT NOT NULL, error TEXT, error_path TEXT);
+    canonical TEXT NOT NULL, error TEXT, error_path TEXT, note TEXT);
 CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
 CREATE INDEX IF NOT EXISTS messages_po ON messages(po_number, received_at);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -66,9 +75,16 @@ CREATE TABLE IF NOT EXISTS attempts (
     delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (delivery_id, ordinal)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempt_exchanges (
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (delivery_id, ordinal)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS po_state (
     po_number TEXT PRIMARY KEY, json TEXT NOT NULL, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS remote_ids (
+    system TEXT NOT NULL, remote_id TEXT NOT NULL, po_number TEXT NOT NULL,
+    PRIMARY KEY (system, remote_id)) WITHOUT ROWID;
 COMMIT;
 """
 
@@ -119,17 +135,36 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.executescript(SCHEMA)
+    _migrate(conn)
     return conn
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Columns added since a file was created (``CREATE TABLE IF NOT EXISTS`` keeps old ones)."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(messages)")}
+    if "note" not in columns:
+        conn.execute("ALTER TABLE messages ADD COLUMN note TEXT")
+
+
 # rows -> records ---------------------------------------------------------------------------
-def _deliveries(conn: sqlite3.Connection, where: str, args: list[Any]) -> list[Delivery]:
+ATTEMPTS = f"SELECT delivery_id, json FROM attempts WHERE delivery_id IN {IDS}"
+ATTEMPTS_WITH_EXCHANGES = f"""SELECT a.delivery_id, a.json, x.json AS exchanges FROM attempts a
+    LEFT JOIN attempt_exchanges x USING (delivery_id, ordinal) WHERE a.delivery_id IN {IDS}"""
+
+
+def _deliveries(
+    conn: sqlite3.Connection, where: str, args: list[Any], exchanges: bool = False
+) -> list[Delivery]:
+    """Deliveries with their attempts; the attempts' exchanges only when asked (detail)."""
     rows = conn.execute(f"SELECT d.* FROM deliveries d WHERE {where}", args).fetchall()
     ids = json.dumps([r["id"] for r in rows])
     attempts: dict[str, list[Attempt]] = {}
-    sql = f"SELECT * FROM attempts WHERE delivery_id IN {IDS} ORDER BY delivery_id, ordinal"
-    for a in conn.execute(sql, (ids,)):
-        attempts.setdefault(a["delivery_id"], []).append(Attempt.model_validate_json(a["json"]))
+    sql = ATTEMPTS_WITH_EXCHANGES if exchanges else ATTEMPTS
+    for a in conn.execute(f"{sql} ORDER BY delivery_id, ordinal", (ids,)):
+        attempt = Attempt.model_validate_json(a["json"])
+        if exchanges:
+            attempt.exchanges = load_exchanges(a["exchanges"])
+        attempts.setdefault(a["delivery_id"], []).append(attempt)
     return [Delivery.model_validate({**r, "attempts": attempts.get(r["id"], [])}) for r in rows]
 
 
@@ -140,21 +175,25 @@ def _message(row: sqlite3.Row) -> Message:
     )
 
 
-def _messages(conn: sqlite3.Connection, tail: str, args: list[Any]) -> list[Message]:
+def _messages(
+    conn: sqlite3.Connection, tail: str, args: list[Any], exchanges: bool = False
+) -> list[Message]:
     """Messages with their deliveries and attempts, two extra queries for any number."""
     found = [_message(r) for r in conn.execute(f"SELECT m.* FROM messages m {tail}", args)]
     by_id = {m.id: m for m in found}
     where = f"d.message_id IN {IDS} ORDER BY d.target, d.seq"
-    for d in _deliveries(conn, where, [json.dumps(list(by_id))]):
+    for d in _deliveries(conn, where, [json.dumps(list(by_id))], exchanges):
         by_id[d.message_id].deliveries.append(d)
     return found
 
 
 def _insert_message(conn: sqlite3.Connection, m: Message) -> None:
     conn.execute(
-        "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (id, system, po_number, received_at, dedup_key, status, body, "
+        "headers, canonical, error, error_path, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (m.id, m.system, m.po_number, _ts(m.received_at), m.dedup_key, m.status.value, m.body,
-         json.dumps(m.headers), json.dumps(m.canonical, default=str), m.error, m.error_path),
+         json.dumps(m.headers), json.dumps(m.canonical, default=str), m.error, m.error_path,
+         m.note),
     )  # fmt: skip
 
 
@@ -386,11 +425,18 @@ class SqliteStore(Store):
             if cur.rowcount == 0:
                 raise KeyError(f"no delivery {delivery_id!r}")
             if attempt is not None:
+                light, exchanges = attempt_parts(attempt)
                 c.execute(
                     "INSERT INTO attempts SELECT ?, COALESCE(MAX(ordinal), 0) + 1, ? "
                     "FROM attempts WHERE delivery_id = ?",
-                    (delivery_id, attempt.model_dump_json(), delivery_id),
+                    (delivery_id, light, delivery_id),
                 )
+                if exchanges:
+                    c.execute(
+                        "INSERT INTO attempt_exchanges SELECT ?, MAX(ordinal), ? "
+                        "FROM attempts WHERE delivery_id = ?",
+                        (delivery_id, exchanges, delivery_id),
+                    )
 
         await self._run(finish, True)
 
@@ -426,7 +472,7 @@ class SqliteStore(Store):
 
     # records -----------------------------------------------------------------------------
     async def get_message(self, message_id: str) -> Message | None:
-        found = await self._run(lambda c: _messages(c, "WHERE m.id = ?", [message_id]))
+        found = await self._run(lambda c: _messages(c, "WHERE m.id = ?", [message_id], True))
         return found[0] if found else None
 
     async def search(self, flt: MessageFilter, offset: int = 0, limit: int = 50) -> Page:
@@ -494,6 +540,24 @@ class SqliteStore(Store):
         tail = "WHERE m.po_number = ? ORDER BY m.received_at, m.id"
         return await self._run(lambda c: _messages(c, tail, [po_number]))
 
+    # identity ----------------------------------------------------------------------------
+    async def link_remote(
+        self, system: str, remote_id: str, po_number: str, *, replace: bool = True
+    ) -> str:
+        conflict = "DO UPDATE SET po_number = excluded.po_number" if replace else "DO NOTHING"
+        insert = (
+            f"INSERT INTO remote_ids VALUES (?, ?, ?) ON CONFLICT (system, remote_id) {conflict}"
+        )
+
+        def link(c: sqlite3.Connection) -> str:
+            c.execute(insert, (system, remote_id, po_number))
+            return str(_remote_po(c, system, remote_id))
+
+        return await self._run(link, True)
+
+    async def find_remote(self, system: str, remote_id: str) -> str | None:
+        return await self._run(lambda c: _remote_po(c, system, remote_id))
+
     # checkpoints -------------------------------------------------------------------------
     async def get_checkpoint(self, name: str) -> str | None:
         sql = "SELECT value FROM checkpoints WHERE name = ?"
@@ -511,6 +575,12 @@ class SqliteStore(Store):
 def _po(c: sqlite3.Connection, po_number: str) -> PurchaseOrder | None:
     row = c.execute("SELECT json FROM po_state WHERE po_number = ?", (po_number,)).fetchone()
     return None if row is None else PurchaseOrder.model_validate_json(row[0])
+
+
+def _remote_po(c: sqlite3.Connection, system: str, remote_id: str) -> str | None:
+    sql = "SELECT po_number FROM remote_ids WHERE system = ? AND remote_id = ?"
+    row = c.execute(sql, (system, remote_id)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _write_po(c: sqlite3.Connection, po_number: str, new: PurchaseOrder | None) -> None:

@@ -15,7 +15,13 @@ from adapters import registry
 from adapters.alphaalpha import lifecycle, replies, schema
 from adapters.alphaalpha.lifecycle import Action, Status
 from core.adapter import Call, RemoteState, RenderContext, Rendered
-from core.errors import InvalidInput, MappingMissing, StateRequired, TransitionNotAllowed
+from core.errors import (
+    IdentityMissing,
+    InvalidInput,
+    MappingMissing,
+    StateRequired,
+    TransitionNotAllowed,
+)
 from core.mapping.tables import Mapping
 from core.model import EventKind, PoEvent, PoStatus, PurchaseOrder, StatusChange
 from gateway.catalog import load_mapping
@@ -60,9 +66,21 @@ def plan(event: PoEvent, **ctx: Any) -> list[Call]:
     return ADAPTER.render(event, RenderContext(mapping(), **ctx)).calls
 
 
+FRESH = 4102444800000
+"""2100-01-01 in ms: a last reply newer than every test event (no read-back needed)."""
+
+
+def known(remote_id: str, status: str | None) -> RemoteState:
+    """What the hub learnt from AlphaAlpha after every event of the test."""
+    return RemoteState(remote_id, status, FRESH)
+
+
 def uniware_po() -> PoEvent:
     body = (registry.samples_dir("uniware") / "approved-po.json").read_bytes()
-    return registry.get("uniware").parse(body, mapping("uniware"))[0]
+    event = registry.get("uniware").parse(body, mapping("uniware"))[0]
+    # an approved push carries no event time: the gateway stamps when it arrived
+    event.occurred_at = event.occurred_at or datetime(2024, 3, 13, tzinfo=UTC)
+    return event
 
 
 # -- the full PO object ---------------------------------------------------------------------
@@ -113,12 +131,14 @@ def test_a_changed_status_is_written_as_its_mapped_code() -> None:
         ADAPTER.to_wire(event)  # no mapping: only AlphaAlpha's own codes can be written
 
 
-def test_unmapped_code_is_kept_raw() -> None:
+def test_unknown_status_code_is_refused_at_its_path() -> None:
     d = doc()
     d["status"] = "ON_HOLD"
-    event = parse(d)
-    assert (event.po.status, event.po.source_status) == (None, "ON_HOLD")
-    assert ADAPTER.to_wire(event)["status"] == "ON_HOLD"
+    assert invalid(d) == ("$.status", "known_status")
+    assert invalid([doc(), d]) == ("$[1].status", "known_status")
+    page = orjson.loads((SAMPLES / "replies" / "dynamic-search.json").read_bytes())
+    page["content"][0]["status"] = "ON_HOLD"
+    assert invalid(page, path("/dynamic-search")) == ("$.content[0].status", "known_status")
 
 
 def test_array_and_page_replies_give_one_event_per_po() -> None:
@@ -200,7 +220,8 @@ def test_actions_read_as_status_changes(action: str, status: PoStatus, remarks: 
     assert (event.status_change.to_status, event.remarks) == (status, remarks)
     assert event.remote_ids == {"alphaalpha": "A1"}
     call = plan(event)[0]
-    assert (call.path, call.json) == (f"{BASE}/A1/{action}", remarks)
+    # remarks go back as the raw text the document's curl sends, never JSON-quoted
+    assert (call.path, call.json, call.text) == (f"{BASE}/A1/{action}", None, remarks)
     assert ADAPTER.to_wire(event) == remarks
 
 
@@ -209,13 +230,14 @@ def test_cancel_body_is_optional_but_must_be_a_string() -> None:
     assert invalid(b'{"reason": "x"}', path("/A1/cancel")) == ("$", "string_type")
 
 
-def test_receive_goods_with_shortage_or_rejection_is_partial() -> None:
+def test_receive_goods_reads_as_goods_received_without_a_status() -> None:
     d = doc("receive-goods.json")
-    assert (
-        parse(d, path("/A1/receive-goods")).status_change.source_to_status == "PARTIALLY_RECEIVED"
-    )
-    d["rejectedGoods"] = d["shortageGoods"] = []
-    assert parse(d, path("/A1/receive-goods")).status_change.to_status is PoStatus.RECEIVED
+    event = parse(d, path("/A1/receive-goods"))
+    assert event.kind is EventKind.GOODS_RECEIVED and event.status_change is None
+    # the sample's accepted and rejected 0.1 of product "string" (its shortage is not a receipt)
+    assert [(r.product_id, r.sku, r.accepted, r.rejected, r.path) for r in event.receipts] == [
+        ("string", "Shirt27", Decimal("0.1"), Decimal("0.1"), "$.acceptedGoods[0]")
+    ]
     del d["acceptedGoods"][0]["uomSplit"][0]["quantity"]
     assert invalid(d, path("/A1/receive-goods")) == (
         "$.acceptedGoods[0].uomSplit[0].quantity", "missing"
@@ -230,7 +252,8 @@ def test_mark_as_sent_form_needs_its_pdf() -> None:
 
 
 @pytest.mark.parametrize(("tail", "rule"), [
-    ("//cancel", "required"), ("/A1/comment", "unsupported_path"), ("/stats", "unsupported_path"),
+    ("//cancel", "required"), ("/A1/attachments", "unsupported_path"),
+    ("/stats", "unsupported_path"),
 ])  # fmt: skip
 def test_paths_pohub_does_not_read_are_refused(tail: str, rule: str) -> None:
     assert invalid(b'"x"', path(tail))[1] == rule
@@ -249,17 +272,20 @@ def test_new_po_is_created_then_driven_to_its_status() -> None:
         "products": [{"price": 100, "productId": "string", "quantity": 6, "unit": "EA"}],
         "subsidiaryId": "string",
     }
-    assert calls[1] == Call("PATCH", f"{BASE}/{{id}}/approve-internal", step="approve-internal")
+    assert calls[1] == Call(
+        "PATCH", f"{BASE}/{{id}}/approve-internal", step="approve-internal",
+        reaches="APPROVED_INTERNALLY",
+    )  # fmt: skip
 
 
 def test_known_po_moves_from_its_remote_status() -> None:
     event = uniware_po()
     event.po.status = PoStatus.RECEIVED
-    calls = plan(event, state=event.po, remote=RemoteState("A1", "APPROVED"))
+    calls = plan(event, state=event.po, remote=known("A1", "SENT"))
     # a full PO is always patched: the stored state may be newer than what AlphaAlpha has
-    assert steps(calls) == ["update", "mark-as-sent", "receive-goods"]
-    assert calls[1].form == {"pdf": "PO0194"} and calls[1].path == f"{BASE}/A1/mark-as-sent"
-    assert calls[2].json == {
+    assert steps(calls) == ["update", "receive-goods"]
+    assert calls[1].path == f"{BASE}/A1/receive-goods"
+    assert calls[1].json == {
         "acceptedGoods": [{
             "productId": "string",
             "uomSplit": [{"productId": "string", "quantity": 6, "unit": "EA"}],
@@ -272,7 +298,7 @@ def test_known_po_moves_from_its_remote_status() -> None:
 def test_changed_products_are_patched_first() -> None:
     event, state = uniware_po(), uniware_po().po
     event.po.lines[0].quantity = Decimal(7)
-    calls = plan(event, state=state, remote=RemoteState("A1", "APPROVED_INTERNALLY"))
+    calls = plan(event, state=state, remote=known("A1", "APPROVED_INTERNALLY"))
     assert steps(calls) == ["update"]
     assert (calls[0].method, calls[0].path) == ("PATCH", f"{BASE}/A1")
 
@@ -281,18 +307,20 @@ def test_status_event_renders_from_stored_state_with_remarks() -> None:
     change = StatusChange(to_status=PoStatus.CANCELLED)
     event = PoEvent(
         kind=EventKind.STATUS_CHANGED, po_number="PO0194", source_system="leo",
-        status_change=change, remarks="duplicate",
+        status_change=change, remarks="duplicate", occurred_at=datetime(2024, 3, 1, tzinfo=UTC),
     )  # fmt: skip
     with pytest.raises(StateRequired):
         plan(event)
-    calls = plan(event, state=uniware_po().po, remote=RemoteState("A1", "SENT"))
-    assert calls == [Call("PATCH", f"{BASE}/A1/cancel", "duplicate", step="cancel")]
+    calls = plan(event, state=uniware_po().po, remote=known("A1", "SENT"))
+    assert calls == [
+        Call("PATCH", f"{BASE}/A1/cancel", step="cancel", reaches="CANCELLED", text="duplicate",
+             headers={"Content-Type": "application/json"})
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("remote", "status"), [
-    (RemoteState("A1", "CLOSED"), PoStatus.APPROVED),
-    (RemoteState("A1", "SENT"), PoStatus.CONFIRMED),  # no cancel-and-reinstate to go back
-    (RemoteState("A1", None), PoStatus.APPROVED),  # an id without a known status
+    (known("A1", "CLOSED"), PoStatus.APPROVED),
+    (known("A1", "SENT"), PoStatus.CONFIRMED),  # no cancel-and-reinstate to go back
 ])  # fmt: skip
 def test_unreachable_status_is_refused(remote: RemoteState, status: PoStatus) -> None:
     event = uniware_po()
@@ -310,16 +338,24 @@ def test_missing_product_row_names_table_and_key() -> None:
     assert exc.value.path == "$.products[0].productId"
 
 
-def test_unknown_buyer_takes_the_default_subsidiary_or_is_missing() -> None:
+def with_defaults(**defaults: Any) -> Mapping:
+    data = mapping().file.model_dump()
+    data["defaults"] = {**data["defaults"], **defaults}
+    return Mapping.from_dict(data, spec=ADAPTER.spec)
+
+
+def test_unknown_buyer_takes_the_default_an_admin_wrote_or_parks() -> None:
     event = uniware_po()
     event.po.buyer.code = "elsewhere"
-    assert plan(event)[0].json["subsidiaryId"] == "string"
-    data = mapping().file.model_dump()
-    data["defaults"] = {}
-    bare = Mapping.from_dict(data, spec=ADAPTER.spec)
-    with pytest.raises(MappingMissing) as exc:
-        ADAPTER.render(event, RenderContext(bare))
-    assert (exc.value.table, exc.value.key) == ("defaults", "subsidiaryId")
+    with pytest.raises(MappingMissing) as exc:  # the shipped file invents no subsidiary
+        plan(event)
+    assert (exc.value.table, exc.value.key, exc.value.path) == (
+        "crosswalks.buyer", "elsewhere", "$.subsidiaryId"
+    )  # fmt: skip
+    chosen = ADAPTER.render(event, RenderContext(with_defaults(subsidiaryId="SUB-9")))
+    assert chosen.calls[0].json["subsidiaryId"] == "SUB-9"
+    none = ADAPTER.render(event, RenderContext(with_defaults(subsidiaryId=None)))
+    assert "subsidiaryId" not in none.calls[0].json
 
 
 def test_po_without_status_asks_for_no_action() -> None:
@@ -421,7 +457,7 @@ def test_reply_constructors_build_what_the_models_read() -> None:
 def test_po_object_of_another_system_s_po_writes_only_what_is_known() -> None:
     po = PurchaseOrder(po_number="X", remote_ids={"alphaalpha": "A9"})
     event = PoEvent(kind=EventKind.UPDATED, po_number="X", source_system="leo", po=po)
-    wire = {"id": "A9", "products": [], "subsidiaryId": "string"}  # the default subsidiary
+    wire = {"id": "A9", "products": []}  # no buyer: no subsidiary (none is invented)
     assert ADAPTER.to_wire(event, mapping()) == wire
     with pytest.raises(TypeError):  # crosswalks are needed for another system's PO
         ADAPTER.to_wire(event)
@@ -430,3 +466,94 @@ def test_po_object_of_another_system_s_po_writes_only_what_is_known() -> None:
     status_only = event.model_copy(update={"po": None})
     with pytest.raises(StateRequired):
         ADAPTER.to_wire(status_only)
+
+
+# -- issue 10: what was seen ----------------------------------------------------------------
+def test_a_line_without_unit_is_written_without_one() -> None:
+    event = uniware_po()
+    event.po.lines[0].unit = None
+    (product,) = plan(event)[0].json["products"]
+    assert "unit" not in product  # `unit` is not required: no EA is invented
+    assert mapping().file.units.default is None
+
+
+@pytest.mark.parametrize(("status", "stops_at", "refused"), [
+    (PoStatus.CONFIRMED, "APPROVED_INTERNALLY", "approve-supplier"),
+    (PoStatus.SENT, "APPROVED_INTERNALLY", "approve-supplier"),
+])  # fmt: skip
+def test_the_supplier_s_step_is_not_taken_unless_the_mapping_allows(
+    status: PoStatus, stops_at: str, refused: str
+) -> None:
+    event = uniware_po()
+    event.po.status = status
+    calls = plan(event)
+    assert steps(calls) == ["create", "approve-internal", refused]
+    assert calls[1].reaches == stops_at and calls[-1].refused is not None
+    assert "defaults.hubMayApproveForSupplier: true" in calls[-1].refused
+    assert calls[-1].json is None and calls[-1].form is None
+    allowed = RenderContext(with_defaults(hubMayApproveForSupplier=True))
+    calls = ADAPTER.render(event, allowed).calls
+    if status is PoStatus.CONFIRMED:
+        assert steps(calls) == ["create", "approve-internal", "approve-supplier"]
+        assert all(c.refused is None for c in calls)
+    else:  # mark-as-sent needs the order's document, which no canonical PO carries
+        assert steps(calls) == ["create", "approve-internal", "approve-supplier", "mark-as-sent"]
+        assert "document" in (calls[-1].refused or "") and calls[-1].form is None
+
+
+def test_remarks_and_error_message_are_comments_beside_the_actions() -> None:
+    change = StatusChange(to_status=PoStatus.APPROVED)
+    event = PoEvent(
+        kind=EventKind.STATUS_CHANGED, po_number="PO0194", source_system="leo",
+        status_change=change, remarks="ok by finance", error_message="GST number missing",
+        occurred_at=datetime(2024, 3, 1, tzinfo=UTC),
+    )  # fmt: skip
+    calls = plan(event, state=uniware_po().po, remote=known("A1", "DRAFT"))
+    assert [(c.step, c.method, c.path, c.text) for c in calls] == [
+        ("comment", "POST", f"{BASE}/A1/comment", "ok by finance"),
+        ("comment", "POST", f"{BASE}/A1/comment", "GST number missing"),
+        ("approve-internal", "PATCH", f"{BASE}/A1/approve-internal", None),
+    ]
+    # a cancel carries the remarks itself; the error message still gets its comment
+    event.status_change = StatusChange(to_status=PoStatus.CANCELLED)
+    calls = plan(event, state=uniware_po().po, remote=known("A1", "DRAFT"))
+    assert [(c.step, c.text) for c in calls] == [
+        ("comment", "GST number missing"), ("cancel", "ok by finance")
+    ]  # fmt: skip
+
+
+def test_a_comment_event_is_only_its_comment_and_needs_the_po_id() -> None:
+    event = PoEvent(kind=EventKind.COMMENTED, po_number="PO0194", source_system="enkash",
+                    remarks="please expedite")  # fmt: skip
+    with pytest.raises(IdentityMissing) as exc:
+        plan(event, state=uniware_po().po)
+    assert exc.value.path == "$.id"
+    (call,) = plan(event, state=uniware_po().po, remote=known("A1", "SENT"))
+    assert (call.step, call.path, call.text) == ("comment", f"{BASE}/A1/comment", "please expedite")
+
+
+def test_comment_body_is_required() -> None:
+    assert invalid(b"", path("/A1/comment")) == ("$", "missing")
+    assert invalid(b"null", path("/A1/comment")) == ("$", "missing")
+    assert parse(None, path("/A1/cancel")).remarks is None  # cancel's is optional
+
+
+@pytest.mark.parametrize("remote", [
+    RemoteState("A1", None),  # status never learnt
+    RemoteState("A1", "SENT"),  # no time of the last reply
+    RemoteState("A1", "SENT", 1700000000000),  # last reply 2023-11-14, the event is later
+])  # fmt: skip
+def test_a_stale_remote_state_is_read_back_first(remote: RemoteState) -> None:
+    event = uniware_po()
+    event.po.status = PoStatus.RECEIVED
+    event.occurred_at = datetime(2024, 3, 1, tzinfo=UTC)
+    calls = plan(event, state=event.po, remote=remote)
+    assert (calls[0].method, calls[0].path, calls[0].reaches) == (
+        "GET", f"{BASE}/find/A1", "DRAFT"
+    )  # fmt: skip
+    # planned the longest way, past a refused step, so the client can pick from any status
+    assert steps(calls) == ["read", "update", "approve-internal", "approve-supplier",
+                            "mark-as-sent", "receive-goods"]  # fmt: skip
+    assert [c.step for c in calls if c.refused] == ["approve-supplier", "mark-as-sent"]
+    fresh = plan(event, state=event.po, remote=known("A1", "SENT"))
+    assert steps(fresh) == ["update", "receive-goods"]

@@ -9,11 +9,13 @@ and dynamic-search paging. The unit half feeds the client canned replies through
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+import respx
 
 from adapters import registry
 from adapters._http import Credentials, Delivered
@@ -21,8 +23,10 @@ from adapters._sim import Faults
 from adapters.alphaalpha.client import AlphaalphaClient
 from adapters.alphaalpha.schema import PageDoc, PurchaseOrderDoc
 from adapters.alphaalpha.simulator import AlphaalphaSimulator
-from core.adapter import Call, RenderContext, Rendered
+from core.adapter import Call, RemoteState, RenderContext, Rendered
 from core.errors import AuthFailure, PermanentDelivery, RetryableDelivery
+from core.mapping.tables import Mapping
+from core.model import PoStatus
 from tests.servers import SimulatorServer, client_for
 from tests.support import mappings, parse_sample
 
@@ -305,3 +309,160 @@ async def test_timeout_is_retryable() -> None:
 
     with pytest.raises(RetryableDelivery, match="timeout"):
         await send_via(httpx.MockTransport(handler))
+
+
+# -- issue 10: what was seen ----------------------------------------------------------------
+def render(
+    event: Any, remote: RemoteState | None = None, state: Any = None, **defaults: Any
+) -> Rendered:
+    m = mappings()[SYSTEM]
+    if defaults:
+        data = m.file.model_dump()
+        data["defaults"] = {**data["defaults"], **defaults}
+        m = Mapping.from_dict(data, spec=registry.get(SYSTEM).spec)
+    ctx = RenderContext(m, state, remote or RemoteState())
+    return registry.get(SYSTEM).render(event, ctx)
+
+
+def uniware_at(status: PoStatus) -> Any:
+    (event,) = parse_sample("uniware", registry.samples_dir("uniware") / "approved-po.json")
+    event.po.status = status
+    event.occurred_at = datetime(2024, 3, 1, tzinfo=UTC)
+    return event
+
+
+@pytest.mark.parametrize("status", [PoStatus.CONFIRMED, PoStatus.SENT])
+async def test_a_po_past_the_supplier_s_step_stops_at_approved_internally(
+    sim: SimulatorServer, aa: AlphaalphaSimulator, status: PoStatus
+) -> None:
+    rendered = render(uniware_at(status))
+    with pytest.raises(PermanentDelivery) as stopped:
+        await deliver(sim, rendered, "stop")
+    err = stopped.value
+    assert err.step == 2 and "hubMayApproveForSupplier" in str(err)
+    assert err.last_reply["status"] == "APPROVED_INTERNALLY"  # the worker learns where it is
+    (order,) = aa.orders.values()
+    assert order["status"] == "APPROVED_INTERNALLY"
+    assert [r["path"].rsplit("/", 1)[-1] for r in aa.received] == [
+        "purchase-orders", "approve-internal"
+    ]  # fmt: skip
+    allowed = render(uniware_at(PoStatus.CONFIRMED), hubMayApproveForSupplier=True)
+    done = await deliver(sim, allowed, "allowed")
+    assert done.body["status"] == "APPROVED"
+
+
+async def test_remarks_go_as_the_raw_text_the_document_shows(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    po_id = await created(sim, "c")
+    text = 'vendor said "no"; cancel'
+    cancel = Call("PATCH", f"{ID}/cancel", step="cancel", text=text,
+                  headers={"Content-Type": "application/json"})  # fmt: skip
+    comment = Call("POST", f"{ID}/comment", step="comment", text="called them twice",
+                   headers={"Content-Type": "application/json"})  # fmt: skip
+    done = await deliver(sim, plan(comment, cancel), "raw", remote_ids={SYSTEM: po_id})
+    assert done.body["cancellationReason"] == text and done.body["status"] == "CANCELLED"
+    # sent raw, not JSON-quoted (a raw body that is not JSON is recorded as its text)
+    assert aa.received[-1]["json"] == text
+    assert aa.received[-1]["headers"]["content-type"] == "application/json"
+    assert [e["description"] for e in done.body["events"] if e["type"] == "COMMENT"] == [
+        "called them twice"
+    ]
+    with pytest.raises(PermanentDelivery) as refused:
+        empty = Call("POST", f"{ID}/comment", step="comment")
+        await deliver(sim, plan(empty), "empty", remote_ids={SYSTEM: po_id})
+    assert refused.value.status == 400 and "body*string" in str(refused.value)
+
+
+async def test_the_simulator_never_receives_above_ordered_nor_nothing(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    po_id = await created(sim, "c")
+    to_sent = [action("approve-internal"), action("approve-supplier"),
+               action("mark-as-sent", form={"pdf": "PO-1"})]  # fmt: skip
+    await deliver(sim, plan(*to_sent), "s", remote_ids={SYSTEM: po_id})
+    three = {
+        "acceptedGoods": [{"productId": "P-1", "uomSplit": [{"productId": "P-1", "quantity": 3}]}]
+    }
+    rejected = {
+        "rejectedGoods": [{"productId": "P-1", "uomSplit": [{"productId": "P-1", "quantity": 1}]}]
+    }
+    done = await deliver(
+        sim, plan(action("receive-goods", three)), "r1", remote_ids={SYSTEM: po_id}
+    )
+    assert done.body["status"] == "PARTIALLY_RECEIVED"
+    for body, rule in ((three, "not_above_ordered"), ({}, "not_empty")):
+        with pytest.raises(PermanentDelivery) as refused:
+            await deliver(
+                sim, plan(action("receive-goods", body)), rule, remote_ids={SYSTEM: po_id}
+            )
+        assert refused.value.status == 400 and rule in str(refused.value)
+    done = await deliver(
+        sim, plan(action("receive-goods", rejected)), "r2", remote_ids={SYSTEM: po_id}
+    )
+    assert done.body["status"] == "RECEIVED"  # 3 accepted + 1 rejected of 4 ordered
+    assert done.body["rejectedProducts"] == [{"productId": "P-1", "quantity": 1.0}]
+
+
+async def test_a_stale_plan_reads_back_and_replans_from_what_it_reads(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    po_id = await created(sim, "c")
+    # someone approved it inside AlphaAlpha: the hub still thinks it is DRAFT, from long ago
+    await deliver(sim, plan(action("approve-internal")), "behind", remote_ids={SYSTEM: po_id})
+    stale = RemoteState(po_id, "DRAFT", 1)
+    rendered = render(uniware_at(PoStatus.CONFIRMED), stale, hubMayApproveForSupplier=True)
+    assert [c.step for c in rendered.calls] == [
+        "read", "update", "approve-internal", "approve-supplier"
+    ]  # fmt: skip
+    aa.received.clear()
+    done = await deliver(sim, rendered, "stale", remote_ids={SYSTEM: po_id})
+    assert done.body["status"] == "APPROVED" and done.steps == len(rendered.calls)
+    assert [r["method"] + " " + r["path"].rsplit("/", 1)[-1] for r in aa.received] == [
+        f"GET {po_id}",
+        f"PATCH {po_id}",
+        "PATCH approve-supplier",
+    ]  # approve-internal was not sent again: AlphaAlpha was past it
+
+
+def reading(status: str, seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        reached = status if request.method == "GET" else request.url.path.rsplit("/", 1)[-1]
+        return httpx.Response(200, json={"id": "A1", "status": reached})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(("read", "sent"), [
+    ("DRAFT", ["find", "approve-internal", "approve-supplier"]),
+    ("PENDING_INTERNAL_APPROVAL", ["find", "approve-internal", "approve-supplier"]),
+    ("APPROVED_INTERNALLY", ["find", "approve-supplier"]),
+    ("APPROVED", ["find"]),
+])  # fmt: skip
+async def test_client_replans_after_the_read(read: str, sent: list[str]) -> None:
+    rendered = render(uniware_at(PoStatus.CONFIRMED), RemoteState("A1"),
+                      hubMayApproveForSupplier=True)  # fmt: skip
+    calls = [c for c in rendered.calls if c.step != "update"]
+    seen: list[httpx.Request] = []
+    creds = Credentials.token("tok", scheme="Bearer")
+    async with AlphaalphaClient("http://aa.test", creds, transport=reading(read, seen)) as client:
+        done = await client.send(plan(*calls), "k", remote_ids={SYSTEM: "A1"})
+    assert [r.url.path.rsplit("/", 1)[-1] if r.method != "GET" else "find" for r in seen] == sent
+    assert done.steps == len(calls)
+
+
+@respx.mock
+async def test_client_refuses_a_read_status_the_plan_cannot_lead_from() -> None:
+    respx.get("http://aa.test/api/v1/purchase-orders/find/A1").respond(
+        200, json={"id": "A1", "status": "CANCELLED", "updated": "2024-03-02T10:00:00Z"}
+    )
+    rendered = render(uniware_at(PoStatus.CONFIRMED), RemoteState("A1"))
+    creds = Credentials.token("tok", scheme="Bearer")
+    async with AlphaalphaClient("http://aa.test", creds) as client:
+        with pytest.raises(PermanentDelivery) as caught:
+            await client.send(rendered, "k", remote_ids={SYSTEM: "A1"})
+    err = caught.value
+    assert "CANCELLED (read back)" in str(err) and err.step == 1
+    assert err.last_reply["status"] == "CANCELLED"
+    assert AlphaalphaClient.remote_version(client, err.last_reply) == 1709373600000

@@ -13,10 +13,18 @@ from adapters import registry
 from adapters.enkash.replies import Reply
 from adapters.enkash.schema import PATH, StatusChangeRequest
 from core.adapter import RemoteState, RenderContext
-from core.errors import InvalidInput, MappingMissing, StateRequired
+from core.errors import CannotExpress, IdentityMissing, InvalidInput, MappingMissing, StateRequired
 from core.mapping.loader import parse_mapping
 from core.mapping.tables import Mapping
-from core.model import EventKind, Party, PoEvent, PoStatus, PurchaseOrder, StatusChange
+from core.model import (
+    EventKind,
+    LineStatus,
+    Party,
+    PoEvent,
+    PoStatus,
+    PurchaseOrder,
+    StatusChange,
+)
 from gateway.catalog import load_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +32,8 @@ SAMPLES = registry.samples_dir("enkash")
 SAMPLE = SAMPLES / "status-change-request.json"
 REPLY = SAMPLES / "replies" / "status-change-response.json"
 ADAPTER = registry.get("enkash")
+KNOWN = RemoteState("OBJ-7", "CREATED", 3)
+"""What EnKash told the hub of PO0194: its objectId, current status and version."""
 
 
 @cache
@@ -220,13 +230,13 @@ def test_empty_texts_and_empty_additional_infos_are_accepted() -> None:
     assert round_trip(d) == d
 
 
-def test_unmapped_status_codes_are_kept_and_written_back() -> None:
+def test_unknown_status_codes_are_refused_at_their_paths() -> None:
     d = doc()
     d["poStatus"]["poStatusTransition"] = {"currentStatus": "ON_HOLD", "newStatus": "PAID"}
-    change = parse(d).status_change
-    assert change is not None and change.to_status is None
-    assert change.source_to_status == "PAID"
-    assert round_trip(d) == d
+    assert errors_of(d) == [
+        ("$.poStatus.poStatusTransition.currentStatus", "known_status"),
+        ("$.poStatus.poStatusTransition.newStatus", "known_status"),
+    ]
 
 
 def test_unmapped_code_names_itself_when_another_system_needs_it() -> None:
@@ -237,7 +247,7 @@ def test_unmapped_code_names_itself_when_another_system_needs_it() -> None:
         status_change=StatusChange(to_status=None, source_to_status="WEIRD"),
     )
     with pytest.raises(MappingMissing) as exc:
-        render(event, state=uniware_po())
+        render(event, state=uniware_po(), remote=KNOWN)
     assert (exc.value.table, exc.value.key) == ("statuses.document", "WEIRD")
     assert exc.value.path == "$.poStatus.poStatusTransition.newStatus"
 
@@ -248,19 +258,19 @@ def test_unmapped_code_names_itself_when_another_system_needs_it() -> None:
 def test_full_po_renders_the_status_view_with_crosswalked_parties() -> None:
     po = uniware_po()
     event = PoEvent(kind=EventKind.APPROVED, po_number=po.po_number, source_system="uniware", po=po)
-    call = ADAPTER.render(event, RenderContext(mapping())).calls[0]
+    call = ADAPTER.render(event, RenderContext(mapping(), remote=KNOWN)).calls[0]
     assert (call.method, call.path, PATH) == (
         "POST",
         PATH,
         "/api/v0/purchase-order/req-status-change",
     )
     assert call.json == {
-        "device": {"tag": {"name": "GEOCODE", "value": ""}},
+        "device": {"tag": {}},
         "b2bIds": {"buyerB2BId": "string", "supplierB2BId": "string"},
         "poStatus": {
-            "objectId": "PO0194",
+            "objectId": "OBJ-7",
             "buyerPONumber": "PO0194",
-            "objectVersion": {"currentVersion": 0, "newVersion": 1},
+            "objectVersion": {"currentVersion": 3, "newVersion": 4},
             "buyerAction": "STATUS_CHANGE",
             "buyerRemarks": "",
             "poStatusTransition": {"currentStatus": "CREATED", "newStatus": "APPROVED"},
@@ -270,12 +280,14 @@ def test_full_po_renders_the_status_view_with_crosswalked_parties() -> None:
     StatusChangeRequest.model_validate(call.json)  # what we write, we can read
 
 
-def test_status_only_event_takes_parties_ids_and_versions_from_state() -> None:
+def test_status_only_event_takes_parties_and_id_from_state_and_version_from_enkash() -> None:
     state = uniware_po().model_copy(
-        update={"version": 3, "remote_ids": {"enkash": "OBJ-7"}, "status": PoStatus.APPROVED}
+        update={"version": 9, "remote_ids": {"enkash": "OBJ-7"}, "status": PoStatus.CANCELLED}
     )
     state.supplier = Party(code="Sachin123", ids={"enkash": "SUP-1"})
     state.buyer = Party(code="unknown-buyer")
+    own_id = mapping().file.model_dump()
+    own_id["defaults"]["buyerB2BId"] = "ENK-OPERATOR"
     event = PoEvent(
         kind=EventKind.STATUS_CHANGED,
         po_number="PO0194",
@@ -284,11 +296,12 @@ def test_status_only_event_takes_parties_ids_and_versions_from_state() -> None:
         action="cancel",
         remarks="no stock",
     )
-    body = render(event, state=state)
-    assert body["b2bIds"] == {"buyerB2BId": "string", "supplierB2BId": "SUP-1"}
+    m = Mapping.from_dict(own_id, spec=ADAPTER.spec)
+    body = render(event, m=m, state=state, remote=RemoteState(None, "APPROVED", 3))
+    assert body["b2bIds"] == {"buyerB2BId": "ENK-OPERATOR", "supplierB2BId": "SUP-1"}
     status = body["poStatus"]
     assert status["objectId"] == "OBJ-7"
-    assert status["objectVersion"] == {"currentVersion": 3, "newVersion": 4}
+    assert status["objectVersion"] == {"currentVersion": 3, "newVersion": 4}  # not the hub's 9
     assert status["poStatusTransition"] == {"currentStatus": "APPROVED", "newStatus": "CANCELLED"}
     assert (status["buyerAction"], status["buyerRemarks"]) == ("cancel", "no stock")
 
@@ -300,18 +313,34 @@ def test_versions_follow_what_the_hub_saw_inside_enkash() -> None:
         source_system="canonical",
         status_change=StatusChange(to_status=PoStatus.SENT, from_version=1, to_version=2),
     )
-    body = render(event, state=uniware_po(), remote=RemoteState("OBJ-1", None, 5))
+    body = render(event, state=uniware_po(), remote=RemoteState("OBJ-1", "CONFIRMED", 5))
+    # another system's own versions (1 -> 2) are not EnKash's
     assert body["poStatus"]["objectVersion"] == {"currentVersion": 5, "newVersion": 6}
+    assert body["poStatus"]["poStatusTransition"]["currentStatus"] == "CONFIRMED"
     assert body["poStatus"]["objectId"] == "OBJ-1"
 
 
-def test_a_full_po_over_known_state_moves_the_version_on() -> None:
+def test_a_full_po_without_enkash_status_takes_the_previous_stored_one() -> None:
     po = uniware_po()
     state = po.model_copy(update={"version": 3, "status": PoStatus.CREATED})
     event = PoEvent(kind=EventKind.APPROVED, po_number=po.po_number, source_system="uniware", po=po)
-    status = render(event, state=state)["poStatus"]
-    assert status["objectVersion"] == {"currentVersion": 3, "newVersion": 4}
+    status = render(event, state=state, remote=RemoteState("OBJ-7", None, 6))["poStatus"]
+    assert status["objectVersion"] == {"currentVersion": 6, "newVersion": 7}
     assert status["poStatusTransition"] == {"currentStatus": "CREATED", "newStatus": "APPROVED"}
+
+
+def test_nothing_learnt_from_enkash_is_identity_missing() -> None:
+    po = uniware_po()
+    event = PoEvent(kind=EventKind.APPROVED, po_number=po.po_number, source_system="uniware", po=po)
+    with pytest.raises(IdentityMissing) as exc:
+        render(event)
+    assert (exc.value.what, exc.value.path) == ("objectId", "$.poStatus.objectId")
+    with pytest.raises(IdentityMissing) as exc:
+        render(event, remote=RemoteState("OBJ-7", "CREATED", None))
+    assert exc.value.what == "objectVersion"
+    with pytest.raises(IdentityMissing) as exc:
+        render(event, remote=RemoteState("OBJ-7", None, 3))
+    assert exc.value.path == "$.poStatus.poStatusTransition.currentStatus"
 
 
 def test_every_canonical_status_can_be_written() -> None:
@@ -322,7 +351,8 @@ def test_every_canonical_status_can_be_written() -> None:
             source_system="canonical",
             status_change=StatusChange(from_status=status, to_status=status),
         )
-        transition = render(event, state=uniware_po())["poStatus"]["poStatusTransition"]
+        body = render(event, state=uniware_po(), remote=KNOWN)
+        transition = body["poStatus"]["poStatusTransition"]
         assert mapping().status_in(transition["newStatus"]) is status
 
 
@@ -331,9 +361,26 @@ def test_supplier_without_a_row_is_mapping_missing() -> None:
     po.supplier = Party(code="NOBODY")
     event = PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system="uniware", po=po)
     with pytest.raises(MappingMissing) as exc:
-        render(event)
+        render(event, remote=KNOWN)
     assert (exc.value.table, exc.value.key) == ("crosswalks.vendor", "NOBODY")
     assert exc.value.path == "$.b2bIds.supplierB2BId"
+
+
+def test_a_change_without_a_document_status_cannot_be_said() -> None:
+    lines = [LineStatus(line_number="1", status=PoStatus.CANCELLED)]
+    for change, words in (
+        (StatusChange(lines=lines), "line 1 CANCELLED"),
+        (StatusChange(), "names no document status"),
+    ):
+        event = PoEvent(
+            kind=EventKind.STATUS_CHANGED,
+            po_number="PO0194",
+            source_system="leo",
+            status_change=change,
+        )
+        with pytest.raises(CannotExpress) as exc:
+            render(event, state=uniware_po(), remote=KNOWN)
+        assert exc.value.path == "$.poStatus.poStatusTransition" and words in exc.value.reason
 
 
 def test_status_event_with_no_po_anywhere_needs_state() -> None:
@@ -365,7 +412,7 @@ def test_status_missing_from_the_mapping_is_mapping_missing() -> None:
         status_change=StatusChange(to_status=PoStatus.SENT),
     )
     with pytest.raises(MappingMissing) as exc:
-        render(event, m=partial, state=uniware_po())
+        render(event, m=partial, state=uniware_po(), remote=KNOWN)
     assert (exc.value.table, exc.value.key) == ("statuses.document", PoStatus.SENT)
 
 

@@ -24,8 +24,8 @@ from litestar.exceptions import ImproperlyConfiguredException
 from adapters import registry
 from adapters._http import Credentials, Delivered
 from adapters.enkash.client import EnkashClient
-from adapters.enkash.simulator import VERSION_FIELD, EnkashSimulator
-from core.adapter import Call, RenderContext, Rendered
+from adapters.enkash.simulator import OBJECT_FIELD, VERSION_FIELD, EnkashSimulator
+from core.adapter import Call, RemoteState, RenderContext, Rendered
 from core.errors import AuthFailure, PermanentDelivery, RetryableDelivery
 from gateway import simulate
 from gateway.config import load_config
@@ -128,12 +128,15 @@ async def test_document_sample_is_accepted(sim: SimulatorServer, enkash: EnkashS
 async def test_a_uniware_po_rendered_for_enkash_is_accepted(
     sim: SimulatorServer, enkash: EnkashSimulator
 ) -> None:
+    """Once EnKash has named the PO (its own change, 0 -> 1), the hub's next change is taken."""
     (event,) = parse_sample("uniware", registry.samples_dir("uniware") / "approved-po.json")
-    plan = registry.get(SYSTEM).render(event, RenderContext(mappings()[SYSTEM]))
+    await deliver(sim, plan_of(doc(event.po_number, 0, 1)), "enkash-own")
+    known = RemoteState(f"OBJ-{event.po_number}", "CREATED", 1)
+    plan = registry.get(SYSTEM).render(event, RenderContext(mappings()[SYSTEM], remote=known))
     result = await deliver(sim, plan, "uniware")
-    record = enkash.find(event.po_number, event.po_number)
+    record = enkash.find(f"OBJ-{event.po_number}", event.po_number)
     assert result.status == 200 and record is not None
-    assert (record.version, record.status) == (1, "APPROVED")
+    assert (record.version, record.status) == (2, "APPROVED")
 
 
 async def test_versions_move_on_and_a_stale_one_is_refused_inside_a_200(
@@ -150,15 +153,19 @@ async def test_versions_move_on_and_a_stale_one_is_refused_inside_a_200(
     assert len(enkash.received) == 3  # the kit logs every reply under 400 (see report)
 
 
-async def test_a_po_first_sent_by_number_is_found_again_by_number(
+async def test_a_po_number_enkash_holds_under_another_object_id_is_refused(
     sim: SimulatorServer, enkash: EnkashSimulator
 ) -> None:
     first = doc("PO-N", 3, 4)
     await deliver(sim, plan_of(first), "n1")
-    second = doc("PO-N", 0, 1)
-    second["poStatus"]["objectId"] = "OTHER"
-    with pytest.raises(PermanentDelivery, match="STALE_VERSION"):
+    second = doc("PO-N", 4, 5)
+    second["poStatus"]["objectId"] = "PO-N"  # the hub's number where EnKash's id belongs
+    with pytest.raises(PermanentDelivery) as caught:
         await deliver(sim, plan_of(second), "n2")
+    assert caught.value.status == 200 and "UNKNOWN_OBJECT" in str(caught.value)
+    assert OBJECT_FIELD in str(caught.value)
+    record = enkash.find("OBJ-PO-N", "PO-N")
+    assert record is not None and record.version == 4
 
 
 async def test_bad_token_is_an_auth_failure_and_the_token_is_never_shown(

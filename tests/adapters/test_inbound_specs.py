@@ -255,7 +255,8 @@ def test_alphaalpha_routes() -> None:
     for action in Action:
         method = "POST" if action in (Action.MARK_AS_SENT, Action.RECEIVE_GOODS) else "PATCH"
         assert routes[action.value] == (method, f"{BASE}/{{id}}/{action.value}")
-    assert len(routes) == 12
+    assert routes["comment"] == ("POST", f"{BASE}/{{id}}/comment")
+    assert len(routes) == 13
 
 
 def test_alphaalpha_create() -> None:
@@ -296,11 +297,11 @@ def test_alphaalpha_prepare_overrides_sender_headers() -> None:
         (Action.CANCEL, b'"string"', "CANCELLED"),
         (Action.APPROVE_INTERNAL, b"", "APPROVED_INTERNALLY"),
         (Action.REQUEST_INTERNAL_APPROVAL, b"", "PENDING_INTERNAL_APPROVAL"),
-        (Action.RECEIVE_GOODS, b"", "RECEIVED"),
+        (Action.RECEIVE_GOODS, b"", None),  # goods, no status: the hub's totals decide it
         (Action.REINSTATE, b"", "DRAFT"),
     ],
 )
-def test_alphaalpha_actions(action: Action, body: bytes, status: str) -> None:
+def test_alphaalpha_actions(action: Action, body: bytes, status: str | None) -> None:
     if action is Action.RECEIVE_GOODS:
         body = aa_sample("receive-goods.json")
     req = request("alphaalpha", body, action.value, {"id": "PO-9"})
@@ -308,7 +309,7 @@ def test_alphaalpha_actions(action: Action, body: bytes, status: str) -> None:
     ok = spec("alphaalpha").accepted(req, events, ["m1"])
     assert ok.status == 200
     assert ok.json["id"] == "PO-9"
-    assert ok.json["status"] in (status, "PARTIALLY_RECEIVED")
+    assert ok.json.get("status") == status
     if action is Action.CANCEL:
         assert ok.json["cancellationReason"] == "string"
 

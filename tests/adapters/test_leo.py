@@ -127,9 +127,7 @@ _LINE = {"lineNumber": "1", "status": "SENT", "scheduleInfo": [{"scheduleNumber"
     ("body", "path", "rule"),
     [
         ({"status": "SENT"}, "$.documentNumber", "missing"),
-        ({"documentNumber": "PO1"}, "$.status", "missing"),
         (_body(documentNumber=12), "$.documentNumber", "string_type"),
-        (_body(status=None), "$.status", "string_type"),
         (_body(status=3), "$.status", "string_type"),
         (_body(lob=1), "$.lob", "string_type"),
         (_body(errorMessage=False), "$.errorMessage", "string_type"),
@@ -159,7 +157,13 @@ _LINE = {"lineNumber": "1", "status": "SENT", "scheduleInfo": [{"scheduleNumber"
             "string_type",
         ),
         (_body(documentNumber=" "), "$.documentNumber", "not_blank"),
-        (_body(status=""), "$.status", "not_blank"),
+        (_body(status=""), "$.status", "known_status"),
+        (_body(status="HOLD"), "$.status", "known_status"),
+        (
+            _body(lineInfo=[{"lineNumber": "1", "status": "X"}]),
+            "$.lineInfo[0].status",
+            "known_status",
+        ),
         (_body(lineInfo=[{"lineNumber": ""}]), "$.lineInfo[0].lineNumber", "not_blank"),
         (
             _body(lineInfo=[{"lineNumber": "1", "scheduleInfo": [{"scheduleNumber": " "}]}]),
@@ -239,38 +243,47 @@ def test_without_headers_render_uses_the_mapping_defaults() -> None:
                 {"lineNumber": "3", "scheduleInfo": [{"scheduleNumber": "1"}]},
                 {
                     "lineNumber": "4",
-                    "status": "X",
+                    "status": "CANCELLED",
                     "scheduleInfo": [{"scheduleNumber": "1", "status": None}],
                 },
             ],
         },
         {
             "documentNumber": "PO1",
-            "status": "UNKNOWN-CODE",
+            "status": "IN_PROGRESS",
             "vendorNote": {"a": 1},
             "lineInfo": [
                 {
                     "lineNumber": "1",
-                    "status": "ODD",
+                    "status": "string",
                     "qty": 3,
                     "scheduleInfo": [
-                        {"scheduleNumber": "1", "status": "ODDER", "date": "2024-01-01"}
+                        {"scheduleNumber": "1", "status": "RECEIVED", "date": "2024-01-01"}
                     ],
                 }
             ],
         },
+        {"documentNumber": "PO1", "lineInfo": [{"lineNumber": "1", "status": "CANCELLED"}]},
+        {"documentNumber": "PO1", "status": None, "errorMessage": "ERP down"},
     ],
 )
-def test_absent_null_unknown_and_unmapped_round_trip(body: dict[str, Any]) -> None:
+def test_absent_null_and_unknown_keys_round_trip(body: dict[str, Any]) -> None:
     assert _round_trip(body) == body
 
 
-def test_unmapped_codes_keep_their_raw_value() -> None:
-    event = _parse(_body(status="HOLD", lineInfo=[{"lineNumber": "1", "status": "HOLD"}]))
-    change = event.status_change
-    assert change is not None
-    assert (change.to_status, change.source_to_status) == (None, "HOLD")
-    assert (change.lines[0].status, change.lines[0].source_status) == (None, "HOLD")
+def test_unknown_codes_are_refused_at_every_level_all_at_once() -> None:
+    line = {
+        "lineNumber": "1",
+        "status": "HOLD",
+        "scheduleInfo": [{"scheduleNumber": "1", "status": "ODD"}],
+    }
+    with pytest.raises(InvalidInput) as caught:
+        _parse(_body(status="HOLD", lineInfo=[line]))
+    assert [(e.path, e.rule) for e in caught.value.errors] == [
+        ("$.status", "known_status"),
+        ("$.lineInfo[0].status", "known_status"),
+        ("$.lineInfo[0].scheduleInfo[0].status", "known_status"),
+    ]
 
 
 # render from other systems ----------------------------------------------------------------
@@ -388,16 +401,14 @@ def test_a_missing_default_is_a_missing_mapping() -> None:
     assert (caught.value.table, caught.value.key) == ("defaults", "lob")
 
 
-def test_no_status_anywhere_is_a_missing_mapping() -> None:
+def test_no_status_anywhere_is_left_out_not_guessed() -> None:
     event = PoEvent(
         kind=EventKind.STATUS_CHANGED,
         po_number="PO1",
         source_system="enkash",
         status_change=StatusChange(),
     )
-    with pytest.raises(MappingMissing) as caught:
-        _render(event)
-    assert (caught.value.table, caught.value.key) == ("statuses.document", None)
+    assert "status" not in _render(event).body
 
 
 # replies ----------------------------------------------------------------------------------

@@ -154,6 +154,20 @@ async def test_state_keeps_last_status(sim: SimulatorServer) -> None:
     assert _leo(sim).statuses["PO-STATE"] == "CLOSED"
 
 
+async def test_an_update_without_document_status_changes_only_its_lines(
+    sim: SimulatorServer,
+) -> None:
+    """The document marks no field required: lines only is a valid update."""
+    line = {"lineNumber": "10", "status": "CANCELLED"}
+    sched = {"lineNumber": "20", "scheduleInfo": [{"scheduleNumber": "2", "status": "RECEIVED"}]}
+    await _send(sim, _plan(_body("PO-LINES", "APPROVED")))
+    lines_only = {"documentNumber": "PO-LINES", "lineInfo": [line, sched]}
+    result = await _send(sim, _plan(lines_only))
+    assert result.status == 200
+    assert _leo(sim).statuses["PO-LINES"] == "APPROVED"
+    assert _leo(sim).line_statuses["PO-LINES"] == {"10": "CANCELLED", "20/2": "RECEIVED"}
+
+
 async def test_first_update_of_a_document_is_accepted(sim: SimulatorServer) -> None:
     """The document defines no 'unknown document' error: an update is how Leo hears of it."""
     document = f"PO-NEW-{uuid.uuid4().hex[:8]}"

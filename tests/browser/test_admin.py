@@ -169,11 +169,45 @@ def test_operator_finds_a_message_by_po_sees_attempts_and_replays(gw: Gateway, p
     page.locator("select.replay-mapping").first.select_option("first")  # the version first used
     leo.locator("button.replay").click()
     sync_api.expect(page.locator(".delivery[data-target=leo] tr.attempt")).to_have_count(2)
-    page.locator(".delivery[data-target=leo] button.show-rendered").click()
+    page.locator(".delivery[data-target=leo] button.render-again").click()
     sync_api.expect(page.locator(".delivery[data-target=leo] .rendered-box")).to_contain_text(
         "ADM-REPLAY-1"
     )
     shot(page, "message-replayed")
+
+
+def test_message_shows_each_attempts_sent_request_and_reply(gw: Gateway, page: Page) -> None:
+    message_id = push_po(gw, "ADM-SENT-1")
+    gw.wait(message_id)
+    with gw.client("viewer") as c:
+        detail = c.get(f"/api/v1/messages/{message_id}").json()
+    leo = next(d for d in detail["deliveries"] if d["target"] == "leo")
+    (sent,) = leo["attempts"][-1]["exchanges"]
+    received = gw.sims.sims["leo"].received[-1]
+    assert orjson.loads(sent["request"]["body"]) == received["json"]
+    sign_in(page, gw, "viewer")
+    open_message_by_po(page, "ADM-SENT-1")
+    card = page.locator(".delivery[data-target=leo]")
+    call = card.locator("details.exchange").first
+    sync_api.expect(call).to_have_attribute("open", "")
+    sync_api.expect(call.locator("h4").first).to_have_text("Sent request")
+    sync_api.expect(call.locator(".reply h4")).to_have_text("Reply")
+    assert call.locator("pre.sent-body").text_content() == sent["request"]["body"]
+    sync_api.expect(call.locator(".reply-status")).to_have_text(f"HTTP {sent['reply']['status']}")
+    assert call.locator("pre.reply-body").text_content() == sent["reply"]["body"]
+    sync_api.expect(call.locator("pre.sent-headers")).to_contain_text("authorization: [redacted]")
+    alpha = next(d for d in detail["deliveries"] if d["target"] == "alphaalpha")
+    calls = page.locator(".delivery[data-target=alphaalpha] details.exchange")
+    sync_api.expect(calls).to_have_count(len(alpha["attempts"][-1]["exchanges"]))
+    again = card.locator("button.render-again")
+    sync_api.expect(again).to_have_text("Render again with today's mapping")
+    sync_api.expect(page.locator("button", has_text="Show rendered payload")).to_have_count(0)
+    again.click()
+    sync_api.expect(card.locator(".rendered-note")).to_contain_text(
+        "Rendered again with today's mapping"
+    )
+    sync_api.expect(card.locator(".rendered-box pre.rendered")).to_contain_text("ADM-SENT-1")
+    shot(page, "message-sent-request")
 
 
 def test_viewer_sees_no_replay_button_and_the_api_refuses(gw: Gateway, page: Page) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters._http import Exchange, ReceivedReply, SentRequest
 from core.model import PurchaseOrder
 from gateway.store.base import Store, aggregate
 from gateway.store.records import Attempt, Message, MessageFilter, State
@@ -209,3 +210,46 @@ async def test_checkpoints(store: Store) -> None:
     await store.set_checkpoint("alphaalpha.poll", "2026-01-01T00:00:00Z")
     assert await store.get_checkpoint("alphaalpha.poll") == "2026-01-01T00:00:00Z"
     assert await store.ping()
+
+
+def exchange(step: int, body: str, status: int | None = 200) -> Exchange:
+    request = SentRequest("POST", "/orders", "http://target/orders",
+                          {"authorization": "[redacted]", "idempotency-key": f"k:{step}"},
+                          body, len(body.encode()))  # fmt: skip
+    if status is None:
+        return Exchange(step, "create", request, None, "timeout (ReadTimeout)", 3000.0)
+    reply = ReceivedReply(status, {"content-type": "application/json"}, '{"id": "R1"}', 40_000,
+                          truncated=True)  # fmt: skip
+    return Exchange(step, "create", request, reply, None, 12.5)
+
+
+async def test_attempts_keep_their_exchanges_for_the_detail_only(store: Store) -> None:
+    m, _ = await store.accept(msg(po="X1"), ["alphaalpha"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    timed_out = attempt("retry", None)
+    timed_out.exchanges = [exchange(0, '{"po": "X1", "näme": "ü"}', None)]
+    await store.finish(d.id, timed_out, State.RETRYING, next_at=T0)
+    ((d, _),) = await store.claim("w", 10, 30, T0 + timedelta(seconds=1))
+    await store.finish(d.id, attempt("retry", 500), State.RETRYING, next_at=T0)  # none sent
+    ((d, claimed),) = await store.claim("w", 10, 30, T0 + timedelta(seconds=2))
+    assert all(not a.exchanges for a in claimed.deliveries[0].attempts)  # claims stay light
+    done = attempt("delivered")
+    done.exchanges = [exchange(0, '{"po": "X1"}'), exchange(1, "pdf=X1")]
+    await store.finish(d.id, done, State.DELIVERED)
+
+    got = await store.get_message(m.id)
+    assert got is not None
+    first, second, third = got.deliveries[0].attempts
+    assert first.exchanges == timed_out.exchanges and first.exchanges[0].reply is None
+    assert first.exchanges[0].request.body == '{"po": "X1", "näme": "ü"}'
+    assert second.exchanges == []
+    assert third.exchanges == done.exchanges
+    reply = third.exchanges[0].reply
+    assert reply is not None and reply.truncated and reply.size == 40_000
+    assert [x.step for x in third.exchanges] == [0, 1]
+
+    page = await store.search(MessageFilter(po_number="X1"))
+    assert all(not a.exchanges for a in page.items[0].deliveries[0].attempts)
+    (listed,) = await store.timeline("X1")
+    assert len(listed.deliveries[0].attempts) == 3
+    assert all(not a.exchanges for a in listed.deliveries[0].attempts)

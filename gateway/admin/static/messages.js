@@ -91,9 +91,30 @@ export async function messagesView(view, params) {
 function attemptsTable(d) {
   return h("table.attempts", { "data-target": d.target },
     h("thead", h("tr", ["At", "Outcome", "HTTP", "Latency ms", "Mapping version", "Step", "Error"].map((t) => h("th", t)))),
-    h("tbody", d.attempts.map((a) => h("tr.attempt",
+    h("tbody", d.attempts.map((a, i) => [h("tr.attempt",
       h("td", when(a.at)), h("td", stateChip(a.outcome)), h("td", a.status ?? ""), h("td", a.latency_ms == null ? "" : a.latency_ms.toFixed(1)),
-      h("td.mapping-version", a.mapping_version || ""), h("td", a.step), h("td.err", a.error || "")))));
+      h("td.mapping-version", a.mapping_version || ""), h("td", a.step), h("td.err", a.error || "")),
+      (a.exchanges || []).length ? h("tr.exchanges", h("td", { colspan: 7 },
+        a.exchanges.map((x) => exchangeView(x, i === d.attempts.length - 1)))) : null])));
+}
+
+const size = (part) => (part.truncated ? ` (first ${part.body.length} characters of ${part.size} bytes)` : ` (${part.size} bytes)`);
+const headerLines = (headers) => Object.entries(headers || {}).map(([k, v]) => `${k}: ${v}`).join("\n");
+
+/** One HTTP call of an attempt exactly as it was sent, and what came back (secrets redacted). */
+function exchangeView(x, open) {
+  const req = x.request;
+  const outcome = x.reply ? `HTTP ${x.reply.status}` : `no reply: ${x.error || "?"}`;
+  return h("details.exchange", { open, "data-step": x.step },
+    h("summary", `Call ${x.step + 1} (${x.name}): ${req.method} ${req.path} → ${outcome}`),
+    h("div.row",
+      h("div.sent-request", h("h4", "Sent request"), h("p.muted", `${req.method} ${req.url}`, size(req)),
+        h("pre.sent-headers", headerLines(req.headers)), h("pre.sent-body", req.body)),
+      h("div.reply", h("h4", "Reply"), x.reply
+        ? [h("p", h("span.reply-status", `HTTP ${x.reply.status}`), h("span.muted", ` · ${x.latency_ms.toFixed(1)} ms`, size(x.reply))),
+          x.error ? h("p.err", x.error) : null,
+          h("pre.reply-headers", headerLines(x.reply.headers)), h("pre.reply-body", x.reply.body)]
+        : h("p.err.no-reply", `No reply: ${x.error || "unknown error"} (after ${x.latency_ms.toFixed(1)} ms)`))));
 }
 
 async function rendered(message, target, box) {
@@ -102,7 +123,8 @@ async function rendered(message, target, box) {
     const current = await get(`/api/v1/mappings/${encodeURIComponent(target)}`);
     const out = await post(`/api/v1/mappings/${encodeURIComponent(target)}/preview`,
       { mapping: current.mapping, message_id: message.id });
-    mount(box, h("p.muted", `with mapping version ${current.version}`), out.results.map((r) => [
+    mount(box, h("p.rendered-note", h("strong", `Rendered again with today's mapping (version ${current.version}) and today's PO state`),
+      " — not necessarily what was sent; the attempts below show the sent requests."), out.results.map((r) => [
       h("h3", r.label), r.error ? h("p.err", r.error) : h("pre.rendered", pretty(r.output))]));
   } catch (e) {
     mount(box, h("p.err", e instanceof ApiError && e.status === 404 ? "The mappings API is not available." : e.message));
@@ -132,7 +154,8 @@ export async function messageView(view, id) {
       h("h2", `→ ${d.target} `, stateChip(d.state)),
       d.reason ? h("p.reason", h("strong", "Reason: "), d.reason, d.park_kind ? ` (${d.park_kind})` : "") : null,
       h("p", can("operator") ? h("button.replay", { type: "button", onclick: () => replay(d.target) }, `Replay to ${d.target}`) : null, " ",
-        h("button.show-rendered", { type: "button", onclick: () => rendered(m, d.target, out) }, "Show rendered payload")),
+        h("button.render-again", { type: "button", title: "A new rendering with the live mapping and PO state, not what was sent",
+          onclick: () => rendered(m, d.target, out) }, "Render again with today's mapping")),
       out, h("h3", `Attempts (${d.attempts.length})`), d.attempts.length ? attemptsTable(d) : h("p.muted", "none yet"));
   });
   mount(view,
