@@ -225,9 +225,16 @@ def fully_received(po: PurchaseOrder) -> bool:
 
 
 def full_po(event: PoEvent, state: PurchaseOrder | None, system: str) -> PurchaseOrder:
-    """The whole PO a full-document target is rendered from."""
+    """The whole PO a full-document target is rendered from. A full PO that names no status
+    (AppliQloud's update has none) is in the status the hub stored, as ``apply_event`` keeps
+    it: the event changes no status, so no target is asked for one it never stated."""
     if event.po is not None:
-        return event.po
+        po = event.po
+        if po.status is None and po.source_status is None and state is not None:
+            return po.model_copy(
+                update={"status": state.status, "source_status": state.source_status}
+            )
+        return po
     merged = apply_event(state, event)
     if merged is None:
         raise StateRequired(system, event.po_number)

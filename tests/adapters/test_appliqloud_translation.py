@@ -18,7 +18,7 @@ from core.adapter import RemoteState, RenderContext
 from core.errors import CannotExpress, MappingMissing
 from core.mapping.tables import Mapping
 from core.model import EventKind, LineStatus, PoEvent, PoStatus, PurchaseOrder, StatusChange
-from core.state import apply_event
+from core.state import apply_event, full_po
 from tests.adapters.test_appliqloud import doc, parse, render, uniware_po, with_defaults
 from tests.adapters.test_appliqloud import mapping as mapping  # the fixture
 from tests.support import ROOT
@@ -319,3 +319,15 @@ def test_amendment_naming_no_original_is_refused(mapping: Mapping) -> None:
     with pytest.raises(CannotExpress) as exc:
         ADAPTER.render(event, RenderContext(mapping))
     assert exc.value.path == "$.inputs[0].header.purchaseOrderId"
+
+
+def test_update_rendered_for_another_full_po_target_keeps_the_stored_status(
+    mapping: Mapping,
+) -> None:
+    """The worker renders the event with the stored PO: a status-less AppliQloud update asks
+    Uniware for the status the hub holds, not for none (nor for an invented APPROVED)."""
+    (event,) = parse(doc(), mapping)
+    assert event.po is not None
+    stored = event.po.model_copy(update={"status": PoStatus.CONFIRMED, "source_status": None})
+    assert full_po(event, stored, "uniware").status is PoStatus.CONFIRMED
+    assert full_po(event, None, "uniware").status is None
