@@ -197,14 +197,21 @@ def _without_row(mapping: Mapping, table: str, key: str) -> Mapping:
 
 
 async def _settle(http: httpx.AsyncClient, key: str, ids: list[str], timeout: float = 60) -> None:
+    """Until every message is delivered, dead or parked, or nothing moved for 3 s (a delivery
+    queued behind a parked one of the same PO and target waits for it: ordering per PO)."""
     deadline = time.monotonic() + timeout
     auth = {"Authorization": f"Bearer {key}"}
+    last: list[Any] = []
+    still = 0
     while time.monotonic() < deadline:
-        states = [
-            (await http.get(f"/api/v1/messages/{i}", headers=auth)).json()["state"] for i in ids
-        ]
-        if all(s in ("delivered", "dead", "parked") for s in states):
+        got = [(await http.get(f"/api/v1/messages/{i}", headers=auth)).json() for i in ids]
+        if all(m["state"] in ("delivered", "dead", "parked") for m in got):
             return
+        now = [[(d["state"], len(d["attempts"])) for d in m["deliveries"]] for m in got]
+        still = still + 1 if now == last else 0
+        if still >= 6 and not any(d[0] in ("delivering", "retrying") for m in now for d in m):
+            return
+        last = now
         await asyncio.sleep(0.5)
 
 

@@ -261,6 +261,11 @@ def _walk(data: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, data
 
 
+PROTOCOL_HEADERS = frozenset({"content-type", "accept"})
+"""How a body is encoded, not what it says (AlphaAlpha's raw-text comment is sent as
+``application/json``, as its document's curl does): not business values."""
+
+
 def leaves(output: Rendered | list[Call] | Any) -> Iterator[tuple[str, Any]]:
     """(path, value) of every leaf a plan sends. A call whose step is not the default
     ``send`` prefixes its paths with the step (``create:$.products[0].price``); form
@@ -275,7 +280,7 @@ def leaves(output: Rendered | list[Call] | Any) -> Iterator[tuple[str, Any]]:
         for name, value in (call.form or {}).items():
             yield f"{prefix}form.{name}", value
         for name, value in call.headers.items():
-            if name.lower() not in SECRET_HEADERS:
+            if name.lower() not in SECRET_HEADERS | PROTOCOL_HEADERS:
                 yield f"{prefix}header.{name}", value
 
 

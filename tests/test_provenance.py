@@ -89,6 +89,10 @@ def check(case: Case) -> list[tuple[str, Any]]:
         plan = adapter.render(case.event, RenderContext(case.mapping, case.state, case.remote))
     except EXPECTED_ERRORS:
         return []
+    except InvalidInput:
+        # the event contradicts the stored state (a receipt in another unit than the line's):
+        # ingest refuses it at the border, so nothing would ever be rendered from it
+        return []
     return unsourced_leaves(
         plan,
         event=case.event,

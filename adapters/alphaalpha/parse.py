@@ -239,6 +239,8 @@ def _request(body: bytes, mapping: Mapping, po_id: str, kind: EventKind) -> PoEv
     po = {
         "po_number": po_id,
         "buyer": _party(mapping, "buyer", wire.get("subsidiaryId")),
+        # a request names no currency: the order is priced in what the operator declared
+        "currency": mapping.default_or("currency"),
         "status": mapping.status_in(status),
         "source_status": status,
         "remote_ids": {SYSTEM: po_id},

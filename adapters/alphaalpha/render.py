@@ -62,12 +62,29 @@ def render(event: PoEvent, ctx: RenderContext) -> Rendered:
     return Rendered(SYSTEM, calls + actions, mapping.version)
 
 
+def check_currency(po: PurchaseOrder, mapping: Mapping) -> None:
+    """The create and patch requests carry no currency: AlphaAlpha prices an order in its
+    subsidiary's currency, which the operator declares as ``defaults.currency``. A PO in
+    another currency cannot be said there (its numbers would be read in the wrong money)."""
+    own = po.extensions.get(SYSTEM) or {}
+    if po.currency is None or own:
+        return  # no currency to say, or AlphaAlpha's own order with AlphaAlpha's currency
+    declared = mapping.default("currency", "$")
+    if po.currency != declared:
+        raise CannotExpress(
+            SYSTEM, "$",
+            f"the PO is in {po.currency}; AlphaAlpha's create and patch requests have no "
+            f"currency field, and its orders are priced in {declared} (defaults.currency)",
+        )  # fmt: skip
+
+
 def _document(
     event: PoEvent, po: PurchaseOrder, ctx: RenderContext
 ) -> tuple[list[Call], str | None, bool]:
     """The read and create/patch calls, the status the actions start from, and whether the
     plan reads first."""
     remote, mapping = ctx.remote, ctx.mapping
+    check_currency(po, mapping)
     if remote.remote_id is None:
         create = Call("POST", BASE, order_request(po, mapping), step="create")
         return [create], lifecycle.INITIAL, False

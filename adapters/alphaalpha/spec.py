@@ -19,6 +19,14 @@ class Defaults(BaseModel):
             "(null: none is sent; absent: such a PO is a missing mapping and parks)."
         ),
     )
+    currency: str | None = Field(
+        default=None,
+        min_length=3,
+        description=(
+            "The currency AlphaAlpha's subsidiaries price orders in: its create/patch requests "
+            "carry none, so a PO in another currency cannot be sent (absent: parks)."
+        ),
+    )
     hubMayApproveForSupplier: bool | None = Field(
         default=None,
         description=(

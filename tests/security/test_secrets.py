@@ -26,7 +26,7 @@ from tests.support import ROOT
 def test_secrets_never_leak(sim: SimulatorServer, tmp_path: Path) -> None:
     with gateway(sim, tmp_path, workers=0) as gw:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "POHUB_LOG_LEVEL": "DEBUG"}
-        auth = gw.hub.config.systems["enkash"].auth
+        auth = gw.hub.config.systems["leo"].auth
         assert auth is not None
         env[secrets.auth_env_names(auth)["token"]] = "WRONG-OUTBOUND-SECRET-777"
         planted = {
@@ -52,7 +52,7 @@ def test_secrets_never_leak(sim: SimulatorServer, tmp_path: Path) -> None:
                 proc.terminate()
                 proc.wait(30)
         logs = log_file.read_text()
-        assert "auth failure" in records, "the wrong enkash credentials were not exercised"
+        assert "auth failure" in records, "the wrong leo credentials were not exercised"
         for secret in planted:
             for name, text in (
                 ("logs", logs),
