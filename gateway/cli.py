@@ -84,6 +84,11 @@ def translate(
         _fail(exc)
     out = orjson.dumps(dst.combine(rendered), option=orjson.OPT_INDENT_2)
     sys.stdout.buffer.write(out + b"\n")
+    refused = [c for plan in rendered for c in plan.calls if c.refused is not None]
+    if refused:  # the plan stops before a step it may not take: not the whole translation
+        click.echo(f"error: the plan stops before {refused[0].step}: {refused[0].refused}",
+                   err=True)  # fmt: skip
+        sys.exit(3)
 
 
 @main.command("check-config")

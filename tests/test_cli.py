@@ -100,3 +100,26 @@ def test_check_config_names_file_line_and_path(tmp_path: Path) -> None:
     assert "config.yaml:4: $.routes[0].to[0]: unknown system 'nowhere'" in err
     assert "uniware.yaml:" in err and "$.bogus" in err
     assert "$.defaults.currency" in err
+
+
+def test_a_plan_that_stops_before_another_partys_step_exits_3() -> None:
+    """A PO SENT at the hub asks AlphaAlpha for approve-supplier, the supplier's step: the
+    plan stops before it, and translate says so and exits 3 (it is not the whole order)."""
+    canonical = pohub("translate", "--from", "uniware", "--to", "canonical", str(UNIWARE))
+    event = orjson.loads(canonical.stdout)
+    event["source_system"] = "canonical"
+    event["po"]["status"], event["po"]["source_status"] = "SENT", None
+    out = pohub("translate", "--from", "canonical", "--to", "alphaalpha", stdin=orjson.dumps(event))
+    assert out.returncode == 3, out.stderr
+    assert b"stops before approve-supplier" in out.stderr
+
+
+def test_a_value_the_target_cannot_express_exits_3() -> None:
+    """25.5 KG into AppliQloud's integer quantity, with no units.convert row for KG."""
+    canonical = pohub("translate", "--from", "uniware", "--to", "canonical", str(UNIWARE))
+    event = orjson.loads(canonical.stdout)
+    event["source_system"] = "canonical"
+    event["po"]["lines"][0].update({"quantity": "25.5", "unit": "KG"})
+    out = pohub("translate", "--from", "canonical", "--to", "appliqloud", stdin=orjson.dumps(event))
+    assert out.returncode == 3, out.stderr
+    assert b"cannot express in appliqloud at $.inputs[0].items[0].quantity" in out.stderr

@@ -151,14 +151,14 @@ def test_saving_a_mapping_requeues_parked_deliveries(gw: Gateway) -> None:
         assert reply.status_code == 200
         body, headers = sample("uniware")
         message_id = push(gw, "uniware", body, headers).headers["X-Pohub-Message-Id"]
-        gw.wait(message_id, states=("parked",))
+        gw.wait(message_id, states=("parked",), target=SYSTEM)
         preview = c.post(f"/api/v1/mappings/{SYSTEM}/preview",
                          json={"mapping": original, "parked": True}).json()  # fmt: skip
         (result,) = preview["results"]
         assert result["message_id"] == message_id and result["missing"] == []
         reply = c.put(f"/api/v1/mappings/{SYSTEM}", json={"mapping": original, "comment": "fix"})
         assert reply.status_code == 200 and reply.json()["requeued"] >= 1
-    gw.wait(message_id, timeout=30)
+    gw.wait(message_id, timeout=30, target=SYSTEM)
 
 
 def test_export_import_round_trip(gw: Gateway, tmp_path: Path) -> None:
