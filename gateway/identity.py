@@ -75,10 +75,15 @@ def renumbered(event: PoEvent, po_number: str) -> PoEvent:
 
 async def learn(store: Store, sender: str, event: PoEvent) -> None:
     """Link every remote id the (resolved) event reveals to its PO, where not linked yet
-    (a read, and a write only the first time: this runs for every inbound event)."""
+    (a read, and a write only the first time: this runs for every inbound event).
+
+    A system that names a PO by its own id (EnKash ``objectId``) parks the PO's deliveries
+    as ``identity missing`` until it has named it: the first time it does, they go out.
+    """
     for system, remote_id in remote_ids(sender, event):
         if await store.find_remote(system, remote_id) is None:
             await store.link_remote(system, remote_id, event.po_number, replace=False)
+            await store.unpark(target=system, park_kind="unknown_po", po_number=event.po_number)
 
 
 # echoes ----------------------------------------------------------------------------------
