@@ -86,6 +86,20 @@ async def learn(store: Store, sender: str, event: PoEvent) -> None:
             await store.unpark(target=system, park_kind="unknown_po", po_number=event.po_number)
 
 
+def carried_over(original: PurchaseOrder, amendment: PurchaseOrder, sender: str) -> PurchaseOrder:
+    """An amendment (a new PO number replacing ``original``) keeps the original's identity at
+    every other system: AlphaAlpha's id, EnKash's objectId and version, what each target
+    last reported. So a target that names the order by its own id gets the amendment as a
+    change of the order it holds, not as a new order. The sender's own id stays its own."""
+    ids = {k: v for k, v in original.remote_ids.items() if k != sender}
+    remote = {k: v for k, v in original.extensions.get(REMOTE, {}).items() if k != sender}
+    return amendment.model_copy(update={
+        "remote_ids": {**ids, **amendment.remote_ids},
+        "extensions": {**amendment.extensions,
+                       REMOTE: {**remote, **amendment.extensions.get(REMOTE, {})}},
+    })  # fmt: skip
+
+
 # echoes ----------------------------------------------------------------------------------
 def known(state: PurchaseOrder | None, system: str) -> dict[str, Any]:
     """What the hub knows of the PO inside ``system``: status, version, mark of its write."""

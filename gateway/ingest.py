@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from adapters import registry
 from core.errors import InvalidInput, PohubError
 from core.inbound import SECRET_HEADERS
-from core.model import PoEvent, PurchaseOrder, utc_now
+from core.model import EventKind, PoEvent, PurchaseOrder, utc_now
 from core.state import apply_event
 from core.validation import field_errors
 from gateway import identity
@@ -104,6 +104,7 @@ class Ingest:
         """Store the event with a delivery per routed target; an echo of the hub's own write
         (``identity.echo_of``) is stored with none and leaves the PO state alone."""
         echo = identity.echo_of(system, event, state)
+        original = await self._amended_original(event, state)
         canonical = event.model_dump(mode="json", exclude_defaults=True)
         message = Message(
             id=new_id(), system=system, po_number=event.po_number, dedup_key=dedup,
@@ -117,6 +118,8 @@ class Ingest:
             if echo is not None:
                 return None
             new = identity.noted(apply_event(state, event), system, event)
+            if original is not None and new is not None:
+                new = identity.carried_over(original, new, system)
             return _mark_last(new, system, message)
 
         stored, created = await self.store.ingest(message, targets, change, event.po is not None)
@@ -126,6 +129,16 @@ class Ingest:
         log.info(event_name, message_id=stored.id, po_number=event.po_number, system=system,
                  echo_of=echo)  # fmt: skip
         return stored, created
+
+    async def _amended_original(
+        self, event: PoEvent, state: PurchaseOrder | None
+    ) -> PurchaseOrder | None:
+        """The PO an amendment replaces, when the hub holds it and not the amendment yet: the
+        amendment is the same order at every target that names it by its own id."""
+        if event.kind is not EventKind.AMENDED or event.po is None or state is not None:
+            return None
+        number = event.po.amended_po_number
+        return await self.store.get_po(number) if number else None
 
     async def reject(
         self, system: str, body: bytes, headers: AbcMapping[str, str], exc: InvalidInput

@@ -53,3 +53,29 @@ def test_parked_for_enkash_identity_goes_out_once_enkash_names_the_po(gw: Gatewa
     assert [s["poStatus"]["objectId"] for s in sent] == ["ENK-OBJ-9"]
     assert sent[0]["poStatus"]["objectVersion"] == {"currentVersion": 2, "newVersion": 3}
     assert any(d["target"] == "enkash" and d["state"] == "delivered" for d in done["deliveries"])
+
+
+def test_an_amendment_changes_the_order_alphaalpha_holds_instead_of_a_new_one(
+    gw: Gateway,
+) -> None:
+    po = orjson.loads((ROOT / "adapters/uniware/samples/approved-po.json").read_bytes())
+    po["code"] = "PO-AM-1"
+    first = _push(gw, "uniware", "/approvedPurchaseOrder", orjson.dumps(po))
+    gw.wait(first, ("delivered",), target="alphaalpha", timeout=30)
+    creates = [r for r in gw.sims.sims["alphaalpha"].received if r["method"] == "POST"
+               and r["path"].endswith("/purchase-orders")]  # fmt: skip
+    assert len(creates) == 1
+    amended = dict(po, code="PO-AM-2", amendedPurchaseOrderCode="PO-AM-1")
+    amended["purchaseOrderItems"] = [dict(po["purchaseOrderItems"][0], quantity=9)]
+    second = _push(gw, "uniware", "/approvedPurchaseOrder", orjson.dumps(amended))
+    done = gw.wait(second, ("delivered",), target="alphaalpha", timeout=30)
+    received = gw.sims.sims["alphaalpha"].received
+    creates = [
+        r for r in received if r["method"] == "POST" and r["path"].endswith("/purchase-orders")
+    ]
+    assert len(creates) == 1, "the amendment was created as a second order"
+    patch = [
+        r for r in received if r["method"] == "PATCH" and r["json"] and "products" in r["json"]
+    ]
+    assert patch and patch[-1]["json"]["products"][0]["quantity"] == 9
+    assert any(d["target"] == "alphaalpha" for d in done["deliveries"])
