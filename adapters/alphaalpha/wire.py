@@ -18,7 +18,7 @@ from adapters.alphaalpha.schema import SYSTEM
 from core.dates import format_iso_z
 from core.errors import MappingMissing
 from core.mapping.tables import Mapping
-from core.model import Line, PurchaseOrder
+from core.model import Line, PoStatus, PurchaseOrder
 
 
 def po_object(po: PurchaseOrder, mapping: Mapping | None, remote_id: str | None = None) -> Any:
@@ -43,11 +43,17 @@ def po_object(po: PurchaseOrder, mapping: Mapping | None, remote_id: str | None 
 
 
 def order_request(po: PurchaseOrder, mapping: Mapping | None) -> dict[str, Any]:
-    """``{products: [{price, productId, quantity, unit}], subsidiaryId}`` for create and patch."""
+    """``{products: [{price, productId, quantity, unit}], subsidiaryId}`` for create and patch.
+
+    A cancelled line is left out: the patch body is the order's whole product list, so a
+    product no longer in it is no longer ordered, which is what a cancelled line means (a
+    create simply does not order it). Sending it would tell AlphaAlpha it is still wanted.
+    """
     ext = po.extensions.get(SYSTEM) or {}
     mirror = ext.get("shape") == "request"
+    ordered = [line for line in po.lines if line.status is not PoStatus.CANCELLED]
     values = {
-        "products": [_request_product(i, line, mapping, mirror) for i, line in enumerate(po.lines)],
+        "products": [_request_product(i, line, mapping, mirror) for i, line in enumerate(ordered)],
         "subsidiaryId": subsidiary_id(po, mapping, mirror=mirror),
     }
     rest = ext.get("rest", {}) if mirror else {}

@@ -557,3 +557,17 @@ def test_a_stale_remote_state_is_read_back_first(remote: RemoteState) -> None:
     assert [c.step for c in calls if c.refused] == ["approve-supplier", "mark-as-sent"]
     fresh = plan(event, state=event.po, remote=known("A1", "SENT"))
     assert steps(fresh) == ["update", "receive-goods"]
+
+
+def test_a_line_cancelled_at_the_hub_is_no_longer_in_the_order() -> None:
+    """Leo cancelled line 2: the patch's whole product list leaves it out, rather than
+    telling AlphaAlpha the product is still ordered (issue 10, dropped line statuses)."""
+    event = uniware_po()
+    assert event.po is not None
+    second = event.po.lines[0].model_copy(update={"line_number": "2", "sku": "Shirt27"})
+    event.po.lines.append(second.model_copy(update={"status": PoStatus.CANCELLED}))
+    calls = plan(event, state=event.po, remote=known("A1", "APPROVED_INTERNALLY"))
+    update = next(c for c in calls if c.step == "update")
+    assert len(update.json["products"]) == 1
+    create = plan(event)[0]
+    assert create.step == "create" and len(create.json["products"]) == 1
