@@ -226,7 +226,10 @@ async def _table(http: httpx.AsyncClient, key: str, ids: list[str]) -> None:
             if "retry" in outcomes and d["state"] == "delivered":
                 note = "recovered from an injected fault"
             elif "parked" in outcomes and d["state"] == "delivered":
-                note = "parked until its mapping row was added"
+                why = next(a["error"] or "" for a in d["attempts"] if a["outcome"] == "parked")
+                note = (f"parked until {d['target']} named the PO"
+                        if why.startswith("identity missing")
+                        else "parked until its mapping row was added")  # fmt: skip
             elif d["state"] != "delivered":
                 note = d.get("reason") or ""
             click.echo(f"{m['system']:<11} {str(m['po_number'])[:12]:<12} {d['target']:<11} "

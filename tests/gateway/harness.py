@@ -50,12 +50,19 @@ class Gateway:
         self, message_id: str, states: tuple[str, ...] = ("delivered",), timeout: float = 20,
         target: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        """Poll until the message (or its delivery to ``target``) is in one of ``states``."""
+        """Poll until the message (or its delivery to ``target``) is in one of ``states``.
+
+        Waiting for a whole message to be delivered counts a delivery that waits for a
+        target's own id (EnKash parks a PO it has not named yet: "identity missing"), and
+        those queued behind it for the same PO, as settled: everything that can go out went.
+        """
         deadline = time.monotonic() + timeout
         with self.client() as c:
             while True:
                 got = c.get(f"/api/v1/messages/{message_id}").json()
                 if target is None and got["state"] in states:
+                    return got
+                if target is None and states == ("delivered",) and _settled(got):
                     return got
                 if target is not None and any(
                     d["target"] == target and d["state"] in states for d in got["deliveries"]
@@ -66,6 +73,17 @@ class Gateway:
                         f"message {message_id} is {got['state']}: {got['deliveries']}"
                     )
                 time.sleep(0.05)
+
+
+def _settled(message: dict[str, Any]) -> bool:
+    waiting = {
+        d["target"]
+        for d in message["deliveries"]
+        if d["state"] == "parked" and (d["reason"] or "").startswith("identity missing")
+    }
+    return bool(waiting) and all(
+        d["state"] == "delivered" or d["target"] in waiting for d in message["deliveries"]
+    )
 
 
 def _env_for(config: Config, sims: SimulatorServer) -> dict[str, str]:
