@@ -100,14 +100,14 @@ async function editor(main, system) {
   const timezone = h("input#timezone", { value: m.timezone || "", disabled: readOnly, oninput: changed });
   const unitDefault = h("input#unit-default", { value: m.units?.default || "", disabled: readOnly, oninput: changed });
   const crosswalkBox = h("div#crosswalks");
-  const addCrosswalk = (name, rows) => crosswalkBox.append(h("h3", `crosswalks.${name}`), kvTable(`crosswalks.${name}`, rows, { unique: true }));
+  const addCrosswalk = (name, rows) => crosswalkBox.append(h("h3", `crosswalks.${name}`), kvTable(`crosswalks.${name}`, rows));
   for (const [name, rows] of Object.entries(m.crosswalks || {})) addCrosswalk(name, rows);
   const newTable = h("input#new-table", { placeholder: "new table name" });
 
   const collect = () => {
     const out = JSON.parse(JSON.stringify(m));
     out.description = description.value; out.timezone = timezone.value;
-    out.statuses = {}; out.crosswalks = {}; out.units = { ...(m.units || {}), default: unitDefault.value };
+    out.statuses = {}; out.crosswalks = {}; out.units = { ...(m.units || {}), default: unitDefault.value || null };
     for (const t of tables) {
       const [group, name] = t.path.split(".");
       if (group === "statuses") out.statuses[name] = t.collect();
