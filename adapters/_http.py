@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import orjson
 
-from core.adapter import Call, Rendered
+from core.adapter import Call, Rendered, path_segment
 from core.errors import AuthFailure, DeliveryError, PermanentDelivery, RetryableDelivery
 from core.inbound import SECRET_HEADERS
 
@@ -189,7 +189,10 @@ class SystemClient:
             remote_id = learned.get(self.system)
             if remote_id is None:
                 raise PermanentDelivery(f"{self.system}: no remote id for {path}")
-            path = path.replace(ID_PLACEHOLDER, remote_id)
+            try:
+                path = path.replace(ID_PLACEHOLDER, path_segment(remote_id))
+            except ValueError as exc:
+                raise PermanentDelivery(f"{self.system}: {exc}") from None
         headers = {**self._credentials.headers, **call.headers, "Idempotency-Key": key}
         kwargs: dict[str, Any] = {"headers": headers}
         if call.form is not None:

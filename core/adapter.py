@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
+from urllib.parse import quote
 
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
@@ -116,6 +117,15 @@ class Adapter(Protocol):
         puts them in its own envelope.
         """
         ...
+
+
+def path_segment(value: str) -> str:
+    """An id placed in a URL path is data, never URL syntax: percent-encoded whole, so an id
+    like ``AA-PO-1/approve-supplier?x=`` names one (unknown) order instead of acting on
+    another. An empty id or a dot segment cannot name anything and is refused."""
+    if value in ("", ".", "..") or len(value) > 256:
+        raise ValueError(f"{value[:40]!r} cannot be an id in a URL path")
+    return quote(value, safe="")
 
 
 def combine_bodies(rendered: list[Rendered]) -> Any:

@@ -31,7 +31,7 @@ from adapters.alphaalpha import lifecycle, rules
 from adapters.alphaalpha.lifecycle import Action, Status
 from adapters.alphaalpha.schema import SYSTEM
 from adapters.alphaalpha.wire import order_request, product_id, status_code
-from core.adapter import Call, RemoteState, RenderContext, Rendered
+from core.adapter import Call, RemoteState, RenderContext, Rendered, path_segment
 from core.errors import CannotExpress, IdentityMissing
 from core.mapping.tables import Mapping
 from core.model import EventKind, Line, PoEvent, PoStatus, PurchaseOrder
@@ -55,11 +55,21 @@ def render(event: PoEvent, ctx: RenderContext) -> Rendered:
         return Rendered(SYSTEM, comments(event, _known_id(event, ctx)), mapping.version)
     po = full_po(event, ctx.state, SYSTEM)
     calls, current, read = _document(event, po, ctx)
-    po_id = ctx.remote.remote_id or ID
+    po_id = _segment(ctx.remote.remote_id) or ID
     actions = _actions(event, po, po_id, current, mapping, keep_going=read)
     carried = any(Action(c.step) in REMARKS and c.text is not None for c in actions)
     calls += comments(event, po_id, remarks_carried=carried)
     return Rendered(SYSTEM, calls + actions, mapping.version)
+
+
+def _segment(remote_id: str | None) -> str | None:
+    """AlphaAlpha's id as one URL path segment (``core.adapter.path_segment``)."""
+    if remote_id is None:
+        return None
+    try:
+        return path_segment(remote_id)
+    except ValueError as exc:
+        raise CannotExpress(SYSTEM, "$.id", str(exc)) from None
 
 
 def check_currency(po: PurchaseOrder, mapping: Mapping) -> None:
@@ -92,14 +102,14 @@ def _document(
     start, read = remote.status, stale(event, remote)
     if read:
         start = lifecycle.INITIAL
-        find = f"{BASE}/find/{remote.remote_id}"
+        find = f"{BASE}/find/{_segment(remote.remote_id)}"
         calls.append(Call("GET", find, step="read", reaches=start.value))
     # A full PO is always PATCHed: ``ctx.state`` is the hub's newest PO, not what AlphaAlpha
     # last got, so comparing with it skipped real changes when events queued up. The PATCH
     # body is the whole product list, so sending an unchanged one has no effect.
     if event.po is not None:
         body = order_request(event.po, mapping)
-        calls.append(Call("PATCH", f"{BASE}/{remote.remote_id}", body, step="update"))
+        calls.append(Call("PATCH", f"{BASE}/{_segment(remote.remote_id)}", body, step="update"))
     return calls, start, read
 
 
@@ -252,7 +262,7 @@ def _goods(key: str, index: int, line: Line, quantity: Decimal, mapping: Mapping
 def own_call(event: PoEvent, ctx: RenderContext) -> Call:
     """An action AlphaAlpha-dialect sent: the same call again (its body as it came)."""
     name = event.action or ""
-    po_id = ctx.remote.remote_id or event.remote_ids.get(SYSTEM) or ID
+    po_id = _segment(ctx.remote.remote_id or event.remote_ids.get(SYSTEM)) or ID
     path = f"{BASE}/{po_id}/{name}"
     method = "POST" if name == COMMENT else lifecycle.METHOD[Action(name)]
     json, form, text = action_body(event)

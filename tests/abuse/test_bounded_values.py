@@ -100,3 +100,21 @@ def test_in_range_values_still_pass(gw: Gateway, tmp_path: Path) -> None:
     body["code"] = "PO-BOUNDS-OK"
     reply = _push(gw, "uniware", "/approvedPurchaseOrder", orjson.dumps(body).decode())
     assert reply.status_code == 200, reply.text
+
+
+def test_a_remote_id_is_data_never_url_syntax() -> None:
+    """Issue 11, item 7: a remote id like ``AA-PO-000856/approve-supplier?x=`` (set through
+    the canonical endpoint or returned by a target) must name one order, not act on another."""
+    from adapters import registry
+    from core.adapter import RemoteState, RenderContext
+    from tests import support
+
+    event = support.parse_sample("uniware", ROOT / "adapters/uniware/samples/approved-po.json")[0]
+    evil = "AA-PO-000856/approve-supplier?x="
+    mapping = support.mappings()["alphaalpha"]
+    plan = registry.get("alphaalpha").render(
+        event, RenderContext(mapping, event.po, RemoteState(evil, "DRAFT", 4102444800000))
+    )
+    for call in plan.calls:
+        assert "/approve-supplier?" not in call.path and "?" not in call.path, call.path
+        assert "AA-PO-000856%2Fapprove-supplier%3Fx%3D" in call.path
