@@ -97,6 +97,17 @@ def expected(line: Line, mapping: Mapping) -> tuple[Decimal | None, str | None, 
     return quantity, rule.to, price
 
 
+def net_price(line: Line, mapping: Mapping) -> Decimal | None:
+    """The net unit price a target that takes net prices (AppliQloud ``netUnitPrice``) holds:
+    as stated, else gross less the line discount plus logistic charges, per unit."""
+    net = line.net_unit_price
+    if net is None and line.quantity and line.unit_price is not None:
+        total = line.quantity * line.unit_price - (line.discount or 0)
+        net = (total + (line.logistic_charges or 0)) / line.quantity
+    rule = mapping.file.units.convert.get(line.unit) if line.unit else None
+    return net / rule.factor if net is not None and rule is not None else net
+
+
 def differences(sent: PurchaseOrder, events: list[PoEvent], mapping: Mapping) -> list[str]:
     """What the target would hold that differs from the PO it was sent."""
     pos = [ev.po for ev in events if ev.po is not None]
@@ -108,9 +119,9 @@ def differences(sent: PurchaseOrder, events: list[PoEvent], mapping: Mapping) ->
             out.append(f"{len(sent.lines)} lines read back as {len(po.lines)}")
         for i, (mine, theirs) in enumerate(zip(sent.lines, po.lines, strict=False)):
             quantity, unit, price = expected(mine, mapping)
-            got_price = (
-                theirs.unit_price if theirs.unit_price is not None else theirs.net_unit_price
-            )
+            got_price = theirs.unit_price
+            if got_price is None and theirs.net_unit_price is not None:
+                got_price, price = theirs.net_unit_price, net_price(mine, mapping)
             if theirs.quantity != quantity:
                 out.append(f"lines[{i}].quantity {quantity} read back as {theirs.quantity}")
             if got_price != price:
