@@ -24,6 +24,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.fixture(scope="module")
+def redis_url():  # type: ignore[no-untyped-def]
+    """A real redis-server on a free port (AOF on), one per test module."""
+    from tests.redis_server import redis_server
+
+    with redis_server() as (url, *_):
+        yield url
+
+
 @pytest.fixture(scope="session")
 def simulators():  # type: ignore[no-untyped-def]
     """All simulators on one loopback port, with generated secrets (``sims[s].secrets``)."""

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tests import support
-from tests.gateway.harness import Gateway, gateway
+from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.servers import SimulatorServer
 from tests.support import ROOT
 
@@ -19,22 +19,12 @@ LEO = "/inbound/leo/leo-order-domaingateway-api/api/v2/Order/processAsync"
 LEO_SAMPLE = support.sample_paths("leo")[0]
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    from tests.redis_server import redis_server
-
-    with redis_server() as (url, *_):
-        yield url
-
-
 @pytest.fixture(scope="module", params=["sqlite", "redis"])
 def gw(
     request: pytest.FixtureRequest, simulators: SimulatorServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:  # fmt: skip
-    store = None
-    if request.param == "redis":
-        store = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/0?prefix=dedup"
+    store = store_url_for(request, "dedup")
     with gateway(simulators, tmp_path_factory.mktemp("dedup"), store_url=store) as g:
         yield g
 

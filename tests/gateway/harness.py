@@ -103,6 +103,15 @@ def _env_for(config: Config, sims: SimulatorServer) -> dict[str, str]:
     return env
 
 
+def store_url_for(request: Any, tag: str) -> str | None:
+    """The store a parametrised ``gw`` fixture runs on: None (the embedded SQLite store) or
+    the module's Redis under a key prefix of its own, so tests sharing a server never meet."""
+    if request.param != "redis":
+        return None
+    base = str(request.getfixturevalue("redis_url")).rsplit("/", 1)[0]
+    return f"{base}/0?prefix={tag}{abs(hash(request.node.name)) % 10**8}"
+
+
 @contextmanager
 def gateway(
     sims: SimulatorServer, tmp: Path, store_url: str | None = None, workers: int = 1

@@ -14,7 +14,7 @@ from adapters import registry
 from adapters._sim import Faults
 from core.model import EventKind, PoEvent
 from tests import support
-from tests.gateway.harness import Gateway, gateway
+from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.servers import SimulatorServer
 
 INBOUND = {
@@ -25,22 +25,10 @@ INBOUND = {
 }
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    from tests.redis_server import redis_server
-
-    with redis_server() as (url, *_):
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "redis"])
 def gw(request: pytest.FixtureRequest, sim: SimulatorServer, tmp_path: Path) -> Iterator[Gateway]:
     """The same scenarios on the embedded store and on Redis."""
-    store_url = None
-    if request.param == "redis":
-        base = request.getfixturevalue("redis_url").rsplit("/", 1)[0]
-        store_url = f"{base}/0?prefix=t{abs(hash(request.node.name)) % 10**8}"
-    with gateway(sim, tmp_path, store_url) as g:
+    with gateway(sim, tmp_path, store_url_for(request, "t")) as g:
         yield g
 
 

@@ -19,7 +19,7 @@ from adapters.alphaalpha.lifecycle import METHOD, Action
 from core.adapter import Call
 from gateway.poller import DynamicSearchPoller
 from gateway.store.records import Message, MessageFilter
-from tests.gateway.harness import Gateway, gateway
+from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample
 from tests.gateway.test_poller import BASE, on_hub, send
 from tests.servers import SimulatorServer
@@ -28,21 +28,9 @@ PO = "PO-2025-0042"
 AA = "alphaalpha"
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    from tests.redis_server import redis_server
-
-    with redis_server() as (url, *_):
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "redis"])
 def gw(request: pytest.FixtureRequest, sim: SimulatorServer, tmp_path: Path) -> Iterator[Gateway]:
-    store_url = None
-    if request.param == "redis":
-        base = request.getfixturevalue("redis_url").rsplit("/", 1)[0]
-        store_url = f"{base}/0?prefix=i{abs(hash(request.node.name)) % 10**8}"
-    with gateway(sim, tmp_path, store_url) as g:
+    with gateway(sim, tmp_path, store_url_for(request, "i")) as g:
         yield g
 
 

@@ -20,8 +20,8 @@ from gateway.cli_mappings import mappings
 from gateway.hub import Hub
 from gateway.mappings_api import MappingsController, whoami
 from tests.gateway import harness
-from tests.gateway.harness import Gateway, gateway
-from tests.gateway.test_e2e import push, redis_url, sample  # noqa: F401
+from tests.gateway.harness import Gateway, gateway, store_url_for
+from tests.gateway.test_e2e import push, sample
 from tests.servers import SimulatorServer
 
 SYSTEM = "appliqloud"
@@ -43,11 +43,7 @@ def gw(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Gateway]:  # fmt: skip
     monkeypatch.setattr(harness, "create_app", _app_with_mappings)
-    store_url = None
-    if request.param == "redis":
-        base = request.getfixturevalue("redis_url").rsplit("/", 1)[0]
-        store_url = f"{base}/0?prefix=m{abs(hash(request.node.name)) % 10**8}"
-    with gateway(sim, tmp_path, store_url) as g:
+    with gateway(sim, tmp_path, store_url_for(request, "m")) as g:
         yield g
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +14,6 @@ from adapters._http import Exchange, ReceivedReply, SentRequest
 from core.model import PurchaseOrder
 from gateway.store.base import Store, aggregate
 from gateway.store.records import Attempt, Message, MessageFilter, State
-from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -23,12 +22,6 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, *_):
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "redis"])

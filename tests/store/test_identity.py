@@ -9,9 +9,9 @@ import pytest
 
 from gateway.store.base import Store, aggregate
 from gateway.store.records import MessageFilter, State
-from tests.store.test_contract import anyio_backend, msg, redis_url, store
+from tests.store.test_contract import anyio_backend, msg, store
 
-__all__ = ["anyio_backend", "redis_url", "store"]  # the contract suite's fixtures, reused
+__all__ = ["anyio_backend", "store"]  # the contract suite's fixtures, reused
 pytestmark = pytest.mark.anyio
 
 
