@@ -26,7 +26,7 @@ from gateway.app import create_app
 from gateway.auth import inbound_headers
 from gateway.config import Config, RetryConfig, load_config
 from gateway.hub import Hub
-from gateway.reload import apply_mapping
+from gateway.mapping_versions import apply_mapping
 from gateway.simulate import build_simulators
 from gateway.simulate import create_app as create_sim_app
 

@@ -38,7 +38,6 @@ from core.errors import ConfigProblem, json_path
 from core.mapping.loader import parse_mapping
 from core.mapping.schema import MappingFile
 from core.mapping.tables import Mapping
-from gateway.reload import apply_mapping
 from gateway.store.base import Store
 
 if TYPE_CHECKING:  # the Hub builds on this module: only its type is needed here
@@ -189,6 +188,14 @@ async def _commit(store: Store, system: str, record: Record) -> None:
     await _write(
         store, _head_key(system), {"version": n, "content_version": record["content_version"]}
     )
+
+
+async def apply_mapping(hub: Hub, system: str, mapping: Mapping) -> int:
+    """Put ``mapping`` in force and re-queue every delivery parked for a missing mapping."""
+    hub.mappings.replace(system, mapping)
+    requeued = await hub.store.unpark(target=system, park_kind="mapping")
+    log.info("mapping.applied", system=system, version=mapping.version, requeued=requeued)
+    return requeued
 
 
 async def save(

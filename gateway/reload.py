@@ -13,20 +13,12 @@ import structlog
 
 from adapters import registry
 from core.mapping.loader import parse_mapping
-from core.mapping.tables import Mapping
+from gateway import mapping_versions
 
 if TYPE_CHECKING:  # the Hub builds on this module: only its type is needed here
     from gateway.hub import Hub
 
 log = structlog.get_logger("pohub.mappings")
-
-
-async def apply_mapping(hub: Hub, system: str, mapping: Mapping) -> int:
-    """Put ``mapping`` in force and re-queue every delivery parked for a missing mapping."""
-    hub.mappings.replace(system, mapping)
-    requeued = await hub.store.unpark(target=system, park_kind="mapping")
-    log.info("mapping.applied", system=system, version=mapping.version, requeued=requeued)
-    return requeued
 
 
 async def watch(hub: Hub, directory: Path, interval_s: float = 1.0) -> None:
@@ -57,8 +49,6 @@ async def _reload(hub: Hub, file: Path) -> None:
         log.warning("mapping.reload_refused", file=str(file), problems=[str(p) for p in problems])
         return
     if mapping.version != hub.mappings[system].version:
-        from gateway import mapping_versions
-
         data = mapping.file.model_dump(mode="json")
         await mapping_versions.save(hub, system, data, "file", f"{file.name} changed on disk",
                                     skip_unchanged=True)  # fmt: skip
