@@ -34,6 +34,11 @@ class State(StrEnum):
 FINAL = frozenset({State.DELIVERED, State.DEAD})
 """A delivery in these states no longer holds up later events of its PO for its target."""
 
+FINISHABLE = frozenset({State.DELIVERED, State.DEAD, State.RETRYING, State.PARKED, State.QUEUED})
+"""What a worker may ``finish`` a claimed delivery as, on every backend. Finishing a delivery
+that is already final changes nothing (final states stay final; only a replay reopens one),
+and finishing an unknown delivery is an error (``KeyError``)."""
+
 
 class Attempt(BaseModel):
     """One try at a delivery: when, to whom, what came back, with which mapping."""

@@ -39,6 +39,7 @@ from redis.exceptions import WatchError
 from core.model import PurchaseOrder
 from gateway.store.base import PoUpdate, Store
 from gateway.store.records import (
+    FINISHABLE,
     Attempt,
     Delivery,
     Message,
@@ -58,7 +59,6 @@ before every due retry (FIFO among queued lines) and below any ``now`` a caller 
 
 SCAN_CHUNK = 500
 SWEEP_BATCH = 1000
-FINISHABLE = frozenset({State.DELIVERED, State.DEAD, State.RETRYING, State.PARKED, State.QUEUED})
 
 # Lua -------------------------------------------------------------------------------------
 # Every script gets the key prefix as ARGV[1]. Helpers shared by all scripts:
@@ -191,7 +191,7 @@ reindex(f[2])
 return 1
 """
 
-# ARGV: P, now score, now iso, queued score, batch
+# ARGV: P, now score, now iso, queued score (unused), batch
 _SWEEP = """
 local ids = redis.call('ZRANGEBYSCORE', P .. ':lease', '-inf', ARGV[2], 'LIMIT', 0,
                        tonumber(ARGV[5]))
@@ -201,8 +201,8 @@ for _, id in ipairs(ids) do
   local dk = dkey(id)
   local f = redis.call('HMGET', dk, 'state', 'line')
   if f[1] == 'delivering' then
-    move(id, 'delivering', 'queued')
-    redis.call('HSET', dk, 'next_at', ARGV[3], 'due', ARGV[4], 'updated_at', ARGV[3])
+    move(id, 'delivering', 'retrying')
+    redis.call('HSET', dk, 'next_at', ARGV[3], 'due', ARGV[2], 'updated_at', ARGV[3])
     redis.call('HDEL', dk, 'lease_until', 'worker')
     reindex(f[2])
     n = n + 1
@@ -632,7 +632,7 @@ class RedisStore(Store):
         due_at = next_at or at
         due = _queued_score(due_at) if state is State.QUEUED else _score(due_at.timestamp())
         light, exchanges = attempt_parts(attempt) if attempt else ("", "")
-        await self._run(
+        done = await self._run(
             "finish",
             [],
             [
@@ -648,6 +648,8 @@ class RedisStore(Store):
                 exchanges,
             ],
         )
+        if int(done) == -1:
+            raise KeyError(f"no delivery {delivery_id!r}")
 
     async def sweep(self, now: datetime | None = None) -> int:
         at = now or _now()
@@ -887,7 +889,7 @@ def _delivery_matches(d: Delivery, flt: MessageFilter) -> bool:
         (flt.status is None or d.state is flt.status)
         and (flt.target is None or d.target == flt.target)
         and (flt.po_number is None or d.po_number == flt.po_number)
-        and (flt.reason is None or flt.reason in (d.reason or ""))
+        and (flt.reason is None or flt.reason.lower() in (d.reason or "").lower())
     )
 
 
@@ -905,7 +907,7 @@ def _matches(meta: Sequence[Any], flt: MessageFilter) -> bool:
         return (
             flt.status in (None, State.REJECTED)
             and flt.target is None
-            and (flt.reason is None or flt.reason in error)
+            and (flt.reason is None or flt.reason.lower() in error.lower())
         )
     triples = [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
     if flt.status is State.RECEIVED and not triples:
@@ -913,6 +915,6 @@ def _matches(meta: Sequence[Any], flt: MessageFilter) -> bool:
     return any(
         (flt.status is None or state == flt.status.value)
         and (flt.target is None or target == flt.target)
-        and (flt.reason is None or flt.reason in reason)
+        and (flt.reason is None or flt.reason.lower() in (reason or "").lower())
         for target, state, reason in triples
     )

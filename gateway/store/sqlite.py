@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from core.model import PurchaseOrder
 from gateway.store.base import PoUpdate, Store
 from gateway.store.records import (
+    FINISHABLE,
     Attempt,
     Delivery,
     Message,
@@ -413,16 +414,21 @@ class SqliteStore(Store):
         park_kind: str | None = None,
         step: int = 0,
     ) -> None:
+        if state not in FINISHABLE:
+            raise ValueError(f"finish cannot move a delivery to {state.value}")
         stamp = _now()
         due = _ts(next_at) if next_at else (stamp if state is State.RETRYING else None)
 
         def finish(c: sqlite3.Connection) -> None:
             cur = c.execute(
                 "UPDATE deliveries SET state = ?, next_at = COALESCE(?, next_at), reason = ?, "
-                "park_kind = ?, step = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+                "park_kind = ?, step = ?, lease_until = NULL, updated_at = ? "
+                "WHERE id = ? AND state NOT IN ('delivered', 'dead')",
                 (state.value, due, reason, park_kind, step, stamp, delivery_id),
             )
             if cur.rowcount == 0:
+                if c.execute("SELECT 1 FROM deliveries WHERE id = ?", (delivery_id,)).fetchone():
+                    return  # final states stay final: only a replay reopens a delivery
                 raise KeyError(f"no delivery {delivery_id!r}")
             if attempt is not None:
                 light, exchanges = attempt_parts(attempt)

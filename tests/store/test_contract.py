@@ -147,6 +147,49 @@ async def test_sweep_gives_back_expired_leases(store: Store) -> None:
     assert again.id == d.id
 
 
+async def test_a_swept_delivery_is_retrying_on_every_backend(store: Store) -> None:
+    """The lease ran out: an attempt may have reached the target, so it is a retry."""
+    stored, _ = await store.accept(msg(), ["leo"])
+    await store.claim("w", 10, 5, T0)
+    assert await store.sweep(T0 + timedelta(seconds=6)) == 1
+    got = await store.get_message(stored.id)
+    assert got is not None and got.deliveries[0].state is State.RETRYING
+
+
+async def test_reason_search_ignores_case_on_every_backend(store: Store) -> None:
+    stored, _ = await store.accept(msg(), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    await store.finish(d.id, attempt("dead", 400), State.DEAD, reason="400 Refused: Bad Vendor")
+    for needle in ("bad vendor", "BAD VENDOR", "Bad Vendor"):
+        page = await store.search(MessageFilter(reason=needle))
+        assert [m.id for m in page.items] == [stored.id], needle
+        assert [x.id async for x in store.deliveries(MessageFilter(reason=needle))] == [d.id]
+
+
+async def test_finish_of_an_unknown_delivery_is_an_error(store: Store) -> None:
+    with pytest.raises(KeyError):
+        await store.finish("no-such-id:leo", None, State.DEAD, reason="x")
+
+
+@pytest.mark.parametrize("state", [State.DELIVERING, State.RECEIVED, State.REJECTED])
+async def test_finish_refuses_states_a_worker_cannot_set(store: Store, state: State) -> None:
+    await store.accept(msg(), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    with pytest.raises(ValueError):
+        await store.finish(d.id, None, state)
+
+
+async def test_final_states_stay_final(store: Store) -> None:
+    stored, _ = await store.accept(msg(), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    await store.finish(d.id, attempt("delivered"), State.DELIVERED)
+    await store.finish(d.id, attempt("retry", 503), State.RETRYING, reason="late")
+    got = await store.get_message(stored.id)
+    assert got is not None
+    assert got.deliveries[0].state is State.DELIVERED and got.deliveries[0].reason is None
+    assert [a.outcome for a in got.deliveries[0].attempts] == ["delivered"]
+
+
 async def test_reject_is_recorded_and_searchable(store: Store) -> None:
     bad = msg()
     bad.status, bad.error, bad.error_path = State.REJECTED, "Field required", "$.code"
