@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import adapters
 from core.adapter import Adapter
@@ -31,6 +32,15 @@ def get(system: str) -> Adapter:
     module = importlib.import_module(f"adapters.{system}")
     adapter: Adapter = module.ADAPTER
     return adapter
+
+
+def part(system: str, name: str) -> ModuleType | None:
+    """The module ``adapters.<system>.<name>`` (``inbound``, ``simulator``, ``client``), or
+    None when the adapter has no such file. A file that exists but fails to import raises:
+    a typo in an adapter must fail loudly, never make its endpoint quietly disappear."""
+    if not (ADAPTERS_DIR / system / f"{name}.py").is_file():
+        return None
+    return importlib.import_module(f"adapters.{system}.{name}")
 
 
 def samples_dir(system: str) -> Path:

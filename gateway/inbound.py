@@ -7,7 +7,6 @@ message is stored, with ``X-Pohub-Message-Id``.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from typing import Any, cast
@@ -35,11 +34,9 @@ JSON_TYPES = (
 def inbound_specs() -> dict[str, InboundSpec]:
     specs = {}
     for system in registry.system_ids():
-        try:
-            module = importlib.import_module(f"adapters.{system}.inbound")
-        except ModuleNotFoundError:
-            continue
-        specs[system] = module.INBOUND
+        module = registry.part(system, "inbound")
+        if module is not None:
+            specs[system] = module.INBOUND
     return specs
 
 

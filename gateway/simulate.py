@@ -17,14 +17,7 @@ METHODS: list[Any] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def simulator_systems() -> list[str]:
-    out = []
-    for system in registry.system_ids():
-        try:
-            importlib.import_module(f"adapters.{system}.simulator")
-        except ModuleNotFoundError:
-            continue
-        out.append(system)
-    return out
+    return [s for s in registry.system_ids() if registry.part(s, "simulator") is not None]
 
 
 def build_simulators(config: Config, printer: Any = None) -> dict[str, Simulator]:
