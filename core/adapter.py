@@ -8,9 +8,10 @@ does I/O; only the system's client sends the plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from core.mapping.schema import MappingSpec
@@ -90,12 +91,19 @@ class RenderContext:
 
 @runtime_checkable
 class Adapter(Protocol):
-    """One system's dialect. Implementations live in ``adapters/<system>/__init__.py``."""
+    """One system's dialect. Implementations live in ``adapters/<system>/__init__.py``,
+    usually as a ``SystemAdapter`` built from the folder's ``parse`` and ``render``."""
 
-    system: ClassVar[str]
-    needs_full_po: ClassVar[bool]
+    system: str
+    needs_full_po: bool
     """True when the dialect can only express a whole PO (a status event needs stored state)."""
-    spec: ClassVar[MappingSpec]
+    learns_identity: bool
+    """True when the system names a PO by ids only it can give (EnKash's objectId and object
+    version): a render without them is ``IdentityMissing``, released when the system names
+    the PO."""
+    spec: MappingSpec
+    carries: tuple[str, ...] | None
+    """Canonical fields the dialect carries back unchanged (None: the default for its kind)."""
 
     def parse(
         self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
@@ -117,6 +125,46 @@ class Adapter(Protocol):
         puts them in its own envelope.
         """
         ...
+
+
+Parse = Callable[[bytes, Mapping, AbcMapping[str, str] | None], "PoEvent | list[PoEvent]"]
+Render = Callable[[PoEvent, RenderContext], Rendered]
+
+
+class SystemAdapter:
+    """The usual adapter: a system's ``parse`` and ``render`` functions and mapping spec.
+
+    A new system's ``__init__.py`` is one line, ``ADAPTER = SystemAdapter(...)``; a system
+    whose wire document is not simply its bodies (a bulk envelope, a multi-call plan)
+    subclasses it and overrides ``combine``.
+    """
+
+    carries: tuple[str, ...] | None = None
+    """Canonical fields the dialect carries back unchanged (round-trip tests); None: the
+    default set for its kind (a whole PO, or a status)."""
+
+    def __init__(
+        self, system: str, spec: MappingSpec, *, parse: Parse, render: Render,
+        needs_full_po: bool, learns_identity: bool = False,
+    ) -> None:  # fmt: skip
+        self.system, self.spec = system, spec
+        self.needs_full_po, self.learns_identity = needs_full_po, learns_identity
+        self._parse, self._render = parse, render
+
+    def parse(
+        self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
+    ) -> list[PoEvent]:
+        got = self._parse(body, mapping, headers)
+        return got if isinstance(got, list) else [got]
+
+    def render(self, event: PoEvent, ctx: RenderContext) -> Rendered:
+        return self._render(event, ctx)
+
+    def combine(self, rendered: list[Rendered]) -> Any:
+        return combine_bodies(rendered)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.system}>"
 
 
 def path_segment(value: str) -> str:

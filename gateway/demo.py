@@ -169,7 +169,7 @@ async def _status_change_in(hub: Hub, system: str) -> tuple[bytes, dict[str, str
     state = await hub.store.get_po(event.po_number)
     adapter, mapping = registry.get(system), hub.mappings[system]
     remote = RemoteState()
-    if getattr(adapter, "learns_identity", False) and state is not None and state.status:
+    if adapter.learns_identity and state is not None and state.status:
         # The demo plays the system itself here (EnKash): its own id, version and status
         # of the PO are its to give, and the hub learns them from this change.
         own_id = f"{system.upper()}-{event.po_number}"

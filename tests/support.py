@@ -84,7 +84,7 @@ def remote_for(target: str) -> RemoteState:
     target's own first sample revealed. Like ``state_for``, it stands for any PO rendered.
     Other targets get nothing: their renders must not depend on it."""
     adapter = registry.get(target)
-    if not getattr(adapter, "learns_identity", False):
+    if not adapter.learns_identity:
         return RemoteState()
     event = parse_sample(target, sample_paths(target)[0])[0]
     change = event.status_change

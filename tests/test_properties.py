@@ -87,7 +87,7 @@ def test_canonical_survives_a_trip_through_the_dialect(system: str, po: Purchase
         assert any(line.quantity != line.quantity.to_integral_value() for line in po.lines), exc
         return
     back = support.parse(system, body)[0]
-    fields = getattr(adapter, "carries", FULL if adapter.needs_full_po else STATUS_ONLY)
+    fields = adapter.carries or (FULL if adapter.needs_full_po else STATUS_ONLY)
     source = back.po if back.po is not None else back
     for dotted in fields:
         if dotted != "status":

@@ -7,32 +7,20 @@ read from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping as AbcMapping
-from typing import Any, ClassVar
+from typing import Any
 
 from adapters.alphaalpha import parse as _parse
 from adapters.alphaalpha import render as _render
 from adapters.alphaalpha import wire as _wire
 from adapters.alphaalpha.spec import SPEC
-from core.adapter import RenderContext, Rendered, plan_step
+from core.adapter import Rendered, SystemAdapter, plan_step
 from core.errors import StateRequired
-from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
 from core.model import PoEvent
 
 
-class AlphaAlphaAdapter:
-    system: ClassVar[str] = "alphaalpha"
-    needs_full_po: ClassVar[bool] = True
-    spec: ClassVar[MappingSpec] = SPEC
-
-    def parse(
-        self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
-    ) -> list[PoEvent]:
-        return _parse.parse(body, mapping, headers)
-
-    def render(self, event: PoEvent, ctx: RenderContext) -> Rendered:
-        return _render.render(event, ctx)
+class AlphaAlphaAdapter(SystemAdapter):
+    """A render is a plan of several calls: ``combine`` and ``to_wire`` write documents."""
 
     def combine(self, rendered: list[Rendered]) -> Any:
         """A one-call plan with a body is that body; any other plan is its list of steps."""
@@ -69,4 +57,6 @@ def _plan_document(rendered: Rendered) -> Any:
     return [plan_step(c) for c in rendered.calls]
 
 
-ADAPTER = AlphaAlphaAdapter()
+ADAPTER = AlphaAlphaAdapter(
+    "alphaalpha", SPEC, parse=_parse.parse, render=_render.render, needs_full_po=True
+)

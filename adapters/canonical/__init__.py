@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping as AbcMapping
-from typing import Any, ClassVar
 
 import orjson
 
-from core.adapter import Call, RenderContext, Rendered, combine_bodies
+from core.adapter import Call, RenderContext, Rendered, SystemAdapter
 from core.errors import InvalidInput
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
@@ -21,34 +20,27 @@ SYSTEM = "canonical"
 PATH = "/api/v1/purchase-orders"
 
 
-class CanonicalAdapter:
-    system: ClassVar[str] = SYSTEM
-    needs_full_po: ClassVar[bool] = False
-    spec: ClassVar[MappingSpec] = MappingSpec()
-
-    def parse(
-        self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
-    ) -> list[PoEvent]:
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            validate_json(PoEvent, body, SYSTEM)  # raises with the parser's own message
-            raise
-        if isinstance(data, dict) and "kind" not in data and "source_system" not in data:
-            po = validate_obj(PurchaseOrder, data, SYSTEM)
-            return [
-                PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system=SYSTEM, po=po)
-            ]
-        if isinstance(data, list):
-            raise InvalidInput.one(SYSTEM, "$", "type", "expected one event object, not an array")
-        return [validate_obj(PoEvent, data, SYSTEM)]
-
-    def render(self, event: PoEvent, ctx: RenderContext) -> Rendered:
-        body = event.model_dump(mode="json", exclude_defaults=True)
-        return Rendered(SYSTEM, [Call("POST", PATH, body)], ctx.mapping.version)
-
-    def combine(self, rendered: list[Rendered]) -> Any:
-        return combine_bodies(rendered)
+def _parse(
+    body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
+) -> list[PoEvent]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        validate_json(PoEvent, body, SYSTEM)  # raises with the parser's own message
+        raise
+    if isinstance(data, dict) and "kind" not in data and "source_system" not in data:
+        po = validate_obj(PurchaseOrder, data, SYSTEM)
+        return [
+            PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system=SYSTEM, po=po)
+        ]
+    if isinstance(data, list):
+        raise InvalidInput.one(SYSTEM, "$", "type", "expected one event object, not an array")
+    return [validate_obj(PoEvent, data, SYSTEM)]
 
 
-ADAPTER = CanonicalAdapter()
+def _render(event: PoEvent, ctx: RenderContext) -> Rendered:
+    body = event.model_dump(mode="json", exclude_defaults=True)
+    return Rendered(SYSTEM, [Call("POST", PATH, body)], ctx.mapping.version)
+
+
+ADAPTER = SystemAdapter(SYSTEM, MappingSpec(), parse=_parse, render=_render, needs_full_po=False)

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping as AbcMapping
-from typing import Any, ClassVar
-
 from adapters.leo import parse as _parse
 from adapters.leo import render as _render
 from adapters.leo.spec import SPEC
-from core.adapter import RenderContext, Rendered, combine_bodies
-from core.mapping.schema import MappingSpec
-from core.mapping.tables import Mapping
-from core.model import PoEvent
+from core.adapter import SystemAdapter
 
-
-class LeoAdapter:
-    system: ClassVar[str] = "leo"
-    needs_full_po: ClassVar[bool] = False
-    spec: ClassVar[MappingSpec] = SPEC
-
-    def parse(
-        self, body: bytes, mapping: Mapping, headers: AbcMapping[str, str] | None = None
-    ) -> list[PoEvent]:
-        return [_parse.parse(body, mapping, headers)]
-
-    def render(self, event: PoEvent, ctx: RenderContext) -> Rendered:
-        return _render.render(event, ctx)
-
-    def combine(self, rendered: list[Rendered]) -> Any:
-        return combine_bodies(rendered)
-
-
-ADAPTER = LeoAdapter()
+ADAPTER = SystemAdapter(
+    "leo",
+    SPEC,
+    parse=_parse.parse,
+    render=_render.render,
+    needs_full_po=False,
+)

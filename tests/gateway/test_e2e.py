@@ -284,7 +284,7 @@ def _settled(
             dead = next(d for d in done["deliveries"] if d["target"] == target)
             assert dead["reason"] == unsendable[target], dead["reason"]
             continue
-        learns = getattr(registry.get(target), "learns_identity", False)
+        learns = registry.get(target).learns_identity
         states = ("delivered", "parked", "queued") if learns else ("delivered",)
         done = gw.wait(message_id, states, timeout=30, target=target)
     return done
