@@ -40,6 +40,7 @@ from tests.provenance import (
     EXPECTED_ERRORS,
     Case,
     Derivation,
+    Derived,
     cases,
     generic,
     report,
@@ -58,7 +59,36 @@ def _next(version: Decimal | None) -> Iterable[Decimal]:
     return [version + 1] if version is not None else []
 
 
+def _net_unit_prices(d: Derived) -> Iterable[Decimal]:
+    """AppliQloud's netUnitPrice from a gross price: (quantity x unit price - line discount
+    + logistic charges) / quantity, per line of every source PO, and divided by a
+    ``units.convert`` factor where the line's unit has one."""
+    rules = d.sources.mapping.file.units.convert
+    for po in d.sources.pos():
+        for line in po.lines:
+            gross, quantity = line.unit_price, line.quantity
+            if gross is None or not quantity:
+                continue
+            discount = line.discount
+            if discount is None and line.discount_percent:
+                discount = quantity * gross * line.discount_percent / 100
+            net = (quantity * gross + (line.logistic_charges or 0) - (discount or 0)) / quantity
+            yield net
+            rule = rules.get(line.unit) if line.unit is not None else None
+            if rule is not None:
+                yield net / rule.factor
+
+
 DERIVED: dict[str, list[Derivation]] = {
+    "appliqloud": [
+        # Document: netUnitPrice is the price per unit after discounts and charges, taxes
+        # excluded; a source with a gross price and line discount/charges gives it by division.
+        Derivation(
+            "$.inputs[*].items[*].netUnitPrice",
+            "(quantity x unit price - discount + logistic charges) / quantity",
+            _net_unit_prices,
+        ),
+    ],
     "uniware": [
         # Document 13.15: "Total cost for the quantity of items ordered" (its sample: quantity
         # 6 x unitPrice 100 = total 600). Written this way only when the source has no total.
