@@ -105,6 +105,9 @@ if dedup ~= '' then
   if first then return {0, first} end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, mid} end
+local n = tonumber(ARGV[12])
+local po_state = ARGV[13 + 2 * n]
+if po_state and po_state ~= '' then redis.call('SET', KEYS[9 + 2 * n], po_state) end
 redis.call('HSET', KEYS[1], 'json', ARGV[4], 'dids', ARGV[8], 'system', ARGV[9],
            'po', ARGV[10], 'status', ARGV[11], 'rts', ARGV[5])
 if dedup ~= '' then redis.call('HSET', KEYS[2], dedup, mid) end
@@ -112,7 +115,7 @@ redis.call('ZADD', KEYS[3], ARGV[5], mid)
 redis.call('ZADD', KEYS[4], ARGV[5], mid)
 if ARGV[10] ~= '' then redis.call('ZADD', KEYS[5], ARGV[5], mid) end
 local out = {1}
-for i = 1, tonumber(ARGV[12]) do
+for i = 1, n do
   local did, target = ARGV[11 + 2 * i], ARGV[12 + 2 * i]
   local dk, line = KEYS[7 + 2 * i], KEYS[8 + 2 * i]
   local seq = redis.call('HINCRBY', KEYS[6], target, 1)
@@ -510,8 +513,10 @@ class RedisStore(Store):
         mid = await self.r.hget(self.k_dedup, dedup_key)
         return await self.get_message(mid) if mid else None
 
-    async def accept(self, message: Message, targets: list[str]) -> tuple[Message, bool]:
-        at = utc_now()
+    def _accept_call(
+        self, message: Message, targets: list[str], at: datetime
+    ) -> tuple[list[str], list[Any], list[str]]:
+        """KEYS, ARGV and new delivery ids of the ``accept`` script."""
         po = message.po_number or ""
         dids = [uuid.uuid4().hex for _ in targets]
         keys = [
@@ -540,12 +545,17 @@ class RedisStore(Store):
         for did, target in zip(dids, targets, strict=True):
             keys += [self.k_del(did), self.k_line(po, target)]
             args += [did, target]
-        out = await self._run("accept", keys, args)
+        return keys, args, dids
+
+    async def _accepted(
+        self, out: Any, message: Message, targets: list[str], dids: list[str], at: datetime
+    ) -> tuple[Message, bool]:
         if int(out[0]) == 0:
             first = await self.get_message(str(out[1]))
             if first is None:  # pragma: no cover - the dedup hash points at a deleted message
                 raise LookupError(f"duplicate of missing message {out[1]}")
             return first, False
+        po = message.po_number or ""
         stored = message.model_copy(deep=True)
         stored.deliveries = [
             Delivery(
@@ -561,6 +571,46 @@ class RedisStore(Store):
             for did, target, seq in zip(dids, targets, out[1:], strict=True)
         ]
         return stored, True
+
+    async def accept(self, message: Message, targets: list[str]) -> tuple[Message, bool]:
+        at = utc_now()
+        keys, args, dids = self._accept_call(message, targets, at)
+        out = await self._run("accept", keys, args)
+        return await self._accepted(out, message, targets, dids, at)
+
+    async def ingest(
+        self, message: Message, targets: list[str], change: PoUpdate, release_unknown_po: bool
+    ) -> tuple[Message, bool]:
+        """One transaction: the PO's new state and the message with its deliveries are
+        written together by the ``accept`` script (a duplicate writes neither), under a
+        WATCH of the PO's key, so a concurrent event of the same PO makes this one start
+        again from the state that one left. Un-parking "unknown PO" deliveries follows."""
+        if message.po_number is None:
+            return await self.accept(message, targets)
+        key = self.k_po(message.po_number)
+        for tries in range(1000):
+            at = utc_now()
+            async with self.r.pipeline(transaction=True) as tx:
+                try:
+                    await tx.watch(key)
+                    raw = await tx.get(key)
+                    current = PurchaseOrder.model_validate_json(raw) if raw else None
+                    new = change(current)
+                    keys, args, dids = self._accept_call(message, targets, at)
+                    keys.append(key)
+                    args.append(new.model_dump_json() if new is not None else "")
+                    tx.multi()
+                    await self._scripts["accept"](keys=keys, args=[self.prefix, *args], client=tx)
+                    (out,) = await tx.execute()
+                    break
+                except WatchError:
+                    await asyncio.sleep(min(0.05, 0.001 * tries))
+        else:
+            raise RuntimeError(f"ingest of PO {message.po_number!r} lost 1000 races in a row")
+        stored, created = await self._accepted(out, message, targets, dids, at)
+        if created and release_unknown_po and current is None:
+            await self.unpark(park_kind="unknown_po", po_number=message.po_number)
+        return stored, created
 
     async def reject(self, message: Message) -> None:
         stored = message.model_copy(update={"status": State.REJECTED, "deliveries": []})

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -289,3 +290,60 @@ async def test_attempts_keep_their_exchanges_for_the_detail_only(store: Store) -
     (listed,) = await store.timeline("X1")
     assert len(listed.deliveries[0].attempts) == 3
     assert all(not a.exchanges for a in listed.deliveries[0].attempts)
+
+
+# ingest: one inbound event as a whole ------------------------------------------------------
+def _po(number: str, note: str) -> PurchaseOrder:
+    return PurchaseOrder(po_number=number, extensions={"t": {"note": note}})
+
+
+async def test_ingest_writes_the_po_state_and_the_message_together(store: Store) -> None:
+    seen: list[PurchaseOrder | None] = []
+
+    def change(state: PurchaseOrder | None) -> PurchaseOrder | None:
+        seen.append(state)
+        return _po("PO1", "first")
+
+    stored, created = await store.ingest(msg(key="k1"), ["leo"], change, True)
+    assert created and seen == [None]
+    po = await store.get_po("PO1")
+    assert po is not None and po.extensions["t"]["note"] == "first"
+    got = await store.get_message(stored.id)
+    assert got is not None and [d.target for d in got.deliveries] == ["leo"]
+
+
+async def test_ingest_of_a_duplicate_changes_no_state(store: Store) -> None:
+    await store.ingest(msg(key="k1"), ["leo"], lambda _: _po("PO1", "first"), True)
+    _, created = await store.ingest(msg(key="k1"), ["leo"], lambda _: _po("PO1", "x"), True)
+    assert not created
+    po = await store.get_po("PO1")
+    assert po is not None and po.extensions["t"]["note"] == "first"
+    assert (await store.counts()).get("queued") == 1
+
+
+async def test_ingest_releases_deliveries_parked_for_an_unknown_po(store: Store) -> None:
+    await store.accept(msg(po="PO9"), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    await store.finish(d.id, None, State.PARKED, reason="unknown PO", park_kind="unknown_po")
+    await store.ingest(msg(po="PO9", key="k9"), ["enkash"], lambda _: _po("PO9", "n"), True)
+    got = await store.get_message(d.message_id)
+    assert got is not None and got.deliveries[0].state is State.QUEUED
+
+
+async def test_concurrent_ingests_of_one_po_each_see_the_others_state(store: Store) -> None:
+    """Read-modify-write of the PO state under concurrency loses no event's change."""
+
+    def add(tag: str) -> Any:
+        def change(state: PurchaseOrder | None) -> PurchaseOrder:
+            notes = (state.extensions["t"]["notes"] if state else []) + [tag]
+            return PurchaseOrder(po_number="PO1", extensions={"t": {"notes": notes}})
+
+        return change
+
+    await asyncio.gather(
+        *(store.ingest(msg(key=f"k{i}"), ["leo"], add(str(i)), True) for i in range(20))
+    )
+    po = await store.get_po("PO1")
+    assert po is not None and sorted(po.extensions["t"]["notes"], key=int) == [
+        str(i) for i in range(20)
+    ]
