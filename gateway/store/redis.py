@@ -59,6 +59,7 @@ before every due retry (FIFO among queued lines) and below any ``now`` a caller 
 
 SCAN_CHUNK = 500
 SWEEP_BATCH = 1000
+UNPARK_BATCH = 500
 
 # Lua -------------------------------------------------------------------------------------
 # Every script gets the key prefix as ARGV[1]. Helpers shared by all scripts:
@@ -214,10 +215,13 @@ end
 return {#ids, n}
 """
 
-# ARGV: P, '='..target or '', '='..park_kind or '', '='..po or '', now iso, queued score
+# ARGV: P, '='..target or '', '='..park_kind or '', '='..po or '', now iso, queued score, ids...
+# One bounded batch of candidate ids (read from the parked index with SSCAN by the caller):
+# no script walks the whole parked set at once.
 _UNPARK = """
 local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', P .. ':idx:state:parked')) do
+for i = 7, #ARGV do
+  local id = ARGV[i]
   local dk = dkey(id)
   local f = redis.call('HMGET', dk, 'target', 'park_kind', 'po_number', 'line', 'state')
   if f[5] == 'parked'
@@ -726,12 +730,14 @@ class RedisStore(Store):
         def opt(value: str | None) -> str:
             return "" if value is None else "=" + value
 
-        n = await self._run(
-            "unpark",
-            [],
-            [opt(target), opt(park_kind), opt(po_number), at.isoformat(), _queued_score(at)],
-        )
-        return int(n)
+        filters = [opt(target), opt(park_kind), opt(po_number), at.isoformat(), _queued_score(at)]
+        n, cursor = 0, 0
+        while True:  # bounded batches: SSCAN the parked index, re-queue what matches
+            cursor, ids = await self.r.sscan(self.k_state(State.PARKED), cursor, count=UNPARK_BATCH)
+            if ids:
+                n += int(await self._run("unpark", [], [*filters, *ids]))
+            if int(cursor) == 0:
+                return n
 
     async def replay(self, delivery_id: str) -> bool:
         at = _now()

@@ -347,3 +347,15 @@ async def test_concurrent_ingests_of_one_po_each_see_the_others_state(store: Sto
     assert po is not None and sorted(po.extensions["t"]["notes"], key=int) == [
         str(i) for i in range(20)
     ]
+
+
+async def test_unpark_releases_every_match_past_one_batch(store: Store) -> None:
+    """More parked deliveries than one batch (Redis walks the parked set 500 at a time)."""
+    for i in range(1200):
+        await store.accept(msg(po=f"PO{i}"), ["leo" if i % 3 else "enkash"])
+    for d, _ in await store.claim("w", 2000, 30, T0):
+        await store.finish(d.id, None, State.PARKED, reason="mapping missing", park_kind="mapping")
+    released = await store.unpark(target="leo", park_kind="mapping")
+    assert released == 800
+    counts = await store.counts()
+    assert counts.get("queued") == 800 and counts.get("parked") == 400
