@@ -118,7 +118,14 @@ async def ensure(hub: Hub, system: str) -> Record:
             return found
         mapping = hub.mappings[system]
         record = _record(1, mapping, "seed", f"seeded from {system}.yaml")
-        await _commit(hub.store, system, record)
+        # another process may seed at the same time: version 1 is created once, by one
+        if not await hub.store.swap_checkpoint(
+            _version_key(system, 1), None, orjson.dumps(record).decode()
+        ):
+            theirs = await get_version(hub.store, system, 1)
+            return theirs if theirs is not None else record
+        head_doc = {"version": 1, "content_version": record["content_version"]}
+        await hub.store.swap_checkpoint(_head_key(system), None, orjson.dumps(head_doc).decode())
         _seen(hub)[system] = mapping.version
         return record
 
@@ -182,12 +189,33 @@ def _record(n: int, mapping: Mapping, author: str, comment: str | None) -> Recor
     }
 
 
-async def _commit(store: Store, system: str, record: Record) -> None:
-    n = record["version"]
-    await _write(store, _version_key(system, n), record)
-    await _write(
-        store, _head_key(system), {"version": n, "content_version": record["content_version"]}
-    )
+async def _commit(store: Store, system: str, record: Record) -> Record:
+    """Store ``record`` as the next version of ``system`` and move the head to it.
+
+    Several processes may save at once: a version number is claimed by creating its key
+    (compare-and-set against "absent"), so two saves never write the same number and none
+    is lost; a save that finds its number taken takes the next one. The head only moves
+    forward. Returns the record as stored (its number may be higher than asked).
+    """
+    for _ in range(1000):
+        head_raw = await store.get_checkpoint(_head_key(system))
+        top = int(orjson.loads(head_raw)["version"]) if head_raw else 0
+        n = max(top + 1, int(record["version"]))
+        record = {**record, "version": n}
+        if await store.swap_checkpoint(
+            _version_key(system, n), None, orjson.dumps(record).decode()
+        ):
+            break
+        record["version"] = n + 1  # taken by another save: try the next number
+    else:
+        raise RuntimeError(f"could not claim a version number for {system}")
+    new_head = orjson.dumps({"version": n, "content_version": record["content_version"]}).decode()
+    while True:
+        if await store.swap_checkpoint(_head_key(system), head_raw, new_head):
+            return record
+        head_raw = await store.get_checkpoint(_head_key(system))
+        if head_raw and int(orjson.loads(head_raw)["version"]) >= n:
+            return record  # a later save already moved the head past ours
 
 
 async def apply_mapping(hub: Hub, system: str, mapping: Mapping) -> int:
@@ -212,8 +240,7 @@ async def save(
             record = await get_version(hub.store, system, n)
             if record is not None:
                 return record, 0
-        record = _record(n + 1, mapping, author, comment)
-        await _commit(hub.store, system, record)
+        record = await _commit(hub.store, system, _record(n + 1, mapping, author, comment))
         _seen(hub)[system] = mapping.version
     requeued = await apply_mapping(hub, system, mapping)
     return record, requeued

@@ -187,6 +187,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def set_checkpoint(self, name: str, value: str) -> None: ...
 
+    @abc.abstractmethod
+    async def swap_checkpoint(self, name: str, expected: str | None, value: str) -> bool:
+        """Compare-and-set: write ``value`` only if the checkpoint still holds ``expected``
+        (``None``: only if it does not exist). True when written. Several processes saving
+        mapping versions use it so that no save overwrites another."""
+
 
 def aggregate(message: Message) -> State:
     """A message's state from its deliveries: the least finished one speaks for it."""

@@ -238,6 +238,16 @@ end
 return n
 """
 
+# KEYS: checkpoint hash. ARGV: P, name, '1' if a value is expected else '0', expected, value
+_SWAP = """
+local cur = redis.call('HGET', KEYS[1], ARGV[2])
+if (ARGV[3] == '0' and not cur) or (ARGV[3] == '1' and cur == ARGV[4]) then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[5])
+  return 1
+end
+return 0
+"""
+
 # ARGV: P, id, now iso, queued score
 _REPLAY = """
 local id = ARGV[2]
@@ -468,6 +478,7 @@ class RedisStore(Store):
             "sweep": _SWEEP,
             "unpark": _UNPARK,
             "replay": _REPLAY,
+            "swap": _SWAP,
             "load": _LOAD,
             "meta": _META,
             "counts": _COUNTS,
@@ -914,6 +925,10 @@ class RedisStore(Store):
 
     async def set_checkpoint(self, name: str, value: str) -> None:
         await self.r.hset(self.k_cp, name, value)
+
+    async def swap_checkpoint(self, name: str, expected: str | None, value: str) -> bool:
+        args = [name, "0" if expected is None else "1", expected or "", value]
+        return int(await self._run("swap", [self.k_cp], args)) == 1
 
 
 # helpers -----------------------------------------------------------------------------------

@@ -577,6 +577,15 @@ class SqliteStore(Store):
         )
         await self._run(lambda c: c.execute(sql, (name, value)), True)
 
+    async def swap_checkpoint(self, name: str, expected: str | None, value: str) -> bool:
+        args: tuple[str, ...]
+        if expected is None:
+            sql, args = "INSERT OR IGNORE INTO checkpoints VALUES (?, ?)", (name, value)
+        else:
+            sql = "UPDATE checkpoints SET value = ? WHERE name = ? AND value = ?"
+            args = (value, name, expected)
+        return bool(await self._run(lambda c: c.execute(sql, args).rowcount, True))
+
 
 def _po(c: sqlite3.Connection, po_number: str) -> PurchaseOrder | None:
     row = c.execute("SELECT json FROM po_state WHERE po_number = ?", (po_number,)).fetchone()

@@ -359,3 +359,27 @@ async def test_unpark_releases_every_match_past_one_batch(store: Store) -> None:
     assert released == 800
     counts = await store.counts()
     assert counts.get("queued") == 800 and counts.get("parked") == 400
+
+
+async def test_swap_checkpoint_is_compare_and_set(store: Store) -> None:
+    assert await store.swap_checkpoint("c", None, "1")
+    assert not await store.swap_checkpoint("c", None, "2")  # exists already
+    assert not await store.swap_checkpoint("c", "0", "2")  # holds something else
+    assert await store.swap_checkpoint("c", "1", "2")
+    assert await store.get_checkpoint("c") == "2"
+
+
+async def test_concurrent_mapping_saves_lose_no_version(store: Store) -> None:
+    """Saves from several processes (no shared lock) each get their own version number."""
+    from gateway import mapping_versions as mv
+
+    def record(i: int) -> dict[str, Any]:
+        return {"version": 1, "content_version": f"c{i}", "author": str(i), "mapping": {}}
+
+    saved = await asyncio.gather(*(mv._commit(store, "leo", record(i)) for i in range(12)))
+    numbers = sorted(r["version"] for r in saved)
+    assert numbers == list(range(1, 13))
+    head = await mv.head(store, "leo")
+    assert head is not None and head["version"] == 12
+    kept = {(await mv.get_version(store, "leo", n) or {}).get("author") for n in numbers}
+    assert kept == {str(i) for i in range(12)}
