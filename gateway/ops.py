@@ -133,8 +133,7 @@ class Messages(Controller):
             if newer is not None:
                 refused.append({"delivery": delivery.id, "reason": newer})
                 continue
-            await pins.choose(hub.store, delivery, mapping)
-            if await hub.store.replay(delivery.id):
+            if await hub.store.replay(delivery.id, pins.pin_for(delivery, mapping)):
                 replayed.append(delivery.id)
         if refused and not replayed:
             raise HTTPException(status_code=409, detail="replay refused: " + "; ".join(
@@ -228,8 +227,8 @@ async def _run_replay(
                 job["stale"] += 1
                 job["done"] += 1
                 continue
-            await pins.choose(hub.store, delivery, mapping)
-            job["replayed"] += int(await hub.store.replay(delivery.id))
+            pin = pins.pin_for(delivery, mapping)
+            job["replayed"] += int(await hub.store.replay(delivery.id, pin))
             job["done"] += 1
         job["state"] = "done"
     except Exception as exc:

@@ -219,7 +219,7 @@ class Worker:
     async def _mapping_for(self, delivery: Delivery) -> Mapping:
         """The live mapping, or the version a pinned replay asked for (see gateway.pins)."""
         live = self.mappings[delivery.target]
-        wanted = await pins.pinned(self.store, delivery)
+        wanted = delivery.pinned_mapping if delivery.attempts else None
         if wanted is None or wanted == live.version:
             return live
         if wanted not in self._pinned_mappings:

@@ -136,8 +136,9 @@ class Store(abc.ABC):
         """Re-queue matching PARKED deliveries (a mapping was saved, a PO arrived)."""
 
     @abc.abstractmethod
-    async def replay(self, delivery_id: str) -> bool:
-        """Queue a delivery again, due now, keeping its attempts; False if it is in flight."""
+    async def replay(self, delivery_id: str, pin: str | None = None) -> bool:
+        """Queue a delivery again, due now, keeping its attempts; False if it is in flight.
+        ``pin``: the mapping content version to render it with (None: the live mapping)."""
 
     # records -----------------------------------------------------------------------------
     @abc.abstractmethod

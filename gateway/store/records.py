@@ -88,6 +88,9 @@ class Delivery(BaseModel):
     """``mapping`` | ``unknown_po``: what has to happen for it to go out."""
     step: int = 0
     """Plan step to resume at (AlphaAlpha)."""
+    pinned_mapping: str | None = None
+    """The mapping content version a replay asked for (``mapping: first``): the worker
+    renders with that stored version instead of the live one. None: the live mapping."""
     attempts: list[Attempt] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)

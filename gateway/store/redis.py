@@ -248,7 +248,7 @@ end
 return 0
 """
 
-# ARGV: P, id, now iso, queued score
+# ARGV: P, id, now iso, queued score, pinned mapping version or ''
 _REPLAY = """
 local id = ARGV[2]
 local dk = dkey(id)
@@ -278,6 +278,11 @@ end
 move(id, f[1], 'queued')
 redis.call('HSET', dk, 'next_at', ARGV[3], 'due', ARGV[4], 'updated_at', ARGV[3])
 redis.call('HDEL', dk, 'reason', 'park_kind', 'lease_until', 'worker')
+if ARGV[5] ~= '' then
+  redis.call('HSET', dk, 'pinned_mapping', ARGV[5])
+else
+  redis.call('HDEL', dk, 'pinned_mapping')
+end
 reindex(f[2])
 return 1
 """
@@ -371,6 +376,7 @@ def _delivery(flat: Sequence[Any] | dict[str, str]) -> Delivery:
             "reason": h.get("reason"),
             "park_kind": h.get("park_kind"),
             "step": int(h.get("step") or 0),
+            "pinned_mapping": h.get("pinned_mapping") or None,
             "attempts": orjson.loads(h.get("attempts") or "[]"),
             "created_at": h["created_at"],
             "updated_at": h["updated_at"],
@@ -750,9 +756,10 @@ class RedisStore(Store):
             if int(cursor) == 0:
                 return n
 
-    async def replay(self, delivery_id: str) -> bool:
+    async def replay(self, delivery_id: str, pin: str | None = None) -> bool:
         at = _now()
-        n = await self._run("replay", [], [delivery_id, at.isoformat(), _queued_score(at)])
+        args = [delivery_id, at.isoformat(), _queued_score(at), pin or ""]
+        n = await self._run("replay", [], args)
         return int(n) == 1
 
     # records -------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     target TEXT NOT NULL, po_number TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL,
     next_at TEXT NOT NULL, lease_until TEXT, reason TEXT, park_kind TEXT,
     step INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-    worker TEXT);
+    worker TEXT, pinned_mapping TEXT);
 CREATE INDEX IF NOT EXISTS deliveries_claim ON deliveries(state, next_at);
 CREATE UNIQUE INDEX IF NOT EXISTS deliveries_order ON deliveries(target, po_number, seq);
 CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(target, po_number, seq)
@@ -145,6 +145,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(messages)")}
     if "note" not in columns:
         conn.execute("ALTER TABLE messages ADD COLUMN note TEXT")
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(deliveries)")}
+    if "pinned_mapping" not in columns:
+        conn.execute("ALTER TABLE deliveries ADD COLUMN pinned_mapping TEXT")
 
 
 # rows -> records ---------------------------------------------------------------------------
@@ -471,10 +474,16 @@ class SqliteStore(Store):
                               ("park_kind = ?", park_kind), ("po_number = ?", po_number)])  # fmt: skip
         return await self._requeue(State.QUEUED, _now(), where, args)
 
-    async def replay(self, delivery_id: str) -> bool:
+    async def replay(self, delivery_id: str, pin: str | None = None) -> bool:
         """Keeps ``step``: steps a target already took (AlphaAlpha) are not taken twice."""
-        where = ["id = ?", "state != 'delivering'"]
-        return await self._requeue(State.QUEUED, _now(), where, [delivery_id]) == 1
+        sql = (
+            "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
+            "lease_until = NULL, reason = NULL, park_kind = NULL, pinned_mapping = ? "
+            "WHERE id = ? AND state != 'delivering'"
+        )
+        stamp = _now()
+        params = [stamp, stamp, pin, delivery_id]
+        return await self._run(lambda c: c.execute(sql, params).rowcount, True) == 1
 
     # records -----------------------------------------------------------------------------
     async def get_message(self, message_id: str) -> Message | None:

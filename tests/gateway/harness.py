@@ -116,6 +116,8 @@ def store_url_for(request: Any, tag: str) -> str | None:
 def gateway(
     sims: SimulatorServer, tmp: Path, store_url: str | None = None, workers: int = 1
 ) -> Iterator[Gateway]:
+    for simulator in sims.sims.values():  # a new gateway starts with new simulators: no
+        simulator.restart()  # faults or business state left by an earlier test
     base = load_config(str(ROOT / "config.yaml"), registry.system_ids())
     systems = {
         name: cfg.model_copy(

@@ -383,3 +383,16 @@ async def test_concurrent_mapping_saves_lose_no_version(store: Store) -> None:
     assert head is not None and head["version"] == 12
     kept = {(await mv.get_version(store, "leo", n) or {}).get("author") for n in numbers}
     assert kept == {str(i) for i in range(12)}
+
+
+async def test_a_replay_pin_is_a_field_of_the_delivery(store: Store) -> None:
+    stored, _ = await store.accept(msg(), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    await store.finish(d.id, attempt("dead", 400), State.DEAD, reason="x")
+    assert await store.replay(d.id, pin="content-v1")
+    ((claimed, _),) = await store.claim("w", 10, 30, T0 + timedelta(seconds=1))
+    assert claimed.pinned_mapping == "content-v1"
+    await store.finish(d.id, attempt("dead", 400), State.DEAD, reason="x")
+    assert await store.replay(d.id)  # a replay with the live mapping clears the pin
+    got = await store.get_message(stored.id)
+    assert got is not None and got.deliveries[0].pinned_mapping is None
