@@ -50,7 +50,7 @@ def test_killed_worker_loses_nothing_and_the_target_sees_it_once(gw: Gateway) ->
     message_id = reply.headers["X-Pohub-Message-Id"]
     worker = start_worker(gw)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a worker process starts in seconds, more when loaded
         while not _in_flight(gw, message_id, "leo"):
             assert time.monotonic() < deadline, "the worker never claimed the leo delivery"
             time.sleep(0.05)
