@@ -37,7 +37,8 @@ the command and stop instead). Needs node >= 18 and npm.
                                [--concurrency 64] [--no-wrk] [--profile DIR]
 
 ``--profile DIR`` records each pohub run with ``py-spy record`` (on core 1, 100 Hz, raw
-collapsed stacks in DIR) and prints the top self-time functions; it perturbs the figures.
+collapsed stacks per function in DIR, idle threads left out; ``uv pip install py-spy``) over
+load and drain, and prints the top self-time functions; it perturbs the figures.
 """
 
 from __future__ import annotations
@@ -313,8 +314,8 @@ def start_profile(args: argparse.Namespace, system: str,
         return None
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out = Path(args.profile) / f"e2e-{system}.txt"
-    cmd = [spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--nonblocking",
-           "-o", str(out)]  # fmt: skip
+    cmd = [spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--function",
+           "--nonblocking", "-o", str(out)]  # fmt: skip
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", s.OTHER_CPU, *cmd]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
