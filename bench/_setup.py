@@ -193,12 +193,18 @@ def start_simulators(procs: Procs, env: dict[str, str]) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def start_redis(procs: Procs, cpu: str | None = OTHER_CPU) -> str:
+def start_redis(procs: Procs, cpu: str | None = OTHER_CPU, data_dir: Path | None = None) -> str:
+    """redis-server on a free port; with ``data_dir``, durable as docs/redis.md asks (AOF,
+    ``appendfsync everysec``, ``noeviction``) with its files there, else in memory only."""
     if not shutil.which("redis-server"):
         raise RuntimeError("redis-server is not on PATH")
     port = free_port()
     cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
            "--appendonly", "no", "--daemonize", "no"]  # fmt: skip
+    if data_dir is not None:
+        cmd[cmd.index("--appendonly") + 1] = "yes"
+        cmd += ["--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+                "--dir", str(data_dir)]  # fmt: skip
     wait_port(port, procs.start(f"redis-{port}", cmd, cpu=cpu))
     return f"redis://127.0.0.1:{port}/0"
 
