@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
 
+from core.model import check_po_number
 from core.numbers import OutOfRange, to_decimal, to_json_number
 
 
@@ -31,6 +32,18 @@ Number = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_numeric_
 """A JSON number, or a string holding one (documents that say number but send strings)."""
 
 LooseNumber = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_loose)]
+PoNumber = Annotated[StrictStr, AfterValidator(check_po_number)]
+"""A PO number as a dialect sends it: the hub's one rule (``core.model.check_po_number``),
+checked here too so that a refusal names the sender's own path."""
+
+
+def _po_number_unless_blank(value: str) -> str:
+    return value if not value.strip() else check_po_number(value)
+
+
+PoNumberOwnBlankRule = Annotated[StrictStr, AfterValidator(_po_number_unless_blank)]
+"""``PoNumber`` for a dialect whose rules refuse a blank number themselves, under their own
+rule name (Leo ``not_blank``, EnKash ``required``)."""
 """A number or any string: where a document's own sample sends a non-numeric placeholder."""
 
 

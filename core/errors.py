@@ -89,6 +89,13 @@ class MappingMissing(PohubError):
             f"mapping missing: {system} table '{table}' has no entry for {key!r}{where}"
         )
 
+    @property
+    def fixable(self) -> bool:
+        """Whether a mapping row could ever fill the gap. Not for a key of None (the PO has
+        no value to add a row for) nor for table ``canonical`` (a value the PO itself
+        lacks): the gateway dead-letters those at once instead of parking them."""
+        return self.key is not None and self.table != "canonical"
+
 
 class StateRequired(PohubError):
     """A status-only event must be merged into the PO's stored state before this target."""

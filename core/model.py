@@ -7,15 +7,56 @@ timezone-aware. Anything a vendor document carries that has no home here rides a
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 Extensions = dict[str, dict[str, Any]]
 """Per-system bag: ``{"uniware": {"batchGroupCode": None, ...}}``."""
+
+PO_NUMBER_MAX = 128
+PO_NUMBER_FORBIDDEN = "/?#"
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def check_po_number(value: str) -> str:
+    """The hub's rule for a PO number, whoever sent it (README, "PO numbers").
+
+    1 to 128 characters, not only whitespace, no control or invisible format characters,
+    and none of ``/ ? #``: the number names the PO in URL paths (AlphaAlpha's
+    ``/purchase-orders/{id}``, the hub's own ``/api/v1/purchase-orders/{po_number}``), in
+    store keys and in logs. None of the vendor documents gives a length or a character set.
+    """
+    if len(value) > PO_NUMBER_MAX:
+        raise PydanticCustomError(
+            "po_number", "a PO number is at most {max} characters, not {n}",
+            {"max": PO_NUMBER_MAX, "n": len(value)},
+        )  # fmt: skip
+    if not value.strip():
+        raise PydanticCustomError("po_number", "a PO number cannot be empty or only whitespace")
+    for ch in PO_NUMBER_FORBIDDEN:
+        if ch in value:
+            raise PydanticCustomError(
+                "po_number", "a PO number cannot contain '{char}' (it names the PO in URL paths)",
+                {"char": ch},
+            )  # fmt: skip
+    if not value.isprintable():  # cheap for the usual number; only then per character
+        for ch in value:
+            if unicodedata.category(ch) in _INVISIBLE:
+                raise PydanticCustomError(
+                    "po_number", "a PO number cannot contain the control or format character {code}",
+                    {"code": f"U+{ord(ch):04X}"},
+                )  # fmt: skip
+    return value
+
+
+PoNumber = Annotated[str, AfterValidator(check_po_number)]
+"""A PO number, checked at the border by ``check_po_number``."""
 
 
 class PoStatus(StrEnum):
@@ -131,7 +172,7 @@ class Line(_Model):
 class PurchaseOrder(_Model):
     """The hub's full view of one PO."""
 
-    po_number: str
+    po_number: PoNumber
     po_type: str | None = None
     buyer: Party = Field(default_factory=Party)
     supplier: Party = Field(default_factory=Party)
@@ -145,8 +186,8 @@ class PurchaseOrder(_Model):
     status: PoStatus | None = None
     source_status: str | None = None
     version: int = 1
-    amended_po_number: str | None = None
-    amendment_po_number: str | None = None
+    amended_po_number: PoNumber | None = None
+    amendment_po_number: PoNumber | None = None
     remote_ids: dict[str, str] = Field(default_factory=dict)
     custom_fields: list[CustomField] = Field(default_factory=list)
     lines: list[Line] = Field(default_factory=list)
@@ -222,7 +263,7 @@ class PoEvent(_Model):
     """
 
     kind: EventKind
-    po_number: str
+    po_number: PoNumber
     source_system: str
     occurred_at: AwareDatetime | None = None
     po: PurchaseOrder | None = None
@@ -244,6 +285,7 @@ def utc_now() -> datetime:
 
 
 __all__ = [
+    "PO_NUMBER_MAX",
     "CustomField",
     "EventKind",
     "Extensions",
@@ -252,11 +294,13 @@ __all__ = [
     "LineStatus",
     "Party",
     "PoEvent",
+    "PoNumber",
     "PoStatus",
     "PurchaseOrder",
     "Schedule",
     "ScheduleStatus",
     "StatusChange",
     "Taxes",
+    "check_po_number",
     "utc_now",
 ]

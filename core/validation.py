@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, TypeVar
 
@@ -34,14 +35,17 @@ def validate_json(model: type[T], body: bytes | str, system: str) -> T:
     Before the model sees it, every value is checked against the border's bounds (finite
     numbers below 1e15, strings up to 64 KiB, arrays up to 10,000 items, 32 levels): a value
     out of them is refused here, naming its path, and never reaches code that could spend
-    seconds on it or fail on it later as if the failure were temporary.
+    seconds on it or fail on it later as if the failure were temporary. An object that names
+    a key twice is refused too (``duplicate_key``): parsers keep one of the two silently.
     """
     try:
         data = pydantic_core.from_json(body, allow_inf_nan=True)
     except ValueError:
         data = None  # not JSON: the model says so, with its usual error
     else:
-        errors = out_of_bounds(data)
+        errors, keys, colons = _walk(data)
+        if not errors:
+            errors = _duplicates(body, keys, colons)
         if errors:
             raise InvalidInput(system, errors)
     try:
@@ -52,7 +56,23 @@ def validate_json(model: type[T], body: bytes | str, system: str) -> T:
 
 def out_of_bounds(data: Any) -> list[FieldError]:
     """Every value of a parsed JSON document outside the border's bounds (iterative walk)."""
+    return _walk(data)[0]
+
+
+def duplicate_keys(body: bytes | str, data: Any) -> list[FieldError]:
+    """Each key an object of ``body`` names more than once; ``data`` is ``body`` parsed."""
+    _, keys, colons = _walk(data)
+    return _duplicates(body, keys, colons)
+
+
+def _walk(data: Any) -> tuple[list[FieldError], int, int]:
+    """The values out of bounds, the number of object keys, and the colons in keys and strings.
+
+    The two counts make the duplicate-key check cheap (``_duplicates``); they are complete
+    only when no error was found (the walk skips what is too deep or too long).
+    """
     errors: list[FieldError] = []
+    keys = colons = 0
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
     while stack and len(errors) < MAX_ERRORS:
         value, loc = stack.pop()
@@ -60,7 +80,9 @@ def out_of_bounds(data: Any) -> list[FieldError]:
             errors.append(FieldError(json_path(loc), "depth", f"nested deeper than {MAX_DEPTH}"))
             continue
         if isinstance(value, dict):
-            stack.extend((v, (*loc, str(k))) for k, v in value.items())
+            keys += len(value)
+            colons += "".join(value).count(":")
+            stack.extend((v, (*loc, k)) for k, v in value.items())
         elif isinstance(value, list):
             if len(value) > MAX_ITEMS:
                 errors.append(FieldError(json_path(loc), "array_length",
@@ -78,9 +100,58 @@ def out_of_bounds(data: Any) -> list[FieldError]:
             if not -MAX_NUMBER < value < MAX_NUMBER:
                 errors.append(FieldError(json_path(loc), "number_range",
                                          "integer out of range (|x| < 1e15)"))  # fmt: skip
-        elif isinstance(value, str) and len(value) > MAX_STRING:
-            errors.append(FieldError(json_path(loc), "string_length",
-                                     f"longer than {MAX_STRING} characters"))  # fmt: skip
+        elif isinstance(value, str):
+            if ":" in value:  # most have none: no method call for those
+                colons += value.count(":")
+            if len(value) > MAX_STRING:
+                errors.append(FieldError(json_path(loc), "string_length",
+                                         f"longer than {MAX_STRING} characters"))  # fmt: skip
+    errors.sort(key=lambda e: e.path)
+    return errors, keys, colons
+
+
+def _duplicates(body: bytes | str, keys: int, colons: int) -> list[FieldError]:
+    """The keys named twice in one object, found cheaply.
+
+    Every key of the text is followed by one ``:`` token, and a ``:`` appears nowhere else
+    outside a string. So with no duplicates, the text's ``:`` count is exactly the parsed
+    document's keys plus the colons inside its keys and strings (``_walk``); a duplicate
+    adds a key (and maybe strings) the parsed document has dropped, so the count is higher.
+    Only an escaped colon (``\\u003a``) breaks the equality, and only a mismatch or such an
+    escape costs a second, exact parse that names the paths.
+    """
+    if isinstance(body, str):
+        total, escaped = body.count(":"), "\\u003a" in body or "\\u003A" in body
+    else:
+        total, escaped = body.count(b":"), b"\\u003a" in body or b"\\u003A" in body
+    if total == keys + colons and not escaped:
+        return []
+    return _duplicates_exact(body)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object as the parser read it: every key, in order, duplicates included."""
+
+
+def _duplicates_exact(body: bytes | str) -> list[FieldError]:
+    try:
+        tree = json.loads(body, object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return []  # the fast parser read it: leave the verdict to the model
+    errors: list[FieldError] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(tree, ())]
+    while stack and len(errors) < MAX_ERRORS:
+        value, loc = stack.pop()
+        if isinstance(value, _Pairs):
+            seen: set[str] = set()
+            for k, v in value:
+                if k in seen:
+                    errors.append(FieldError(json_path((*loc, k)), "duplicate_key",
+                                             f"duplicate key {k!r} in one object"))  # fmt: skip
+                seen.add(k)
+                stack.append((v, (*loc, k)))
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
     errors.sort(key=lambda e: e.path)
     return errors
 

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -74,6 +75,61 @@ class KeyRateLimits:
             return (1 - tokens) / self.rate
         self._buckets[name] = (tokens - 1, now)
         return None
+
+
+def client_address(connection: Any) -> str:
+    """A request's peer address as the socket says it; ``X-Forwarded-For`` is not read (any
+    client can write it), so behind a proxy every client counts as the proxy."""
+    client = connection.client
+    return str(client.host) if client else "unknown"
+
+
+class FailedAuth:
+    """Failed sign-ins per client address, in this process: a token bucket of ``limit``
+    failures refilled over ``window_s``. Past it, every request from that address that needs
+    credentials is answered 429 with ``Retry-After`` (a right key too: otherwise guessing
+    could go on, and the first right guess would still pass) until a failure's worth has
+    refilled. A success does not reset the count: a client sharing the address would
+    otherwise reopen the door for a guesser.
+
+    The table holds at most ``max_clients`` addresses; when full, the entries whose bucket is
+    full again are dropped first (they mean nothing), then the least recently failed.
+    """
+
+    def __init__(self, limit: int = 20, window_s: float = 60.0, max_clients: int = 10_000) -> None:
+        self.limit, self.window_s, self.max_clients = limit, window_s, max_clients
+        self.rate = limit / window_s
+        self._table: dict[str, tuple[float, float]] = {}
+        """address -> (failures' tokens left, when), in order of the last failure."""
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def _tokens(self, address: str, now: float) -> float:
+        tokens, at = self._table.get(address, (float(self.limit), now))
+        return min(float(self.limit), tokens + (now - at) * self.rate)
+
+    def blocked(self, address: str) -> float | None:
+        """None when ``address`` may try to sign in; else seconds until it may."""
+        if address not in self._table:
+            return None
+        tokens = self._tokens(address, time.monotonic())
+        return None if tokens >= 1 else (1 - tokens) / self.rate
+
+    def failed(self, address: str) -> None:
+        now = time.monotonic()
+        tokens = self._tokens(address, now) - 1
+        self._table.pop(address, None)
+        if len(self._table) >= self.max_clients:
+            self._evict(now)
+        self._table[address] = (tokens, now)
+
+    def _evict(self, now: float) -> None:
+        full = [a for a in self._table if self._tokens(a, now) >= self.limit]
+        for address in full:
+            del self._table[address]
+        while len(self._table) >= self.max_clients:
+            del self._table[next(iter(self._table))]
 
 
 def inbound_headers(auth: InboundAuth | None, env: Mapping[str, str]) -> dict[str, str]:

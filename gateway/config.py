@@ -105,6 +105,16 @@ class Config(_Strict):
         description="Operations API requests per second per API key (429 above).",
     )
     api_key_burst: int = Field(default=300, ge=1, description="Requests a key may make at once.")
+    auth_fail_limit: int = Field(
+        default=20, ge=1,
+        description="Failed sign-ins a client address may make per auth_fail_window_s (429 above).",
+    )  # fmt: skip
+    auth_fail_window_s: float = Field(
+        default=60.0, gt=0, description="Window in which auth_fail_limit failures refill."
+    )
+    auth_fail_max_clients: int = Field(
+        default=10_000, ge=1, description="Client addresses tracked for failed sign-ins at most."
+    )
 
     def targets_of(self, system: str) -> list[str]:
         return [t for r in self.routes if r.from_ == system for t in r.to]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters import registry
-from gateway.auth import ApiKeys, InboundGuard, KeyRateLimits
+from gateway.auth import ApiKeys, FailedAuth, InboundGuard, KeyRateLimits
 from gateway.catalog import mappings_dir
 from gateway.config import Config, config_path, load_config
 from gateway.ingest import Ingest
@@ -27,6 +27,7 @@ class Hub:
     keys: ApiKeys
     mappings_path: Path | None = None
     key_limits: KeyRateLimits = field(default_factory=lambda: KeyRateLimits(100.0, 300))
+    failed_auth: FailedAuth = field(default_factory=FailedAuth)
     workers: list[Worker] = field(default_factory=list)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -48,6 +49,9 @@ class Hub:
         ingest = Ingest(store, mappings, routes, config.secret_headers())
         hub = cls(config, store, mappings, ingest, InboundGuard(config), ApiKeys(config), directory)
         hub.key_limits = KeyRateLimits(config.api_key_rate_per_s, config.api_key_burst)
+        hub.failed_auth = FailedAuth(
+            config.auth_fail_limit, config.auth_fail_window_s, config.auth_fail_max_clients
+        )
         return hub
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:

@@ -7,6 +7,7 @@ message is stored, with ``X-Pohub-Message-Id``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any, cast
@@ -20,6 +21,7 @@ from adapters import registry
 from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundRoute, InboundSpec, Reply
 from gateway import metrics
+from gateway.auth import client_address
 from gateway.ingest import KeyReused
 
 log = structlog.get_logger("pohub.inbound")
@@ -61,10 +63,20 @@ def _handler(
         hub = hub_of(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         inbound = InboundRequest(r, dict(request.path_params), headers, b"")
+        address = client_address(request)
+        throttled = hub.failed_auth.blocked(address)
+        if throttled is not None:  # too many failed sign-ins from there: a right one too
+            metrics.AUTH_THROTTLED.labels(system).inc()
+            refused = spec.refused(inbound, 429, "too many failed sign-ins from this address")
+            refused.headers["Retry-After"] = str(max(1, math.ceil(throttled)))
+            return _out(refused)
         if len(request.headers.getall("authorization", [])) > 1:
             # Which one counts would depend on who reads it: refuse instead of choosing.
+            hub.failed_auth.failed(address)
+            metrics.AUTH_FAILED.labels(system).inc()
             return _out(spec.refused(inbound, 401, "more than one Authorization header"))
         if not hub.guard.allows(system, headers, hub.keys):
+            hub.failed_auth.failed(address)
             return _out(spec.refused(inbound, 401, "Authorization required"))
         if not hub.guard.required(system):  # signed in with an API key: its rate limit applies
             found = hub.keys.identify(headers.get("authorization"))

@@ -14,6 +14,14 @@ AUTH_FAILED = Counter(
     "pohub_inbound_auth_failed_total", "Inbound requests with bad credentials", ["system"],
     registry=REGISTRY,
 )  # fmt: skip
+API_AUTH_FAILED = Counter(
+    "pohub_api_auth_failed_total", "API requests with a wrong key", registry=REGISTRY
+)
+AUTH_THROTTLED = Counter(
+    "pohub_auth_throttled_total",
+    "Requests refused (429) after too many failed sign-ins from their address",
+    ["surface"], registry=REGISTRY,
+)  # fmt: skip
 DELIVERED = Counter("pohub_delivered_total", "Deliveries done", ["target"], registry=REGISTRY)
 RETRIED = Counter(
     "pohub_retried_total", "Delivery attempts to retry", ["target"], registry=REGISTRY

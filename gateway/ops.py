@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+import structlog
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import (
@@ -19,9 +21,11 @@ from litestar.handlers.base import BaseRouteHandler
 from pydantic import BaseModel
 
 from gateway import metrics, pins
-from gateway.auth import Principal
+from gateway.auth import Principal, client_address
 from gateway.store.base import aggregate
 from gateway.store.records import Delivery, MessageFilter, State
+
+log = structlog.get_logger("pohub.api")
 
 
 def hub_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
@@ -29,11 +33,24 @@ def hub_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
 
 
 def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    hub = hub_of(connection)
+    address = client_address(connection)
     given = connection.headers.getall("authorization", [])
+    if given:  # only a request that tries a key is counted, or refused for past failures
+        throttled = hub.failed_auth.blocked(address)
+        if throttled is not None:
+            metrics.AUTH_THROTTLED.labels("api").inc()
+            raise TooManyRequestsException(
+                "too many failed sign-ins from this address",
+                headers={"Retry-After": str(max(1, math.ceil(throttled)))},
+            )
     if len(given) > 1:  # which one counts would depend on the reader: refuse instead
+        _failed(hub, address)
         raise NotAuthorizedException("more than one Authorization header")
-    found: Principal | None = hub_of(connection).keys.identify(given[0] if given else None)
+    found: Principal | None = hub.keys.identify(given[0] if given else None)
     if found is None:
+        if given:
+            _failed(hub, address)
         raise NotAuthorizedException("a valid API key is required: Authorization: Bearer <key>")
     wait = hub_of(connection).key_limits.take(found.name)
     if wait is not None:
@@ -42,6 +59,12 @@ def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
             f"rate limit for key {found.name!r}", headers={"Retry-After": str(max(1, round(wait)))}
         )
     return found
+
+
+def _failed(hub: Any, address: str) -> None:
+    hub.failed_auth.failed(address)
+    metrics.API_AUTH_FAILED.inc()
+    log.warning("api.auth_failed", client=address)
 
 
 def requires(role: str) -> Any:

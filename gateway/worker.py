@@ -13,6 +13,7 @@ import importlib
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,6 +188,10 @@ class Worker:
             target.breaker.probing = False
             await self._render_failed(delivery, exc, mapping.version)
             return
+        except Unrenderable as exc:
+            target.breaker.probing = False
+            await self._unrenderable(delivery, exc, mapping.version)
+            return
         async with target.slots:
             await target.rate.wait()
             started = time.perf_counter()
@@ -204,7 +209,12 @@ class Worker:
     async def _render(
         self, delivery: Delivery, message: Message
     ) -> tuple[Rendered, dict[str, str]]:
-        event = PoEvent.model_validate(message.canonical[0])
+        """Read the PO's state and mapping (I/O: a failure there is retried like any outage),
+        then render: a pure function of event, state and mapping, so an exception it raises
+        other than the hub's own errors (``ValueError``, ``OverflowError``, ``TypeError``...)
+        would raise again on every retry, and is ``Unrenderable``: dead at once."""
+        with _pure():
+            event = PoEvent.model_validate(message.canonical[0])
         state = await self.store.get_po(delivery.po_number)
         self._rendered_without_state[delivery.id] = state is None
         remote_id = state.remote_ids.get(delivery.target) if state else None
@@ -213,7 +223,8 @@ class Worker:
             remote_id=remote_id, status=known.get("status"), version=known.get("version")
         )
         ctx = RenderContext(await self._mapping_for(delivery), state, remote)
-        plan = registry.get(delivery.target).render(event, ctx)
+        with _pure():
+            plan = registry.get(delivery.target).render(event, ctx)
         return plan, ({delivery.target: remote_id} if remote_id else {})
 
     async def _mapping_for(self, delivery: Delivery) -> Mapping:
@@ -230,9 +241,25 @@ class Worker:
             self._pinned_mappings[wanted] = found
         return self._pinned_mappings[wanted]
 
+    async def _unrenderable(self, delivery: Delivery, exc: Unrenderable, version: str) -> None:
+        """No retry can fix a render that raised: dead now, so the PO's line behind it at
+        this target moves on (``README``: "What holds a PO's line")."""
+        cause = exc.__cause__
+        log.error("delivery.cannot_render", error=str(exc), exc_info=cause)
+        attempt = _attempt(delivery, "dead", error=str(exc), version=version)
+        metrics.DEAD.labels(delivery.target).inc()
+        await self._finish(delivery, State.DEAD, attempt, reason=str(exc))
+
     async def _render_failed(self, delivery: Delivery, exc: PohubError, version: str) -> None:
         attempt = _attempt(delivery, "parked", error=str(exc), version=version)
-        if isinstance(exc, MappingMissing):
+        if isinstance(exc, MappingMissing) and not exc.fixable:
+            # a missing value of the PO itself (a key of None): no row can be added for it,
+            # and parked it would hold the PO's line at this target until someone noticed
+            attempt.outcome = "dead"
+            metrics.DEAD.labels(delivery.target).inc()
+            reason = f"cannot render: {exc} (no mapping row can be added for it)"
+            await self._finish(delivery, State.DEAD, attempt, reason=reason)
+        elif isinstance(exc, MappingMissing):
             metrics.PARKED.labels(delivery.target, "mapping").inc()
             await self._finish(
                 delivery, State.PARKED, attempt, reason=str(exc), park_kind="mapping"
@@ -384,6 +411,26 @@ class Worker:
         await self.store.finish(delivery.id, attempt, state, **kw)
         if state is not State.DELIVERED:
             log.info(f"delivery.{state.value}", reason=kw.get("reason"))
+
+
+class Unrenderable(Exception):
+    """Rendering raised something other than a ``PohubError``: a value the target cannot
+    take that no adapter rule caught, or a bug. Rendering does no I/O, so trying again
+    would fail the same way; the original exception is ``__cause__``."""
+
+
+@contextlib.contextmanager
+def _pure() -> Iterator[None]:
+    """Around code with no I/O: an exception that is not the hub's own becomes
+    ``Unrenderable`` ("cannot render: <type>: <message>")."""
+    try:
+        yield
+    except PohubError:
+        raise
+    except Exception as exc:
+        text = str(exc)
+        text = text if len(text) <= 500 else text[:500] + "..."
+        raise Unrenderable(f"cannot render: {type(exc).__name__}: {text}") from exc
 
 
 def _round(delivery: Delivery) -> int:

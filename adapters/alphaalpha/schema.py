@@ -26,7 +26,7 @@ from pydantic import ConfigDict, Field, RootModel, Strict, StrictBool, StrictInt
 from pydantic import with_config as _with_config
 from typing_extensions import TypedDict
 
-from adapters._wire import Wire
+from adapters._wire import PoNumber, Wire
 
 SYSTEM = "alphaalpha"
 
@@ -252,7 +252,7 @@ class PurchaseOrder(TypedDict, total=False):
     deliveryAddress: Address | None
     events: list[HistoryEvent] | None
     expectedDeliveryDate: StrictStr | None
-    id: Required[Id]
+    id: Required[Annotated[PoNumber, Field(min_length=1)]]
     internalApprovals: list[Review] | None
     internalReview: Review | None
     isLocked: StrictBool | None

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
-from adapters._wire import Wire
+from adapters._wire import PoNumber, Wire
 
 SYSTEM = "appliqloud"
 PATH = "/pic/link/purchase-orders/update"
@@ -39,7 +39,7 @@ Id = StrictStr
 class PurchaseOrderHeader(Wire):
     """PurchaseOrderHeader: every field "Required"."""
 
-    purchaseOrderId: Id = Field(min_length=1)
+    purchaseOrderId: PoNumber = Field(min_length=1)
     purchaseOrderType: PoType
     accountingEntityId: Id = Field(min_length=1)
     vendorBusinessPartnerId: Id = Field(min_length=1)

@@ -14,7 +14,7 @@ from core.errors import InvalidInput
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
 from core.model import EventKind, PoEvent, PurchaseOrder
-from core.validation import validate_json, validate_obj
+from core.validation import duplicate_keys, validate_json, validate_obj
 
 SYSTEM = "canonical"
 PATH = "/api/v1/purchase-orders"
@@ -28,6 +28,9 @@ def _parse(
     except orjson.JSONDecodeError:
         validate_json(PoEvent, body, SYSTEM)  # raises with the parser's own message
         raise
+    duplicated = duplicate_keys(body, data)
+    if duplicated:
+        raise InvalidInput(SYSTEM, duplicated)
     if isinstance(data, dict) and "kind" not in data and "source_system" not in data:
         po = validate_obj(PurchaseOrder, data, SYSTEM)
         return [

@@ -187,6 +187,8 @@ def _buyer_id(buyer: Party, mapping: Mapping) -> str:
     if buyer.code is not None and buyer.code in rows:
         return rows[buyer.code]
     own = mapping.default("buyerB2BId", "$.b2bIds.buyerB2BId")
+    if own is None and buyer.code is None:  # no buyer to add a row for: the default is the fix
+        raise MappingMissing(SYSTEM, "defaults", "buyerB2BId", "$.b2bIds.buyerB2BId")
     if own is None:
         raise MappingMissing(SYSTEM, "crosswalks.buyer", buyer.code, "$.b2bIds.buyerB2BId")
     return str(own)

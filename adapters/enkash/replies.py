@@ -96,8 +96,9 @@ class Reply(Wire):
 
 
 def _blank_status() -> PoStatusBody:
-    """What a failure echoes when the request could not be read: every part is required."""
-    return PoStatusBody(
+    """What a failure echoes when the request could not be read: every part is required.
+    Built without validation: the blank number is a placeholder, not a PO number."""
+    return PoStatusBody.model_construct(
         objectId="",
         buyerPONumber="",
         objectVersion=ObjectVersion(currentVersion=0, newVersion=0),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pydantic import StrictInt, StrictStr
 
-from adapters._wire import Wire
+from adapters._wire import PoNumberOwnBlankRule, Wire
 
 SYSTEM = "enkash"
 PATH = "/api/v0/purchase-order/req-status-change"
@@ -57,7 +57,7 @@ class PoStatusBody(Wire):
     """``poStatus``: which PO, which versions, what the buyer did and the status move."""
 
     objectId: StrictStr
-    buyerPONumber: StrictStr
+    buyerPONumber: PoNumberOwnBlankRule
     objectVersion: ObjectVersion
     buyerAction: StrictStr
     buyerRemarks: StrictStr

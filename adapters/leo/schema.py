@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import StrictStr
 
-from adapters._wire import Wire
+from adapters._wire import PoNumberOwnBlankRule, Wire
 
 SYSTEM = "leo"
 PATH = "/leo-order-domaingateway-api/api/v2/Order/processAsync"
@@ -44,7 +44,7 @@ class LineInfo(Wire):
 class ProcessAsync(Wire):
     """``POST {base}/leo-order-domaingateway-api/api/v2/Order/processAsync`` body."""
 
-    documentNumber: StrictStr
+    documentNumber: PoNumberOwnBlankRule
     lob: StrictStr | None = None
     status: StrictStr | None = None
     errorMessage: StrictStr | None = None

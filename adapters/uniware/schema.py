@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field, StrictStr
 
-from adapters._wire import LooseNumber, Number, Wire
+from adapters._wire import LooseNumber, Number, PoNumber, Wire
 
 
 class CustomFieldValue(Wire):
@@ -49,7 +49,7 @@ class PurchaseOrderItem(Wire):
 class ApprovedPurchaseOrder(Wire):
     """``POST {PartnerBaseUrl}/approvedPurchaseOrder`` body."""
 
-    code: StrictStr = Field(min_length=1)
+    code: PoNumber = Field(min_length=1)
     created: StrictStr
     createdBy: StrictStr
     deliveryDate: StrictStr
@@ -59,8 +59,8 @@ class ApprovedPurchaseOrder(Wire):
     type: StrictStr
     vendorCode: StrictStr = Field(min_length=1)
     vendorName: StrictStr
-    amendedPurchaseOrderCode: StrictStr | None
-    amendmentPurchaseOrderCode: StrictStr | None
+    amendedPurchaseOrderCode: PoNumber | None
+    amendmentPurchaseOrderCode: PoNumber | None
     purchaseOrderItems: list[PurchaseOrderItem] = Field(min_length=1)
     customFieldValues: list[CustomFieldValue]
 
