@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from core.errors import FieldError, InvalidInput, json_path
+from core.numbers import OutOfRange, check_range
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -81,6 +83,30 @@ def out_of_bounds(data: Any) -> list[FieldError]:
         elif isinstance(value, str) and len(value) > MAX_STRING:
             errors.append(FieldError(json_path(loc), "string_length",
                                      f"longer than {MAX_STRING} characters"))  # fmt: skip
+    errors.sort(key=lambda e: e.path)
+    return errors
+
+
+def decimals_out_of_range(value: object) -> list[FieldError]:
+    """Every ``Decimal`` of a validated model outside the border's bounds (``check_range``),
+    by the path of its field. For a dialect whose wire model is the canonical one: there a
+    number may come as a numeric string (``"1e400"``), which the JSON walk of
+    ``out_of_bounds`` does not see as a number."""
+    errors: list[FieldError] = []
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, ())]
+    while stack and len(errors) < MAX_ERRORS:
+        node, loc = stack.pop()
+        if isinstance(node, Decimal):
+            try:
+                check_range(node)
+            except OutOfRange as exc:
+                errors.append(FieldError(json_path(loc), "value_error", str(exc)))
+        elif isinstance(node, BaseModel):
+            stack.extend((getattr(node, name), (*loc, name)) for name in type(node).model_fields)
+        elif isinstance(node, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(node))
     errors.sort(key=lambda e: e.path)
     return errors
 

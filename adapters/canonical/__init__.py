@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping as AbcMapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 
@@ -15,9 +15,10 @@ from core.errors import InvalidInput
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
 from core.model import EventKind, PoEvent, PurchaseOrder
-from core.validation import validate_json, validate_obj
+from core.validation import decimals_out_of_range, out_of_bounds, validate_json, validate_obj
 
 SYSTEM = "canonical"
+T = TypeVar("T")
 PATH = "/api/v1/purchase-orders"
 
 
@@ -34,14 +35,17 @@ class CanonicalAdapter:
         except orjson.JSONDecodeError:
             validate_json(PoEvent, body, SYSTEM)  # raises with the parser's own message
             raise
+        errors = out_of_bounds(data)  # the border's bounds, as every dialect has them
+        if errors:
+            raise InvalidInput(SYSTEM, errors)
+        if isinstance(data, list):
+            raise InvalidInput.one(SYSTEM, "$", "type", "expected one event object, not an array")
         if isinstance(data, dict) and "kind" not in data and "source_system" not in data:
-            po = validate_obj(PurchaseOrder, data, SYSTEM)
+            po = _bounded(validate_obj(PurchaseOrder, data, SYSTEM))
             return [
                 PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system=SYSTEM, po=po)
             ]
-        if isinstance(data, list):
-            raise InvalidInput.one(SYSTEM, "$", "type", "expected one event object, not an array")
-        return [validate_obj(PoEvent, data, SYSTEM)]
+        return [_bounded(validate_obj(PoEvent, data, SYSTEM))]
 
     def render(self, event: PoEvent, ctx: RenderContext) -> Rendered:
         body = event.model_dump(mode="json", exclude_defaults=True)
@@ -49,6 +53,15 @@ class CanonicalAdapter:
 
     def combine(self, rendered: list[Rendered]) -> Any:
         return combine_bodies(rendered)
+
+
+def _bounded(value: T) -> T:
+    """``value`` when every amount in it is within the border's bounds; numeric strings
+    (``"1e400"``) become Decimals only in the model, so they are checked there."""
+    errors = decimals_out_of_range(value)
+    if errors:
+        raise InvalidInput(SYSTEM, errors)
+    return value
 
 
 ADAPTER = CanonicalAdapter()
