@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from core.errors import FieldError, InvalidInput, json_path
+from core.numbers import OutOfRange, check_range
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -152,6 +154,30 @@ def _duplicates_exact(body: bytes | str) -> list[FieldError]:
                 stack.append((v, (*loc, k)))
         elif isinstance(value, list):
             stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+    errors.sort(key=lambda e: e.path)
+    return errors
+
+
+def decimals_out_of_range(value: object) -> list[FieldError]:
+    """Every ``Decimal`` of a validated model outside the border's bounds (``check_range``),
+    by the path of its field. For a dialect whose wire model is the canonical one: there a
+    number may come as a numeric string (``"1e400"``), which the JSON walk of
+    ``out_of_bounds`` does not see as a number."""
+    errors: list[FieldError] = []
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, ())]
+    while stack and len(errors) < MAX_ERRORS:
+        node, loc = stack.pop()
+        if isinstance(node, Decimal):
+            try:
+                check_range(node)
+            except OutOfRange as exc:
+                errors.append(FieldError(json_path(loc), "value_error", str(exc)))
+        elif isinstance(node, BaseModel):
+            stack.extend((getattr(node, name), (*loc, name)) for name in type(node).model_fields)
+        elif isinstance(node, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(node))
     errors.sort(key=lambda e: e.path)
     return errors
 

@@ -117,6 +117,11 @@ class Ingest:
         def change(state: PurchaseOrder | None) -> PurchaseOrder | None:
             if echo is not None:
                 return None
+            if (_previous(state, system) or {}).get("key") == dedup:
+                # This very event is in the state already: a copy of it (the sender's retry)
+                # passed the dedup check while the first was still being stored. Applying it
+                # again would count a receipt twice.
+                return None
             new = identity.noted(apply_event(state, event), system, event)
             if original is not None and new is not None:
                 new = identity.carried_over(original, new, system)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping as AbcMapping
+from typing import TypeVar
 
 import orjson
 
@@ -14,9 +15,16 @@ from core.errors import InvalidInput
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
 from core.model import EventKind, PoEvent, PurchaseOrder
-from core.validation import duplicate_keys, validate_json, validate_obj
+from core.validation import (
+    decimals_out_of_range,
+    duplicate_keys,
+    out_of_bounds,
+    validate_json,
+    validate_obj,
+)
 
 SYSTEM = "canonical"
+T = TypeVar("T")
 PATH = "/api/v1/purchase-orders"
 
 
@@ -28,22 +36,31 @@ def _parse(
     except orjson.JSONDecodeError:
         validate_json(PoEvent, body, SYSTEM)  # raises with the parser's own message
         raise
-    duplicated = duplicate_keys(body, data)
-    if duplicated:
-        raise InvalidInput(SYSTEM, duplicated)
+    errors = duplicate_keys(body, data) or out_of_bounds(data)  # the border's rules
+    if errors:
+        raise InvalidInput(SYSTEM, errors)
+    if isinstance(data, list):
+        raise InvalidInput.one(SYSTEM, "$", "type", "expected one event object, not an array")
     if isinstance(data, dict) and "kind" not in data and "source_system" not in data:
-        po = validate_obj(PurchaseOrder, data, SYSTEM)
+        po = _bounded(validate_obj(PurchaseOrder, data, SYSTEM))
         return [
             PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system=SYSTEM, po=po)
         ]
-    if isinstance(data, list):
-        raise InvalidInput.one(SYSTEM, "$", "type", "expected one event object, not an array")
-    return [validate_obj(PoEvent, data, SYSTEM)]
+    return [_bounded(validate_obj(PoEvent, data, SYSTEM))]
 
 
 def _render(event: PoEvent, ctx: RenderContext) -> Rendered:
     body = event.model_dump(mode="json", exclude_defaults=True)
     return Rendered(SYSTEM, [Call("POST", PATH, body)], ctx.mapping.version)
+
+
+def _bounded(value: T) -> T:
+    """``value`` when every amount in it is within the border's bounds; numeric strings
+    (``"1e400"``) become Decimals only in the model, so they are checked there."""
+    errors = decimals_out_of_range(value)
+    if errors:
+        raise InvalidInput(SYSTEM, errors)
+    return value
 
 
 ADAPTER = SystemAdapter(SYSTEM, MappingSpec(), parse=_parse, render=_render, needs_full_po=False)

@@ -16,6 +16,7 @@ from tests.servers import SimulatorServer
 from tests.support import ROOT
 
 UNIWARE = (ROOT / "adapters/uniware/samples/approved-po.json").read_text()
+CANONICAL_PO = '{"po_number": "PO-BOUNDS-C", "lines": [{"line_number": "1", "quantity": 1}]}'
 APPLIQLOUD = next((ROOT / "adapters/appliqloud/samples").glob("*.json")).read_text()
 
 
@@ -87,6 +88,28 @@ def test_appliqloud_price_out_of_bounds_is_refused(gw: Gateway, raw: str) -> Non
                   _with(APPLIQLOUD, "netUnitPrice", raw), "PUT")  # fmt: skip
     assert reply.status_code == 400, reply.text
     assert "netUnitPrice" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "rule"),
+    [
+        ("1e308", "number_range"),
+        ("123456789012345678901", "number_range"),
+        ('"1e400"', "value_error"),
+        ('"1e200000"', "value_error"),
+        ('"0.00000000000000000001"', "value_error"),
+    ],
+)
+def test_canonical_quantity_out_of_bounds_is_refused(gw: Gateway, raw: str, rule: str) -> None:
+    """Found by the state machine (tests/abuse/test_state_machine.py): the canonical
+    endpoint took every one of these, a huge number to be rendered to every target."""
+    body = _with(CANONICAL_PO, "quantity", raw)
+    headers = {**gw.inbound_headers("canonical"), "Content-Type": "application/json"}
+    reply = httpx.post(f"{gw.url}/api/v1/purchase-orders", content=body, headers=headers,
+                       timeout=10)  # fmt: skip
+    assert reply.status_code == 400, reply.text
+    error = orjson.loads(reply.content)["error"]
+    assert error["path"] == "$.lines[0].quantity" and error["rule"] == rule, error
 
 
 def test_nothing_out_of_bounds_was_stored(gw: Gateway) -> None:
