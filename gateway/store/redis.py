@@ -606,6 +606,10 @@ class RedisStore(Store):
         written together by the ``accept`` script (a duplicate writes neither), under a
         WATCH of the PO's key, so a concurrent event of the same PO makes this one start
         again from the state that one left. Un-parking "unknown PO" deliveries follows."""
+        if message.dedup_key is not None:  # a known duplicate: nothing to compute or write
+            known = await self.find_duplicate(message.dedup_key)
+            if known is not None:
+                return known, False
         if message.po_number is None:
             return await self.accept(message, targets)
         key = self.k_po(message.po_number)
