@@ -23,6 +23,10 @@ from gateway.auth import Principal
 from gateway.store.base import aggregate
 from gateway.store.records import Delivery, MessageFilter, State
 
+API_BODY_MAX = 64 * 1024
+"""Request body of the operations API and of the mappings API's small requests (rollback,
+replay filters): 64 KiB, answered 413 past it. Mapping saves and previews have their own."""
+
 
 def hub_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
     return connection.app.state.hub
@@ -89,6 +93,7 @@ class ReplayRequest(BaseModel):
 class Messages(Controller):
     path = "/api/v1"
     tags = ["operations"]
+    request_max_body_size = API_BODY_MAX
 
     @get("/messages", guards=[requires("viewer")])
     async def search(
