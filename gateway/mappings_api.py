@@ -132,9 +132,13 @@ class MappingsController(Controller):
         self, request: Request[Any, Any, Any], system: str, data: RollbackRequest
     ) -> dict[str, Any]:
         await _version(request, system, data.version)
-        record, requeued = await mv.rollback(
-            hub_of(request), system, data.version, principal(request).name, data.comment or None
-        )
+        try:
+            record, requeued = await mv.rollback(
+                hub_of(request), system, data.version, principal(request).name,
+                data.comment or None,
+            )  # fmt: skip
+        except mv.ValidationTimeout as exc:
+            raise _timed_out(str(exc)) from None
         return _saved(record, requeued)
 
     @post("/{system:str}/preview", guards=[requires("viewer")], status_code=200,
