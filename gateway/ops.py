@@ -75,7 +75,7 @@ def _cut(text: str | None, cap: int = TEXT_CAP) -> str | None:
     return text if text is None or len(text) <= cap else text[: cap - 1] + "…"
 
 
-def message_summary(message: Message) -> dict[str, Any]:
+def message_summary(message: Message, body_size: int | None = None) -> dict[str, Any]:
     """A message as lists and timelines show it: ids, states, reasons, counts. Never the
     body, headers, canonical form or exchanges (``GET /api/v1/messages/{id}`` has them), so
     an item stays under ~4 KB whatever the message holds."""
@@ -83,7 +83,8 @@ def message_summary(message: Message) -> dict[str, Any]:
     data = message.model_dump(mode="json", include=_MESSAGE_FIELDS)
     for name in ("error", "error_path", "note"):
         data[name] = _cut(data[name])
-    data.update(state=aggregate(message).value, body_size=len(message.body.encode()),
+    size = len(message.body.encode()) if body_size is None else body_size
+    data.update(state=aggregate(message).value, body_size=size,
                 event_count=len(message.canonical), kinds=kinds,
                 deliveries=[_delivery_summary(d) for d in message.deliveries])  # fmt: skip
     return data
@@ -163,9 +164,10 @@ class Messages(Controller):
         is the offset of the following page, or null on the last one."""
         offset = min(max(offset, 0), 10**9)
         limit = min(max(limit, 1), LIST_LIMIT_MAX)
-        page = await hub_of(request).store.search(flt, offset, limit)
+        page = await hub_of(request).store.search(flt, offset, limit, light=True)
         after = page.offset + len(page.items)
-        return {"items": [message_summary(m) for m in page.items], "total": page.total,
+        items = [message_summary(m, page.body_sizes.get(m.id)) for m in page.items]
+        return {"items": items, "total": page.total,
                 "offset": page.offset, "limit": page.limit,
                 "next": after if page.items and after < page.total else None}  # fmt: skip
 
@@ -257,11 +259,13 @@ class Messages(Controller):
         hub = hub_of(request)
         """The PO and the summaries of its latest ``TIMELINE_MAX`` messages, oldest first."""
         po = await hub.store.get_po(po_number)
-        page = await hub.store.search(MessageFilter(po_number=po_number), 0, TIMELINE_MAX)
+        flt = MessageFilter(po_number=po_number)
+        page = await hub.store.search(flt, 0, TIMELINE_MAX, light=True)
         if po is None and not page.items:
             raise NotFoundException(f"no purchase order {po_number}")
         return {"po": po.model_dump(mode="json") if po else None,
-                "timeline": [message_summary(m) for m in reversed(page.items)],
+                "timeline": [message_summary(m, page.body_sizes.get(m.id))
+                             for m in reversed(page.items)],
                 "timeline_total": page.total}  # fmt: skip
 
     @get("/targets", guards=[requires("viewer")])
