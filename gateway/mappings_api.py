@@ -5,20 +5,23 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from litestar import Controller, Request, Response, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException, TooManyRequestsException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from adapters import registry
 from core.adapter import RemoteState, RenderContext
-from core.errors import MappingMissing, PohubError
+from core.errors import MappingMissing, PohubError, json_path
 from core.mapping.schema import Key
 from core.mapping.tables import Mapping
 from core.model import PoEvent, PoStatus, PurchaseOrder, utc_now
 from core.state import apply_event
+from core.validation import MAX_ERRORS
 from gateway import mapping_versions as mv
 from gateway.ops import API_BODY_MAX, hub_of, principal, requires
 from gateway.store.records import Message, MessageFilter, State
@@ -73,6 +76,22 @@ def _invalid(exc: mv.MappingInvalid) -> Response[dict[str, Any]]:
 def _saved(record: dict[str, Any], requeued: int) -> dict[str, Any]:
     return {"version": record["version"], "content_version": record["content_version"],
             "requeued": requeued}  # fmt: skip
+
+
+@dataclass
+class _PreviewOperation(Operation):
+    """The preview reads its body itself (parsed off the loop): the schema still says what."""
+
+    def __post_init__(self) -> None:
+        obj, text = OpenAPIType.OBJECT, OpenAPIType.STRING
+        schema = Schema(type=obj, required=["mapping"], properties={
+            "mapping": Schema(type=obj), "source": Schema(type=text), "payload": Schema(),
+            "headers": Schema(type=obj, additional_properties=Schema(type=text)),
+            "message_id": Schema(type=text), "parked": Schema(type=OpenAPIType.BOOLEAN),
+        })  # fmt: skip
+        self.request_body = RequestBody(
+            content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
+        )
 
 
 class MappingsController(Controller):
@@ -142,16 +161,18 @@ class MappingsController(Controller):
         return _saved(record, requeued)
 
     @post("/{system:str}/preview", guards=[requires("viewer")], status_code=200,
-          request_max_body_size=MAPPING_BODY_MAX)  # fmt: skip
+          request_max_body_size=MAPPING_BODY_MAX, operation_class=_PreviewOperation)  # fmt: skip
     async def preview(
-        self, request: Request[Any, Any, Any], system: str, data: PreviewRequest
+        self, request: Request[Any, Any, Any], system: str
     ) -> Response[dict[str, Any]]:
-        """Render a draft without saving it. Bounded: the body (``MAPPING_BODY_MAX``), the
-        draft's shape (the mapping loader's limits), ``PREVIEW_CONCURRENCY`` at once (429),
-        ``PREVIEW_TIMEOUT_S`` of wall clock (503); the CPU work runs off the event loop."""
+        """Render a draft (a ``PreviewRequest``) without saving it. Bounded: the body
+        (``MAPPING_BODY_MAX``), the draft's shape (the mapping loader's limits),
+        ``PREVIEW_CONCURRENCY`` at once (429), ``PREVIEW_TIMEOUT_S`` of wall clock (503).
+        The CPU work, parsing the body included, runs off the event loop."""
         await _current(request, system)
         hub = hub_of(request)
-        slots = _slots(hub)
+        data = await request.body()  # within MAPPING_BODY_MAX, before a slot: a slow upload
+        slots = _slots(hub)  # holds no preview slot
         if not slots.take():
             raise TooManyRequestsException(
                 f"at most {PREVIEW_CONCURRENCY} previews run at once; try again shortly",
@@ -160,10 +181,13 @@ class MappingsController(Controller):
         deadline = time.monotonic() + PREVIEW_TIMEOUT_S
         try:
             try:
-                draft = await slots.run(deadline, mv.validate, system, data.mapping)
+                parsed = await slots.run(deadline, PreviewRequest.model_validate_json, data)
+                draft = await slots.run(deadline, mv.validate, system, parsed.mapping)
+            except ValidationError as exc:
+                return _malformed(exc)
             except mv.MappingInvalid as exc:
                 return _invalid(exc)
-            inputs = [item async for item in _inputs(hub, system, data, slots, deadline)]
+            inputs = [item async for item in _inputs(hub, system, parsed, slots, deadline)]
             live = hub.mappings[system]
             results = await slots.run(deadline, _preview_all, system, draft, live, inputs,
                                       deadline)  # fmt: skip
@@ -172,6 +196,13 @@ class MappingsController(Controller):
         finally:
             slots.give()
         return Response({"results": results})
+
+
+def _malformed(exc: ValidationError) -> Response[dict[str, Any]]:
+    errors = [{"path": json_path(e["loc"]), "message": e["msg"]}
+              for e in exc.errors(include_url=False)[:MAX_ERRORS]]  # fmt: skip
+    return Response({"detail": "the request body is not a preview request", "errors": errors},
+                    status_code=400)  # fmt: skip
 
 
 def _timed_out(reason: str) -> HTTPException:
