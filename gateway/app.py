@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from prometheus_client import generate_latest
 
@@ -75,6 +76,15 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
                     status_code=400)  # fmt: skip
 
 
+def _too_large(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """413 naming the limit of the route (``ops.API_BODY_MAX``, ``MAPPING_BODY_MAX``...)."""
+    limit = request.route_handler.resolve_request_max_body_size()
+    detail = f"request body larger than {limit} bytes, the limit of {request.method} " + (
+        request.url.path if request.url.path.startswith("/api/") else "this route"
+    )
+    return Response({"status_code": 413, "detail": detail}, status_code=413)
+
+
 def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Litestar:
     from gateway.worker import Worker
 
@@ -118,7 +128,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             *inbound.handlers(lambda r: r.app.state.hub),
         ],
         lifespan=[lifespan],
-        exception_handlers={RecursionError: _too_deep},
+        exception_handlers={RecursionError: _too_deep, RequestEntityTooLarge: _too_large},
         openapi_config=OpenAPIConfig(title="pohub", version="0.1.0", path="/schema"),
         request_max_body_size=hub.config.max_body_bytes * 2,
     )

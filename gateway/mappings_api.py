@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
-import copy
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from litestar import Controller, Request, Response, get, post, put
-from litestar.exceptions import NotFoundException
-from pydantic import BaseModel, ValidationError
+from litestar.exceptions import HTTPException, NotFoundException, TooManyRequestsException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from adapters import registry
 from core.adapter import RemoteState, RenderContext
-from core.errors import MappingMissing, PohubError
-from core.mapping.schema import MappingFile
+from core.errors import MappingMissing, PohubError, json_path
+from core.mapping.schema import Key
 from core.mapping.tables import Mapping
-from core.model import PoEvent, PurchaseOrder, utc_now
+from core.model import PoEvent, PoStatus, PurchaseOrder, utc_now
 from core.state import apply_event
+from core.validation import MAX_ERRORS
 from gateway import mapping_versions as mv
-from gateway.ops import hub_of, principal, requires
+from gateway.ops import API_BODY_MAX, hub_of, principal, requires
 from gateway.store.records import Message, MessageFilter, State
 from gateway.worker import REMOTE
 
 MAX_PLACEHOLDERS = 200
+"""Missing rows listed per previewed input; past it the input says "too many missing rows"."""
 MAX_PREVIEWS = 200
+"""Parked/dead deliveries previewed by one ``parked`` request."""
+MAPPING_BODY_MAX = 2 * 1024 * 1024
+"""Request body of a mapping save or preview (2 MiB, about 65,000 crosswalk rows): 413 past it.
+Bigger tables (the schema allows 100,000 rows per table, a file 5 MB) go in by
+``pohub mappings import``."""
+PREVIEW_CONCURRENCY = 2
+"""Previews running at once per gateway process; one more is a 429 with Retry-After."""
+PREVIEW_TIMEOUT_S = 10.0
+"""Wall-clock bound of one preview (validation plus every render); past it a 503."""
+PREVIEW_RETRY_AFTER_S = 2
 
 
 class SaveRequest(BaseModel):
@@ -62,9 +78,26 @@ def _saved(record: dict[str, Any], requeued: int) -> dict[str, Any]:
             "requeued": requeued}  # fmt: skip
 
 
+@dataclass
+class _PreviewOperation(Operation):
+    """The preview reads its body itself (parsed off the loop): the schema still says what."""
+
+    def __post_init__(self) -> None:
+        obj, text = OpenAPIType.OBJECT, OpenAPIType.STRING
+        schema = Schema(type=obj, required=["mapping"], properties={
+            "mapping": Schema(type=obj), "source": Schema(type=text), "payload": Schema(),
+            "headers": Schema(type=obj, additional_properties=Schema(type=text)),
+            "message_id": Schema(type=text), "parked": Schema(type=OpenAPIType.BOOLEAN),
+        })  # fmt: skip
+        self.request_body = RequestBody(
+            content={"application/json": OpenAPIMediaType(schema=schema)}, required=True
+        )
+
+
 class MappingsController(Controller):
     path = "/api/v1/mappings"
     tags = ["mappings"]
+    request_max_body_size = API_BODY_MAX
 
     @get("", guards=[requires("viewer")])
     async def systems(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
@@ -81,7 +114,7 @@ class MappingsController(Controller):
     async def current(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
         return {"system": system, **await _current(request, system)}
 
-    @put("/{system:str}", guards=[requires("admin")])
+    @put("/{system:str}", guards=[requires("admin")], request_max_body_size=MAPPING_BODY_MAX)
     async def save(
         self, request: Request[Any, Any, Any], system: str, data: SaveRequest
     ) -> Response[dict[str, Any]]:
@@ -92,6 +125,8 @@ class MappingsController(Controller):
             )
         except mv.MappingInvalid as exc:
             return _invalid(exc)
+        except mv.ValidationTimeout as exc:
+            raise _timed_out(str(exc)) from None
         return Response(_saved(record, requeued))
 
     @get("/{system:str}/versions", guards=[requires("viewer")])
@@ -116,32 +151,115 @@ class MappingsController(Controller):
         self, request: Request[Any, Any, Any], system: str, data: RollbackRequest
     ) -> dict[str, Any]:
         await _version(request, system, data.version)
-        record, requeued = await mv.rollback(
-            hub_of(request), system, data.version, principal(request).name, data.comment or None
-        )
+        try:
+            record, requeued = await mv.rollback(
+                hub_of(request), system, data.version, principal(request).name,
+                data.comment or None,
+            )  # fmt: skip
+        except mv.ValidationTimeout as exc:
+            raise _timed_out(str(exc)) from None
         return _saved(record, requeued)
 
-    @post("/{system:str}/preview", guards=[requires("viewer")], status_code=200)
+    @post("/{system:str}/preview", guards=[requires("viewer")], status_code=200,
+          request_max_body_size=MAPPING_BODY_MAX, operation_class=_PreviewOperation)  # fmt: skip
     async def preview(
-        self, request: Request[Any, Any, Any], system: str, data: PreviewRequest
+        self, request: Request[Any, Any, Any], system: str
     ) -> Response[dict[str, Any]]:
+        """Render a draft (a ``PreviewRequest``) without saving it. Bounded: the body
+        (``MAPPING_BODY_MAX``), the draft's shape (the mapping loader's limits),
+        ``PREVIEW_CONCURRENCY`` at once (429), ``PREVIEW_TIMEOUT_S`` of wall clock (503).
+        The CPU work, parsing the body included, runs off the event loop."""
         await _current(request, system)
-        try:
-            draft = await mv.validate_off_loop(system, data.mapping)
-        except mv.MappingInvalid as exc:
-            return _invalid(exc)
         hub = hub_of(request)
-        results = []
-        async for label, message_id, event, state, error in _inputs(hub, system, data):
-            item: dict[str, Any] = {"label": label}
-            if message_id is not None:
-                item["message_id"] = message_id
-            if event is None:
-                results.append({**item, "output": None, "live_output": None, "changes": [],
-                                "missing": [], "error": error})  # fmt: skip
-                continue
-            results.append({**item, **_compare(hub, system, draft, event, state)})
+        data = await request.body()  # within MAPPING_BODY_MAX, before a slot: a slow upload
+        slots = _slots(hub)  # holds no preview slot
+        if not slots.take():
+            raise TooManyRequestsException(
+                f"at most {PREVIEW_CONCURRENCY} previews run at once; try again shortly",
+                headers={"Retry-After": str(PREVIEW_RETRY_AFTER_S)},
+            )
+        deadline = time.monotonic() + PREVIEW_TIMEOUT_S
+        try:
+            try:
+                parsed = await slots.run(deadline, PreviewRequest.model_validate_json, data)
+                draft = await slots.run(deadline, mv.validate, system, parsed.mapping)
+            except ValidationError as exc:
+                return _malformed(exc)
+            except mv.MappingInvalid as exc:
+                return _invalid(exc)
+            inputs = [item async for item in _inputs(hub, system, parsed, slots, deadline)]
+            live = hub.mappings[system]
+            results = await slots.run(deadline, _preview_all, system, draft, live, inputs,
+                                      deadline)  # fmt: skip
+        except _PreviewTimeout:
+            raise _timed_out(f"preview took longer than {PREVIEW_TIMEOUT_S:g} s") from None
+        finally:
+            slots.give()
         return Response({"results": results})
+
+
+def _malformed(exc: ValidationError) -> Response[dict[str, Any]]:
+    errors = [{"path": json_path(e["loc"]), "message": e["msg"]}
+              for e in exc.errors(include_url=False)[:MAX_ERRORS]]  # fmt: skip
+    return Response({"detail": "the request body is not a preview request", "errors": errors},
+                    status_code=400)  # fmt: skip
+
+
+def _timed_out(reason: str) -> HTTPException:
+    return HTTPException(status_code=503, detail=reason,
+                         headers={"Retry-After": str(PREVIEW_RETRY_AFTER_S)})  # fmt: skip
+
+
+class _PreviewTimeout(RuntimeError):
+    pass
+
+
+class _Slots:
+    """At most ``n`` previews at once, their CPU work on ``n`` threads of their own.
+
+    A slot given back while its thread still runs (the request timed out) stays taken until
+    the thread ends, so timed-out work cannot pile up behind the bound.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.busy = 0
+        self.pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="preview")
+        self.running: dict[int, asyncio.Future[Any]] = {}
+
+    def take(self) -> bool:
+        if self.busy >= self.n:
+            return False
+        self.busy += 1
+        return True
+
+    def give(self) -> None:
+        work = self.running.pop(id(asyncio.current_task()), None)
+        if work is not None and not work.done():
+            work.add_done_callback(lambda _: self._free())
+        else:
+            self._free()
+
+    def _free(self) -> None:
+        self.busy -= 1
+
+    async def run(self, deadline: float, fn: Any, *args: Any) -> Any:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _PreviewTimeout
+        work = asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        self.running[id(asyncio.current_task())] = work
+        try:
+            return await asyncio.wait_for(asyncio.shield(work), left)
+        except TimeoutError:
+            raise _PreviewTimeout from None
+
+
+def _slots(hub: Any) -> _Slots:
+    found: _Slots | None = vars(hub).get("_preview_slots")
+    if found is None or found.n != PREVIEW_CONCURRENCY:
+        found = vars(hub)["_preview_slots"] = _Slots(PREVIEW_CONCURRENCY)
+    return found
 
 
 async def _current(request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
@@ -163,7 +281,9 @@ async def _version(request: Request[Any, Any, Any], system: str, n: int) -> dict
 Input = tuple[str, str | None, PoEvent | None, PurchaseOrder | None, str | None]
 
 
-async def _inputs(hub: Any, system: str, data: PreviewRequest) -> Any:
+async def _inputs(
+    hub: Any, system: str, data: PreviewRequest, slots: _Slots, deadline: float
+) -> Any:
     """(label, message id, event, PO state, error) for each thing to translate."""
     if data.message_id is not None:
         message = await hub.store.get_message(data.message_id)
@@ -174,12 +294,16 @@ async def _inputs(hub: Any, system: str, data: PreviewRequest) -> Any:
         count = 0
         for status in (State.PARKED, State.DEAD):
             async for delivery in hub.store.deliveries(MessageFilter(target=system, status=status)):
+                if count >= MAX_PREVIEWS:
+                    return
+                if time.monotonic() > deadline:
+                    raise _PreviewTimeout
                 message = await hub.store.get_message(delivery.message_id)
-                if message is not None and count < MAX_PREVIEWS:
+                if message is not None:
                     count += 1
                     yield await _stored(hub, message, f"{status.value} {delivery.po_number}")
     elif data.source is not None and data.payload is not None:
-        async for item in _sample(hub, data):
+        async for item in _sample(hub, data, slots, deadline):
             yield item
     else:
         yield ("request", None, None, None, "give source and payload, message_id, or parked")
@@ -193,7 +317,7 @@ async def _stored(hub: Any, message: Message, label: str) -> Input:
     return label, message.id, event, state, None
 
 
-async def _sample(hub: Any, data: PreviewRequest) -> Any:
+async def _sample(hub: Any, data: PreviewRequest, slots: _Slots, deadline: float) -> Any:
     source = data.source or ""
     if source not in hub.mappings:
         yield ("sample", None, None, None, f"unknown source system {source!r}")
@@ -201,8 +325,9 @@ async def _sample(hub: Any, data: PreviewRequest) -> Any:
     raw = data.payload
     body = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
     headers = {k.lower(): v for k, v in data.headers.items()}
-    try:
-        events = registry.get(source).parse(body, hub.mappings[source], headers)
+    try:  # parsing a big sample is CPU work too: off the loop, within the deadline
+        events = await slots.run(deadline, registry.get(source).parse, body,
+                                 hub.mappings[source], headers)  # fmt: skip
     except PohubError as exc:
         yield ("sample", None, None, None, str(exc))
         return
@@ -210,6 +335,25 @@ async def _sample(hub: Any, data: PreviewRequest) -> Any:
         event.occurred_at = event.occurred_at or utc_now()
         state = apply_event(await hub.store.get_po(event.po_number), event)
         yield (f"sample {event.po_number}", None, event, state, None)
+
+
+def _preview_all(
+    system: str, draft: Mapping, live: Mapping, inputs: list[Input], deadline: float
+) -> list[dict[str, Any]]:
+    """Every input rendered with the draft and the live mapping (in a preview thread)."""
+    results = []
+    for label, message_id, event, state, error in inputs:
+        if time.monotonic() > deadline:
+            raise _PreviewTimeout
+        item: dict[str, Any] = {"label": label}
+        if message_id is not None:
+            item["message_id"] = message_id
+        if event is None:
+            results.append({**item, "output": None, "live_output": None, "changes": [],
+                            "missing": [], "error": error})  # fmt: skip
+            continue
+        results.append({**item, **_compare(system, draft, live, event, state, deadline)})
+    return results
 
 
 def _render(system: str, mapping: Mapping, event: PoEvent, state: PurchaseOrder | None) -> Any:
@@ -222,11 +366,12 @@ def _render(system: str, mapping: Mapping, event: PoEvent, state: PurchaseOrder 
 
 
 def _compare(
-    hub: Any, system: str, draft: Mapping, event: PoEvent, state: PurchaseOrder | None
-) -> dict[str, Any]:
-    output, missing, error = _render_all_missing(system, draft, event, state)
+    system: str, draft: Mapping, live: Mapping, event: PoEvent, state: PurchaseOrder | None,
+    deadline: float,
+) -> dict[str, Any]:  # fmt: skip
+    output, missing, error = _render_all_missing(system, draft, event, state, deadline)
     try:
-        live_output = _render(system, hub.mappings[system], event, state)
+        live_output = _render(system, live, event, state)
     except PohubError:
         live_output = None
     out = {"output": output, "live_output": live_output,
@@ -235,40 +380,79 @@ def _compare(
 
 
 def _render_all_missing(
-    system: str, draft: Mapping, event: PoEvent, state: PurchaseOrder | None
+    system: str, draft: Mapping, event: PoEvent, state: PurchaseOrder | None, deadline: float
 ) -> tuple[Any, list[dict[str, Any]], str | None]:
-    """Render; on each missing row add a placeholder and go again, so all gaps are listed."""
-    data = copy.deepcopy(draft.file.model_dump(mode="json"))
-    mapping = draft
+    """Render; on each missing row add a placeholder and go again, so all gaps are listed.
+
+    Placeholders go into a copy of the draft made once per input (only the tables a
+    placeholder touches are copied, once), never by validating the whole draft again.
+    """
+    mapping: _Filled | None = None
     missing: list[dict[str, Any]] = []
     for _ in range(MAX_PLACEHOLDERS):
+        if time.monotonic() > deadline:
+            raise _PreviewTimeout
         try:
-            return _render(system, mapping, event, state), missing, None
+            return _render(system, mapping or draft, event, state), missing, None
         except MappingMissing as exc:
             entry = {"table": exc.table, "key": exc.key}
-            if entry in missing or not _placeholder(data, exc):
-                return None, missing + [entry] * (entry not in missing), str(exc)
+            if entry in missing:
+                return None, missing, str(exc)
+            mapping = mapping or _Filled(draft)
+            problem = mapping.fill(system, exc)
+            if problem is not None:
+                missing.append(entry)
+                return None, missing, problem
             missing.append(entry)
         except PohubError as exc:
             return None, missing, str(exc)
-        try:
-            mapping = Mapping(MappingFile.model_validate(data), spec=registry.get(system).spec)
-        except (ValidationError, ValueError) as exc:
-            return None, missing, f"cannot fill {missing[-1]}: {exc}"
     return None, missing, "too many missing rows"
 
 
-def _placeholder(data: dict[str, Any], exc: MappingMissing) -> bool:
-    if exc.key is None:
-        return False
-    value = f"<missing {exc.key}>"
-    kind, _, name = exc.table.partition(".")
-    if kind == "crosswalks":
-        data["crosswalks"].setdefault(name, {})[str(exc.key)] = value
-    elif kind == "statuses" and name in data["statuses"]:
-        data["statuses"][name][str(exc.key)] = value
-    elif kind == "defaults":
-        data["defaults"][str(exc.key)] = value
-    else:
-        return False
-    return True
+_KEY: TypeAdapter[str] = TypeAdapter(Key)
+
+
+class _Filled(Mapping):
+    """A draft plus placeholder rows, sharing every table it does not touch with the draft."""
+
+    def __init__(self, draft: Mapping) -> None:
+        f = draft.file
+        statuses = f.statuses.model_copy(update={
+            level: dict(getattr(f.statuses, level))
+            for level in ("document", "line", "schedule", "inbound")
+        })  # fmt: skip
+        copy = f.model_copy(update={"crosswalks": dict(f.crosswalks), "statuses": statuses,
+                                    "defaults": dict(f.defaults)})  # fmt: skip
+        super().__init__(copy, version=draft.version)
+        self._copied: set[str] = set()
+
+    def fill(self, system: str, exc: MappingMissing) -> str | None:
+        """Add ``<missing key>`` where ``exc`` found no row; the reason it cannot, or None."""
+        kind, _, name = exc.table.partition(".")
+        if exc.key is None or kind not in ("crosswalks", "statuses", "defaults"):
+            return str(exc)
+        key, value = str(exc.key), f"<missing {exc.key}>"
+        try:
+            _KEY.validate_python(key)
+            if kind == "crosswalks":
+                if name not in self._copied:
+                    self.file.crosswalks[name] = dict(self.file.crosswalks.get(name, {}))
+                    self._copied.add(name)
+                self.file.crosswalks[name][key] = value
+                self._inverse_tables.pop(name, None)
+            elif kind == "statuses" and name in ("document", "line", "schedule"):
+                table: dict[Any, str] = getattr(self.file.statuses, name)
+                table[PoStatus(key)] = value
+                self._inverse_status[name] = self._invert_status(name)
+            elif kind == "defaults":
+                defaults = {**self.file.defaults, key: value}
+                spec = registry.get(system).spec
+                if spec is not None and spec.defaults is not None:
+                    spec.defaults.model_validate(defaults)
+                self.file.defaults[key] = value
+                self._defaults[key] = value
+            else:
+                return str(exc)
+        except (ValidationError, ValueError) as problem:
+            return f"cannot fill {{'table': {exc.table!r}, 'key': {exc.key!r}}}: {problem}"
+        return None

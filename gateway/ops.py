@@ -23,7 +23,11 @@ from pydantic import BaseModel
 from gateway import metrics, pins
 from gateway.auth import Principal, client_address
 from gateway.store.base import aggregate
-from gateway.store.records import Delivery, MessageFilter, State
+from gateway.store.records import Delivery, Message, MessageFilter, State
+
+API_BODY_MAX = 64 * 1024
+"""Request body of the operations API and of the mappings API's small requests (rollback,
+replay filters): 64 KiB, answered 413 past it. Mapping saves and previews have their own."""
 
 log = structlog.get_logger("pohub.api")
 
@@ -75,17 +79,74 @@ def requires(role: str) -> Any:
     return guard
 
 
-WITHOUT_EXCHANGES = {"deliveries": {"__all__": {"attempts": {"__all__": {"exchanges"}}}}}
-"""Lists and timelines leave out what each attempt sent and got back: only the detail has it."""
+LIST_LIMIT_MAX = 200
+"""Largest page of ``GET /api/v1/messages`` (``limit`` above it is cut to it)."""
+TIMELINE_MAX = 200
+"""Messages of a PO timeline shown (the latest); ``timeline_total`` counts them all."""
+TEXT_CAP = 200
+"""Characters of an error or reason in a list item (the detail has all of it)."""
+KINDS_CAP = 20
+DETAIL_ATTEMPTS = 50
+"""Attempts of one delivery in the detail (the latest); ``attempt_count`` counts them all."""
+DETAIL_EXCHANGE_ATTEMPTS = 3
+"""Attempts of one delivery whose HTTP exchanges the detail shows (the latest); each
+exchange's bodies are capped when recorded (64 KiB sent, 16 KiB reply)."""
 
 
-def message_view(message: Any, exchanges: bool = False) -> dict[str, Any]:
-    """A message as the API shows it; ``exchanges`` adds each attempt's HTTP calls as sent
-    and their replies (the single message detail only, so lists stay small)."""
-    data: dict[str, Any] = message.model_dump(
-        mode="json", exclude=None if exchanges else WITHOUT_EXCHANGES
-    )
+def _cut(text: str | None, cap: int = TEXT_CAP) -> str | None:
+    return text if text is None or len(text) <= cap else text[: cap - 1] + "…"
+
+
+def message_summary(message: Message, body_size: int | None = None) -> dict[str, Any]:
+    """A message as lists and timelines show it: ids, states, reasons, counts. Never the
+    body, headers, canonical form or exchanges (``GET /api/v1/messages/{id}`` has them), so
+    an item stays under ~4 KB whatever the message holds."""
+    kinds = [str(e.get("kind")) for e in message.canonical[:KINDS_CAP] if isinstance(e, dict)]
+    data = message.model_dump(mode="json", include=_MESSAGE_FIELDS)
+    for name in ("error", "error_path", "note"):
+        data[name] = _cut(data[name])
+    size = len(message.body.encode()) if body_size is None else body_size
+    data.update(state=aggregate(message).value, body_size=size,
+                event_count=len(message.canonical), kinds=kinds,
+                deliveries=[_delivery_summary(d) for d in message.deliveries])  # fmt: skip
+    return data
+
+
+_MESSAGE_FIELDS = {"id", "system", "po_number", "received_at", "status", "error", "error_path",
+                   "note"}  # fmt: skip
+_DELIVERY_FIELDS = {"id", "target", "seq", "state", "reason", "park_kind", "updated_at"}
+_ATTEMPT_FIELDS = {"at", "outcome", "status", "error", "mapping_version"}
+
+
+def _delivery_summary(d: Delivery) -> dict[str, Any]:
+    data = d.model_dump(mode="json", include=_DELIVERY_FIELDS)
+    data["reason"] = _cut(data["reason"])
+    data["attempt_count"] = len(d.attempts)
+    last = d.attempts[-1].model_dump(mode="json", include=_ATTEMPT_FIELDS) if d.attempts else None
+    if last is not None:
+        last["error"] = _cut(last["error"])
+    data["last_attempt"] = last
+    return data
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    """One message in full (the detail): body, headers, canonical form, and each delivery's
+    latest ``DETAIL_ATTEMPTS`` attempts, the latest ``DETAIL_EXCHANGE_ATTEMPTS`` of them
+    with their HTTP calls as sent and the replies."""
+    data: dict[str, Any] = message.model_dump(mode="json", exclude={"deliveries"})
     data["state"] = aggregate(message).value
+    deliveries = []
+    for d in message.deliveries:
+        item = d.model_dump(mode="json", exclude={"attempts"})
+        shown = d.attempts[-DETAIL_ATTEMPTS:]
+        with_calls = len(shown) - DETAIL_EXCHANGE_ATTEMPTS
+        item["attempt_count"] = len(d.attempts)
+        item["attempts"] = [
+            a.model_dump(mode="json", exclude=None if i >= with_calls else {"exchanges"})
+            for i, a in enumerate(shown)
+        ]
+        deliveries.append(item)
+    data["deliveries"] = deliveries
     return data
 
 
@@ -111,6 +172,7 @@ class ReplayRequest(BaseModel):
 class Messages(Controller):
     path = "/api/v1"
     tags = ["operations"]
+    request_max_body_size = API_BODY_MAX
 
     @get("/messages", guards=[requires("viewer")])
     async def search(
@@ -120,17 +182,23 @@ class Messages(Controller):
     ) -> dict[str, Any]:  # fmt: skip
         flt = MessageFilter(po_number=po_number, system=system, target=target, status=status,
                             since=since, until=until, reason=reason)  # fmt: skip
+        """A page of message summaries, newest first (``LIST_LIMIT_MAX`` at most); ``next``
+        is the offset of the following page, or null on the last one."""
         offset = min(max(offset, 0), 10**9)
-        page = await hub_of(request).store.search(flt, offset, min(max(limit, 1), 500))
-        return {"items": [message_view(m) for m in page.items], "total": page.total,
-                "offset": page.offset, "limit": page.limit}  # fmt: skip
+        limit = min(max(limit, 1), LIST_LIMIT_MAX)
+        page = await hub_of(request).store.search(flt, offset, limit, light=True)
+        after = page.offset + len(page.items)
+        items = [message_summary(m, page.body_sizes.get(m.id)) for m in page.items]
+        return {"items": items, "total": page.total,
+                "offset": page.offset, "limit": page.limit,
+                "next": after if page.items and after < page.total else None}  # fmt: skip
 
     @get("/messages/{message_id:str}", guards=[requires("viewer")])
     async def detail(self, request: Request[Any, Any, Any], message_id: str) -> dict[str, Any]:
         message = await hub_of(request).store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
-        return message_view(message, exchanges=True)
+        return message_view(message)
 
     @post("/messages/{message_id:str}/replay", guards=[requires("operator")], status_code=202)
     async def replay(
@@ -210,12 +278,16 @@ class Messages(Controller):
         self, request: Request[Any, Any, Any], po_number: str
     ) -> dict[str, Any]:
         hub = hub_of(request)
+        """The PO and the summaries of its latest ``TIMELINE_MAX`` messages, oldest first."""
         po = await hub.store.get_po(po_number)
-        timeline = await hub.store.timeline(po_number)
-        if po is None and not timeline:
+        flt = MessageFilter(po_number=po_number)
+        page = await hub.store.search(flt, 0, TIMELINE_MAX, light=True)
+        if po is None and not page.items:
             raise NotFoundException(f"no purchase order {po_number}")
         return {"po": po.model_dump(mode="json") if po else None,
-                "timeline": [message_view(m) for m in timeline]}  # fmt: skip
+                "timeline": [message_summary(m, page.body_sizes.get(m.id))
+                             for m in reversed(page.items)],
+                "timeline_total": page.total}  # fmt: skip
 
     @get("/targets", guards=[requires("viewer")])
     async def targets(self, request: Request[Any, Any, Any]) -> dict[str, Any]:

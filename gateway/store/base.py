@@ -145,8 +145,15 @@ class Store(abc.ABC):
     async def get_message(self, message_id: str) -> Message | None: ...
 
     @abc.abstractmethod
-    async def search(self, flt: MessageFilter, offset: int = 0, limit: int = 50) -> Page:
-        """Newest first. ``status``/``target``/``reason`` match a delivery of the message."""
+    async def search(
+        self, flt: MessageFilter, offset: int = 0, limit: int = 50, *, light: bool = False
+    ) -> Page:
+        """Newest first. ``status``/``target``/``reason`` match a delivery of the message.
+
+        ``light`` (lists and timelines): each message without its body and headers, its
+        canonical events reduced to their ``kind``, and ``Page.body_sizes``; so a page of
+        big messages never holds their bodies (SQLite leaves them on disk; Redis loads them
+        a few messages at a time and drops them)."""
 
     @abc.abstractmethod
     def deliveries(self, flt: MessageFilter) -> AsyncIterator[Delivery]:

@@ -134,3 +134,5 @@ class Page(BaseModel):
     total: int
     offset: int
     limit: int
+    body_sizes: dict[str, int] = Field(default_factory=dict)
+    """Message id -> its body's size in bytes, for a ``light`` page (whose bodies are empty)."""

@@ -404,6 +404,8 @@ def _split_prefix(url: str, prefix: str | None) -> tuple[str, str]:
 
 
 MAX_CONNECTIONS = 64
+LIGHT_CHUNK = 10
+"""Messages loaded per call by a light (list) read: at most ~10 bodies in memory at once."""
 POOL_WAIT_S = 20.0
 
 
@@ -773,6 +775,18 @@ class RedisStore(Store):
         rows = await self._run("load", [], list(ids))
         return [m for m in (_message(row) for row in rows) if m is not None]
 
+    async def _load_light(self, ids: Sequence[str], sizes: dict[str, int]) -> list[Message]:
+        """``_load`` for lists: a few messages per call, each stripped of its body, headers
+        and events (kinds kept) before the next call, so a page never holds its bodies."""
+        out: list[Message] = []
+        for i in range(0, len(ids), LIGHT_CHUNK):
+            for message in await self._load(ids[i : i + LIGHT_CHUNK]):
+                sizes[message.id] = len(message.body.encode())
+                message.body, message.headers = "", {}
+                message.canonical = [{"kind": e.get("kind")} for e in message.canonical]
+                out.append(message)
+        return out
+
     async def get_message(self, message_id: str) -> Message | None:
         found = await self._load([message_id])
         if not found:
@@ -825,20 +839,23 @@ class RedisStore(Store):
             if len(ids) < SCAN_CHUNK:
                 return
 
-    async def search(self, flt: MessageFilter, offset: int = 0, limit: int = 50) -> Page:
+    async def search(
+        self, flt: MessageFilter, offset: int = 0, limit: int = 50, *, light: bool = False
+    ) -> Page:
         key, lo, hi, exact = self._index_for(flt)
         if exact:
             total = int(await self.r.zcount(key, lo, hi))
-            ids = await self.r.zrevrangebyscore(key, hi, lo, start=offset, num=limit)
-            return Page(items=await self._load(ids), total=total, offset=offset, limit=limit)
-        # residual filters: one scan both pages and counts (cost grows with the time window)
-        total, page = 0, []
-        async for chunk in self._scan(flt):
-            for mid in chunk:
-                if offset <= total < offset + limit:
-                    page.append(mid)
-                total += 1
-        return Page(items=await self._load(page), total=total, offset=offset, limit=limit)
+            page = await self.r.zrevrangebyscore(key, hi, lo, start=offset, num=limit)
+        else:  # residual filters: one scan both pages and counts (cost grows with the window)
+            total, page = 0, []
+            async for chunk in self._scan(flt):
+                for mid in chunk:
+                    if offset <= total < offset + limit:
+                        page.append(mid)
+                    total += 1
+        sizes: dict[str, int] = {}
+        items = await (self._load_light(page, sizes) if light else self._load(page))
+        return Page(items=items, total=total, offset=offset, limit=limit, body_sizes=sizes)
 
     async def deliveries(self, flt: MessageFilter) -> AsyncIterator[Delivery]:
         if flt.status in DELIVERY_STATES:

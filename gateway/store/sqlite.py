@@ -179,11 +179,26 @@ def _message(row: sqlite3.Row) -> Message:
     )
 
 
+_LIGHT = (
+    "m.id, m.system, m.po_number, m.received_at, m.dedup_key, m.status, '' AS body, "
+    "'{}' AS headers, (SELECT json_group_array(json_object('kind', json_extract(value, '$.kind'))) "
+    "FROM json_each(m.canonical)) AS canonical, m.error, m.error_path, m.note, "
+    "length(CAST(m.body AS BLOB)) AS body_size"
+)
+"""A message without its body and headers, its events reduced to their kind (``light``)."""
+
+
 def _messages(
-    conn: sqlite3.Connection, tail: str, args: list[Any], exchanges: bool = False
-) -> list[Message]:
-    """Messages with their deliveries and attempts, two extra queries for any number."""
-    found = [_message(r) for r in conn.execute(f"SELECT m.* FROM messages m {tail}", args)]
+    conn: sqlite3.Connection, tail: str, args: list[Any], exchanges: bool = False,
+    sizes: dict[str, int] | None = None,
+) -> list[Message]:  # fmt: skip
+    """Messages with their deliveries and attempts, two extra queries for any number;
+    with ``sizes``, light ones (``_LIGHT``) and their body sizes put in ``sizes``."""
+    columns = "m.*" if sizes is None else _LIGHT
+    rows = conn.execute(f"SELECT {columns} FROM messages m {tail}", args).fetchall()
+    if sizes is not None:
+        sizes.update((r["id"], r["body_size"]) for r in rows)
+    found = [_message(r) for r in rows]
     by_id = {m.id: m for m in found}
     where = f"d.message_id IN {IDS} ORDER BY d.target, d.seq"
     for d in _deliveries(conn, where, [json.dumps(list(by_id))], exchanges):
@@ -490,15 +505,19 @@ class SqliteStore(Store):
         found = await self._run(lambda c: _messages(c, "WHERE m.id = ?", [message_id], True))
         return found[0] if found else None
 
-    async def search(self, flt: MessageFilter, offset: int = 0, limit: int = 50) -> Page:
+    async def search(
+        self, flt: MessageFilter, offset: int = 0, limit: int = 50, *, light: bool = False
+    ) -> Page:
         where, args = _search_where(flt)
         tail = f"{_clause(where)} ORDER BY m.received_at DESC, m.id DESC LIMIT ? OFFSET ?"
 
         def search(c: sqlite3.Connection) -> Page:
             total = c.execute(f"SELECT COUNT(*) FROM messages m {_clause(where)}", args)
             count = total.fetchone()[0]
-            items = _messages(c, tail, [*args, limit, offset])
-            return Page(items=items, total=count, offset=offset, limit=limit)
+            sizes: dict[str, int] | None = {} if light else None
+            items = _messages(c, tail, [*args, limit, offset], sizes=sizes)
+            return Page(items=items, total=count, offset=offset, limit=limit,
+                        body_sizes=sizes or {})  # fmt: skip
 
         return await self._run(search)
 

@@ -94,21 +94,25 @@ def test_the_row_cap_names_the_table() -> None:
 
 
 def test_a_big_mapping_upload_does_not_stall_the_gateway(gw: Gateway) -> None:
-    """20,000 rows take seconds of PyYAML dump+compose inside the async handler; meanwhile
-    /health (and every inbound endpoint) must still answer promptly."""
+    """20,000 rows once took seconds of PyYAML dump+compose inside the async handler; now
+    the draft is validated as data, off the loop: /health answers promptly throughout."""
     import threading
     import time
 
     draft = _mapping(gw)
     draft["crosswalks"]["vendor"] = {f"v{i}": f"x{i}" for i in range(20_000)}
-    upload = threading.Thread(target=lambda: _put(gw, draft))
+    replies: list[httpx.Response] = []
+    upload = threading.Thread(target=lambda: replies.append(_put(gw, draft)))
     upload.start()
-    time.sleep(0.3)
-    httpx.get(gw.url + "/health", timeout=60)
-    answered_during_upload = upload.is_alive()
+    slowest = 0.0
+    while upload.is_alive():
+        started = time.monotonic()
+        httpx.get(gw.url + "/health", timeout=60)
+        slowest = max(slowest, time.monotonic() - started)
     upload.join()
-    # causal, not timed: a blocked event loop could only answer after the upload finished
-    assert answered_during_upload, "/health waited behind the mapping upload"
+    assert replies and replies[0].status_code == 200, replies[0].text[:300]
+    # a liveness bound, not a benchmark: a blocked loop would hold /health for the whole upload
+    assert slowest < 1.0, f"/health took {slowest:.2f} s during the mapping upload"
 
 
 @pytest.mark.parametrize("depth", [100, 1_000, 50_000])

@@ -396,3 +396,27 @@ async def test_a_replay_pin_is_a_field_of_the_delivery(store: Store) -> None:
     assert await store.replay(d.id)  # a replay with the live mapping clears the pin
     got = await store.get_message(stored.id)
     assert got is not None and got.deliveries[0].pinned_mapping is None
+
+
+async def test_a_light_search_leaves_bodies_out_and_sizes_them(store: Store) -> None:
+    """Lists and timelines read light pages: no body, headers or events beyond their kind,
+    the body's size in bytes beside; the deliveries and attempts are as in a full page."""
+    big = msg(po="L1")
+    big.body = "é" * 100_000
+    big.headers = {"content-type": "application/json"}
+    big.canonical = [{"kind": "po.created", "po": {"lines": [{"sku": "x"}] * 100}},
+                     {"kind": "po.updated"}]  # fmt: skip
+    stored, _ = await store.accept(big, ["leo"])
+    await store.accept(msg(po="L1", at=T0 + timedelta(minutes=1)), ["leo"])
+    light = await store.search(MessageFilter(po_number="L1"), light=True)
+    full = await store.search(MessageFilter(po_number="L1"))
+    assert light.total == full.total == 2
+    assert [m.id for m in light.items] == [m.id for m in full.items]
+    item = next(m for m in light.items if m.id == stored.id)
+    assert item.body == "" and item.headers == {}
+    assert item.canonical == [{"kind": "po.created"}, {"kind": "po.updated"}]
+    assert light.body_sizes[stored.id] == 200_000
+    assert [d.target for d in item.deliveries] == ["leo"]
+    assert full.body_sizes == {}
+    filtered = await store.search(MessageFilter(po_number="L1", target="leo"), light=True)
+    assert filtered.total == 2 and filtered.body_sizes[stored.id] == 200_000

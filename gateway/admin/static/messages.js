@@ -135,7 +135,8 @@ export async function messageView(view, id) {
   const m = await get(`/api/v1/messages/${encodeURIComponent(id)}`);
   const choice = mappingChoice();
   const replay = async (target) => {
-    const before = m.deliveries.reduce((n, d) => n + (target && d.target !== target ? 0 : d.attempts.length), 0);
+    const tries = (msg) => msg.deliveries.reduce((n, d) => n + (target && d.target !== target ? 0 : d.attempt_count ?? d.attempts.length), 0);
+    const before = tries(m);
     try {
       const r = await post(`/api/v1/messages/${encodeURIComponent(id)}/replay${query({ target, mapping: choice.value })}`);
       toast(`Replayed ${r.replayed.length} deliver${r.replayed.length === 1 ? "y" : "ies"}.`);
@@ -143,8 +144,7 @@ export async function messageView(view, id) {
     for (let i = 0; i < 40; i++) {
       await sleep(250);
       const now = await get(`/api/v1/messages/${encodeURIComponent(id)}`);
-      const after = now.deliveries.reduce((n, d) => n + (target && d.target !== target ? 0 : d.attempts.length), 0);
-      if (after > before && !["queued", "delivering"].includes(now.state)) break;
+      if (tries(now) > before && !["queued", "delivering"].includes(now.state)) break;
     }
     messageView(view, id);
   };
@@ -156,7 +156,9 @@ export async function messageView(view, id) {
       h("p", can("operator") ? h("button.replay", { type: "button", onclick: () => replay(d.target) }, `Replay to ${d.target}`) : null, " ",
         h("button.render-again", { type: "button", title: "A new rendering with the live mapping and PO state, not what was sent",
           onclick: () => rendered(m, d.target, out) }, "Render again with today's mapping")),
-      out, h("h3", `Attempts (${d.attempts.length})`), d.attempts.length ? attemptsTable(d) : h("p.muted", "none yet"));
+      out, h("h3", `Attempts (${d.attempt_count ?? d.attempts.length})`),
+      (d.attempt_count ?? 0) > d.attempts.length ? h("p.muted.attempts-shown", `The latest ${d.attempts.length} are shown.`) : null,
+      d.attempts.length ? attemptsTable(d) : h("p.muted", "none yet"));
   });
   mount(view,
     h("h1", "Message ", h("code", m.id), " ", stateChip(m.state)),
@@ -199,10 +201,15 @@ export async function poView(view, po) {
   const events = [];
   for (const m of data.timeline) {
     events.push({ at: m.received_at, system: m.system, what: h("span", "received from ", h("strong", m.system), " ",
-      h("a", { href: `#/message/${m.id}` }, m.canonical.map((e) => e.kind).join(", ") || "message"), " ", stateChip(m.state)) });
-    for (const d of m.deliveries) for (const a of d.attempts) {
+      h("a", { href: `#/message/${m.id}` }, (m.kinds || []).join(", ") || "message"), " ", stateChip(m.state)) });
+    // Timeline items are summaries: each delivery's latest attempt and how many there were
+    // (every attempt, with what was sent, is on the message's own page).
+    for (const d of m.deliveries) {
+      const a = d.last_attempt;
+      if (!a) continue;
       events.push({ at: a.at, system: d.target, what: h("span", "sent to ", h("strong", d.target), " ", stateChip(a.outcome),
-        a.status ? ` HTTP ${a.status}` : "", a.error ? h("span.err", ` ${a.error}`) : "", a.mapping_version ? h("span.muted", ` mapping ${a.mapping_version}`) : "") });
+        a.status ? ` HTTP ${a.status}` : "", a.error ? h("span.err", ` ${a.error}`) : "", a.mapping_version ? h("span.muted", ` mapping ${a.mapping_version}`) : "",
+        d.attempt_count > 1 ? h("span.muted", ` (attempt ${d.attempt_count})`) : "") });
     }
   }
   events.sort((a, b) => new Date(a.at) - new Date(b.at));
@@ -212,5 +219,6 @@ export async function poView(view, po) {
       h("p", `${p.total ?? ""} ${p.currency ?? ""} · buyer ${p.buyer?.code ?? "?"} · supplier ${p.supplier?.code ?? "?"}`),
       h("p.muted", "Remote ids: ", JSON.stringify(p.remote_ids || {}))) : null,
     h("section.card", h("h2", "Timeline across systems"),
+      data.timeline_total > data.timeline.length ? h("p.muted", `The latest ${data.timeline.length} of ${data.timeline_total} messages.`) : null,
       h("ol.timeline#timeline", events.map((e) => h("li", h("span.muted", when(e.at)), " ", e.what)))));
 }
