@@ -185,7 +185,7 @@ class Worker:
                                     next_at=_from_ts(due), reason="circuit open")  # fmt: skip
             return
         mapping = self.mappings[delivery.target]
-        unsure = self._unsure(delivery, message)
+        unsure = lost_reply(delivery, message)
         try:
             plan, remote_ids = await self._render(delivery, message, unsure is not None)
             self._rendered_without_state.pop(delivery.id, None)
@@ -214,20 +214,6 @@ class Worker:
         _count_reconciled(delivery.target, sent)
         target.breaker.success()
         await self._delivered(delivery, message, plan, done, started, sent)
-
-    def _unsure(self, delivery: Delivery, message: Message) -> Unsure | None:
-        """Whether an earlier sending of this delivery (this round) got no reply, so its
-        last call may have taken effect (issue 12): its last attempt ended without a reply
-        (``LOST_REPLY``), or the worker holding it stopped mid-call (its lease was swept, or
-        it was handed back at shutdown). None when the hub knows every reply."""
-        if delivery.reason in (LEASE_EXPIRED, RETURNED):
-            return Unsure(since=message.received_at, po_number=delivery.po_number)
-        ended = [i for i, a in enumerate(delivery.attempts) if a.outcome in ("delivered", "dead")]
-        current = delivery.attempts[ended[-1] + 1 :] if ended else delivery.attempts
-        tries = [a for a in current if a.outcome == "retry"]
-        if tries and tries[-1] is current[-1] and tries[-1].status in LOST_REPLY:
-            return Unsure(since=message.received_at, po_number=delivery.po_number)
-        return None
 
     async def _unsure_of(self, delivery: Delivery, unsure: Unsure) -> Unsure:
         """``unsure`` with what a read-back compares with: the target's status as last
@@ -424,6 +410,21 @@ class Worker:
         await self.store.finish(delivery.id, attempt, state, **kw)
         if state is not State.DELIVERED:
             log.info(f"delivery.{state.value}", reason=kw.get("reason"))
+
+
+def lost_reply(delivery: Delivery, message: Message) -> Unsure | None:
+    """Whether an earlier sending of this delivery (this round) got no reply, so its call
+    may have taken effect (issue 12): an attempt ended without a reply (``LOST_REPLY``;
+    any of the round, as a later attempt may have failed before settling it), or the
+    worker holding it stopped mid-call (its lease was swept, or it was handed back at
+    shutdown). None when the hub knows every reply. Unsure costs a read-back, not more."""
+    if delivery.reason in (LEASE_EXPIRED, RETURNED):
+        return Unsure(since=message.received_at, po_number=delivery.po_number)
+    ended = [i for i, a in enumerate(delivery.attempts) if a.outcome in ("delivered", "dead")]
+    current = delivery.attempts[ended[-1] + 1 :] if ended else delivery.attempts
+    if any(a.outcome == "retry" and a.status in LOST_REPLY for a in current):
+        return Unsure(since=message.received_at, po_number=delivery.po_number)
+    return None
 
 
 def _count_reconciled(target: str, sent: list[Exchange]) -> None:

@@ -16,7 +16,11 @@ import orjson
 import pytest
 
 from adapters._sim import Faults
+from core.model import utc_now
 from gateway import metrics
+from gateway.store.base import LEASE_EXPIRED
+from gateway.store.records import Attempt, Delivery, Message
+from gateway.worker import RETURNED, lost_reply
 from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample
 from tests.gateway.test_identity import enkash_names_the_po, uniware_po
@@ -121,3 +125,24 @@ def test_an_enkash_change_whose_reply_was_lost_is_delivered_once(gw: Gateway) ->
     message_id = gw.uniware_message  # type: ignore[attr-defined]
     found = [x for x in _exchanges(_delivery(gw, message_id, "enkash")) if x.get("reconciled")]
     assert [x["reconciled"] for x in found] == ["already_done"]
+
+
+def test_which_deliveries_are_unsure() -> None:
+    """An earlier sending got no reply (its call may have landed) or nobody knows."""
+    message = Message(id="m", system="uniware", po_number="PO")
+
+    def delivery(*attempts: tuple[str, int | None], reason: str | None = None) -> Delivery:
+        tries = [Attempt(at=utc_now(), target="t", outcome=o, status=s) for o, s in attempts]
+        return Delivery(id="d", message_id="m", target="t", po_number="PO", seq=1,
+                        attempts=tries, reason=reason)  # fmt: skip
+
+    assert lost_reply(delivery(), message) is None
+    assert lost_reply(delivery(("retry", 503)), message) is None  # answered: not applied
+    for status in (None, 408, 502, 504):
+        found = lost_reply(delivery(("retry", status)), message)
+        assert found is not None and found.since == message.received_at
+    # the read-back of the second attempt failed: the first call is still unsettled
+    assert lost_reply(delivery(("retry", None), ("retry", 500)), message) is not None
+    assert lost_reply(delivery(("retry", None), ("dead", 409)), message) is None  # a new round
+    for reason in (LEASE_EXPIRED, RETURNED):
+        assert lost_reply(delivery(reason=reason), message) is not None
