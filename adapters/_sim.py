@@ -74,10 +74,18 @@ class Faults:
     by default: no vendor document defines the header, real systems act on every request."""
     drop_reply_rate: float = 0.0
     """Share of requests (0..1) whose reply is lost after the request took effect."""
+    drop_reply_match: str | None = None
+    """Only requests whose ``"METHOD /path"`` contains this text lose their reply (e.g.
+    ``"approve-internal"``, ``"POST /api/v1/purchase-orders"``); None: any request."""
+    drop_reply_limit: int | None = None
+    """Lose at most this many replies under these faults; None: no limit."""
+    dropped: int = 0
+    """Replies lost under these faults so far (not a setting)."""
     rng: random.Random = field(default_factory=random.Random)
 
     FIELDS = frozenset({"fail_rate", "status", "delay_ms", "seed", "retry_after",
-                        "honour_keys", "drop_reply_rate"})  # fmt: skip
+                        "honour_keys", "drop_reply_rate", "drop_reply_match",
+                        "drop_reply_limit"})  # fmt: skip
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Faults:
@@ -91,15 +99,31 @@ class Faults:
                 raise ValueError(f"{name} must be within 0..1")
         if not isinstance(faults.honour_keys, bool):
             raise ValueError("honour_keys must be true or false")
+        if faults.drop_reply_match is not None and not isinstance(faults.drop_reply_match, str):
+            raise ValueError("drop_reply_match must be a string")
+        limit = faults.drop_reply_limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 0):  # fmt: skip
+            raise ValueError("drop_reply_limit must be a whole number, at least 0")
         faults.rng = random.Random(faults.seed)
         return faults
 
     def strikes(self) -> bool:
         return self.fail_rate > 0 and self.rng.random() < self.fail_rate
 
-    def drops(self) -> bool:
+    def drops(self, request: SimRequest) -> bool:
         """Whether this applied request loses its reply."""
-        return self.drop_reply_rate > 0 and self.rng.random() < self.drop_reply_rate
+        if self.drop_reply_rate <= 0:
+            return False
+        if self.drop_reply_limit is not None and self.dropped >= self.drop_reply_limit:
+            return False
+        line = f"{request.method} {request.path}"
+        if self.drop_reply_match is not None and self.drop_reply_match not in line:
+            return False
+        if self.rng.random() >= self.drop_reply_rate:
+            return False
+        self.dropped += 1
+        return True
 
 
 def same_secret(given: str | None, expected: str) -> bool:
@@ -161,7 +185,7 @@ class Simulator:
                 self._idempotent[key] = reply
             if reply.was_accepted:
                 self.received.append(_record(request))
-            if self.faults.drops():
+            if self.faults.drops(request):
                 self.dropped += 1
                 return dataclasses.replace(reply, dropped=True)
             return reply

@@ -116,7 +116,10 @@ def _document(
 def stale(event: PoEvent, remote: RemoteState) -> bool:
     """The hub's view of the PO in AlphaAlpha may be older than the event: its status is not
     known, or the event happened after the last reply seen (``remote.version``: that reply's
-    ``updated``, see ``client.remote_version``)."""
+    ``updated``, see ``client.remote_version``); or an earlier sending got no reply
+    (``remote.unsure``), so the call that lost its reply may have moved the PO (issue 12)."""
+    if remote.unsure:
+        return True
     if lifecycle.status_of(remote.status) is None or remote.version is None:
         return True
     return event.occurred_at is None or event.occurred_at > rules.from_millis(remote.version)
