@@ -135,7 +135,11 @@ FAULTS = [
 ]
 ADMIN = {"Authorization": "Bearer bench-key-admin"}
 AA_SEARCH = "/alphaalpha/api/v1/purchase-orders/dynamic-search"
-IDEMPOTENT_AA = frozenset({"update", "read"})
+IDEMPOTENT_AA = frozenset({"update"})
+READ_STEPS = frozenset({"read", "read-back", "find-created"})
+"""Steps that only read the target's state (AlphaAlpha ``find/{id}`` and the reconcile's
+``dynamic-search`` for a PO an unanswered create made): the hub's read-backs."""
+AA_ID = re.compile(r"^/api/v1/purchase-orders/(?!find/|dynamic-search|stats)([^/]+)")
 """AlphaAlpha steps a repeat of which changes nothing (a PATCH of the whole product list, a
 GET); every other step (create, lifecycle actions, comment, receive-goods) acts again."""
 
@@ -417,8 +421,15 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
             received[t] = client.get(f"{sim}/{t}/_received").json()
     orders = aa_orders(sim, aa_auth)
     messages = hub_messages(hub_url)
+    return analyse(received, orders, messages, sender.accepted, sender.source)
+
+
+def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
+            messages: dict[str, dict[str, Any]], accepted: dict[str, list[str]],
+            source: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    """The checks, from what the simulators and the hub hold (also ``--recheck`` a dump)."""
     owner = {d["id"]: m["id"] for m in messages.values() for d in m["deliveries"]}
-    place = {mid: (po, i) for po, ids in sender.accepted.items() for i, mid in enumerate(ids)}
+    place = {mid: (po, i) for po, ids in accepted.items() for i, mid in enumerate(ids)}
     r: Counter[str] = Counter()
     problems: list[str] = []
     why = Counter[str]()
@@ -426,6 +437,8 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
     written: dict[str, set[str]] = {t: set() for t in TARGETS}  # message ids with a write there
     applied = Counter[tuple[str, str, str]]()  # (target, delivery id, step) -> times applied
     creates = Counter[str]()  # hub PO -> AlphaAlpha creates applied
+    aa_ids: dict[str, set[str]] = defaultdict(set)  # hub PO -> AlphaAlpha POs it made or wrote
+    aa_pos: dict[str, set[str]] = defaultdict(set)  # AlphaAlpha PO -> hub POs that did
     versions: dict[str, Counter[int]] = defaultdict(Counter)  # EnKash objectId -> newVersion
     for t in TARGETS:
         keys = Counter[str]()
@@ -443,7 +456,7 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
                 r["target requests of unknown events"] += 1
                 continue
             po, index = place[mid]
-            if rec["method"] == "GET" or step == "read":
+            if rec["method"] == "GET" or step in READ_STEPS:
                 per_target[t]["read-backs"] += 1
                 continue
             if t == "enkash" and not _enkash_takes(rec, held):
@@ -460,8 +473,17 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
                                     f"event {newest[po][0]} ({newest[po][1]})")  # fmt: skip
             else:
                 newest[po] = (index, step)
-            if t == "alphaalpha" and step == "create":
-                creates[po] += 1
+            if t == "alphaalpha":
+                # AlphaAlpha numbers its POs in creation order (AA-PO-000001, ...): the n-th
+                # create it applied made AA-PO-n; later calls name the PO in their path
+                if step == "create":
+                    creates[po] += 1
+                    aa_id = f"AA-PO-{sum(creates.values()):06d}"
+                else:
+                    found = AA_ID.match(rec["path"])
+                    aa_id = found.group(1) if found else "?"
+                aa_ids[po].add(aa_id)
+                aa_pos[aa_id].add(po)
             if t == "enkash":
                 status = (rec.get("json") or {}).get("poStatus") or {}
                 versions[status.get("objectId", "?")][
@@ -470,16 +492,28 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
         per_target[t]["re-sent"] = sum(n - 1 for n in keys.values() if n > 1)
         per_target[t]["dropped replies"] = received[t].get("dropped", 0)
     doubles = Counter[str]()
-    for po, n in creates.items():
-        if n > 1:
-            doubles["alphaalpha: more than one AlphaAlpha PO for a hub PO"] += n - 1
+    for po, made in aa_ids.items():
+        if len(made) > 1:
+            doubles["alphaalpha: more than one AlphaAlpha PO for a hub PO"] += len(made) - 1
             if len(problems) < 12:
-                problems.append(f"double alphaalpha {po}: {n} AlphaAlpha POs created")
+                problems.append(f"double alphaalpha {po}: {len(made)} AlphaAlpha POs "
+                                f"({', '.join(sorted(made))}; {creates[po]} created)")  # fmt: skip
+    for aa_id, pos in aa_pos.items():
+        if len(pos) > 1:
+            doubles["alphaalpha: one AlphaAlpha PO written for more than one hub PO"] += (
+                len(pos) - 1
+            )
+            if len(problems) < 16:
+                problems.append(f"double alphaalpha {aa_id}: written for hub POs "
+                                f"{', '.join(sorted(pos))}")  # fmt: skip
     if len(orders) != sum(creates.values()):
         problems.append(f"alphaalpha holds {len(orders)} orders; the hub's creates that took "
                         f"effect: {sum(creates.values())}")  # fmt: skip
     r["alphaalpha orders"] = len(orders)
-    r["hub POs at alphaalpha"] = len(creates)
+    r["hub POs at alphaalpha"] = len(aa_ids)
+    r["hub POs whose AlphaAlpha PO was adopted (no create applied)"] = len(
+        set(aa_ids) - set(creates)
+    )
     for order in orders:
         if over := _over_received(order):
             doubles["alphaalpha: received above ordered"] += 1
@@ -500,10 +534,10 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
                 doubles["enkash: a version applied twice"] += n - 1
                 if len(problems) < 12:
                     problems.append(f"double enkash {object_id}: newVersion {version} x{n}")
-    for ids in sender.accepted.values():
+    for ids in accepted.values():
         for mid in ids:
             m = messages.get(mid)
-            targets = ROUTES[sender.source[mid]]
+            targets = ROUTES[source[mid]]
             if m is None:
                 r["accepted but not in hub records"] += len(targets)
                 continue
@@ -521,7 +555,7 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
                     r["no-op: hub delivered, nothing sent" if noop
                       else "hub delivered, target has none"] += 1  # fmt: skip
                     why[f"{t}: delivered, {'no request (0 steps)' if noop else 'not at target'}"
-                        f" ({sender.source[mid]} event)"] += 1  # fmt: skip
+                        f" ({source[mid]} event)"] += 1  # fmt: skip
                 elif state == "dead":
                     r["dead"] += 1
                     reason = str(d.get("reason"))
@@ -532,7 +566,7 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
                     why[f"{t}: dead: {_generic(reason)}"] += 1
                     if r["dead"] <= 5:
                         problems.append(f"dead {t} {m['po_number']} (message {mid}, "
-                                        f"{sender.source[mid]} event): {reason[:300]}")  # fmt: skip
+                                        f"{source[mid]} event): {reason[:300]}")  # fmt: skip
                 elif state != "delivered":
                     r[f"unfinished ({state})"] += 1
                     why[f"{t}: {state}: {_generic(str(d.get('reason')))}"] += 1
@@ -550,7 +584,7 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
     problems += [f"{n} x {k}" for k, n in why.most_common(10)]
     problems += [f"{n} x double effect: {k}" for k, n in doubles.most_common()]
     raw = {"received": received, "alphaalpha_orders": orders, "messages": messages,
-           "accepted": sender.accepted, "source": sender.source}  # fmt: skip
+           "accepted": accepted, "source": source}  # fmt: skip
     return {"counts": dict(r), "problems": problems, "per_target": per_target, "raw": raw}
 
 
@@ -708,7 +742,18 @@ def main() -> None:
         action="store_true",
         help="100 POs x 5 events, chaos 15 s after the pushes, drain <= 60 s",
     )
+    parser.add_argument("--recheck", help="a --dump file: run the checks on it again, print "
+                        "the counts and problems")  # fmt: skip
     args = parser.parse_args()
+    if args.recheck:
+        raw = json.loads(Path(args.recheck).read_text())
+        again = analyse(raw["received"], raw["alphaalpha_orders"], raw["messages"],
+                        raw["accepted"], raw["source"])  # fmt: skip
+        for k, v in sorted(again["counts"].items()):
+            print(f"    {k}: {v}")
+        for p in again["problems"]:
+            print(f"  ! {p}")
+        return
     if args.quick:
         args.pos, args.events, args.drain_timeout, args.chaos_after = 100, 5, 60.0, 15.0
     if not 1 <= args.events <= MAX_EVENTS:
