@@ -14,18 +14,19 @@ the real system.
 uniware, enkash``; ``appliqloud -> alphaalpha``. Not routed, and why: Uniware -> EnKash
 parks until EnKash names the PO ("identity missing"); anything past APPROVED to AlphaAlpha
 dies there (``approve-supplier`` is the supplier's step, ``hubMayApproveForSupplier:
-false``), so no event moves a PO past APPROVED.
+false``), so AlphaAlpha only gets events that ask for CREATED or APPROVED (Leo's CONFIRMED
+goes to Uniware and EnKash, and AppliQloud's status-less updates are on POs Leo never
+touches).
 
-**The sender** pushes ``--pos`` x ``--events`` events; event ``e`` of a PO comes from
-``SOURCES[e]`` (cycling from index 2 after the table's end):
-
-* Uniware ``approvedPurchaseOrder`` (full PO, line quantity ``10 + e``; statusCode CREATED
-  for the first event, APPROVED from event 4): creates the PO everywhere;
-* EnKash ``req-status-change`` (once per PO, event 1): EnKash names the PO (``objectId``
-  ``ENK-<code>``, version 0 -> 1, CREATED -> PENDING_APPROVAL), so the hub can then write to
-  EnKash;
-* Leo ``processAsync`` (document status PENDING_APPROVAL, APPROVED from event 4);
-* AppliQloud bulk ``update`` (one PO, INR, full PO with quantity ``10 + e``, no status).
+**The sender** pushes ``--pos`` x ``--events`` (at most 10) events, event ``e`` of a PO
+as ``PLANS`` says, line quantity ``10 + e`` where the event carries lines. Even POs follow
+the *status* plan: Uniware ``approvedPurchaseOrder`` (CREATED), then EnKash
+``req-status-change`` names the PO (``objectId`` ``ENK-<code>``, version 0 -> 1, to
+PENDING_APPROVAL) so the hub can write to EnKash, then Leo ``processAsync`` (APPROVED, then
+CONFIRMED) and Uniware (APPROVED) take turns. Odd POs follow the *document* plan: Uniware
+(CREATED, then APPROVED) and AppliQloud bulk ``update`` (one PO, INR, no status) take
+turns. A Leo status that repeats what the hub last wrote to Leo would be an echo (routed
+nowhere), so Leo always says something new.
 
 A PO's events go out one after another (the next once the previous was answered 2xx), each
 with its own ``Idempotency-Key`` (the hub dedups a re-sent push by it); a push that fails
@@ -47,13 +48,17 @@ hub is given up to ``--drain-timeout`` s to finish every delivery.
 **The checks**, at the simulators (``GET /{system}/_received``: the requests each applied,
 in order) against the hub's records (``GET /api/v1/messages``, paged). A target request is
 tied to its event by the ``Idempotency-Key`` the hub still sends (``<delivery id>:<round>:
-<step>``); GETs (AlphaAlpha ``find/{id}``, step ``read``) are the hub's **read-backs** and
-are counted apart from writes.
+<step>``); the calls that only read (AlphaAlpha ``find/{id}``, steps ``read`` and
+``read-back``, and the reconcile's ``dynamic-search``, step ``find-created``) are the hub's
+**read-backs**, counted apart from writes. EnKash's simulator lists a refused stale version
+in ``_received`` too, so the check replays its version rule to tell applied from refused.
 * **re-sent requests**: a write key applied more than once (the hub sent it again after a
   failure it could not tell from a loss). Not a failure in itself: upsert targets (Uniware,
   Leo, AppliQloud) take the same event twice with no harm;
 * **double effects** (business level, keys being ignored): per hub PO more than one
-  AlphaAlpha PO (creates applied, cross-checked with AlphaAlpha's ``dynamic-search``); an
+  AlphaAlpha PO, or one AlphaAlpha PO written for more than one hub PO (AlphaAlpha numbers
+  its POs in creation order, so the n-th create applied made ``AA-PO-n``; later calls name
+  the PO in their path; the count is cross-checked with its ``dynamic-search``); an
   AlphaAlpha order with more received than ordered; a non-idempotent AlphaAlpha step
   (create, a lifecycle action, comment, receive-goods) applied twice for one delivery; one
   hub event applied at EnKash as more than one version step, or an EnKash version applied
