@@ -124,6 +124,9 @@ class Unsure:
     call created is not older than this, give or take the target's clock."""
     status: str | None = None
     """The target's status as the hub last learnt it (what a read-back compares with)."""
+    version: int | None = None
+    """The target's object version as the hub last learnt it (AlphaAlpha: the last reply's
+    ``updated``, ms): what the target did after it may be the lost call's doing."""
     po_number: str | None = None
     """The hub's PO number."""
     owner: Callable[[str], Awaitable[str | None]] | None = None

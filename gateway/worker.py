@@ -219,12 +219,13 @@ class Worker:
         """``unsure`` with what a read-back compares with: the target's status as last
         learnt, and the crosswalk (which hub PO holds a remote id)."""
         state = await self.store.get_po(delivery.po_number)
-        status = _remote(state, delivery.target).get("status")
+        known = _remote(state, delivery.target)
+        status, version = known.get("status"), known.get("version")
 
         async def owner(remote_id: str) -> str | None:
             return await self.store.find_remote(delivery.target, remote_id)
 
-        return dataclasses.replace(unsure, status=status, owner=owner)
+        return dataclasses.replace(unsure, status=status, version=version, owner=owner)
 
     async def _render(
         self, delivery: Delivery, message: Message, unsure: bool = False

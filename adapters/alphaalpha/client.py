@@ -52,6 +52,7 @@ from core.errors import DeliveryError, PermanentDelivery, TransitionNotAllowed
 
 READ = "read"
 CREATE = "create"
+COMMENT = "comment"
 BASE = "/api/v1/purchase-orders"
 SEARCH_PAGE = 100
 SEARCH_PAGES = 10
@@ -125,7 +126,10 @@ class AlphaalphaClient(SystemClient):
             exc.step, exc.remote_ids, exc.last_reply = read + 1, upto.remote_ids, upto.body
             raise
         if unsure is not None:
-            _mark(exchanges, read, "not_done" if status == unsure.status else "already_done")
+            unsent = _without_landed_comments(calls, keep, upto.body, unsure.version)
+            moved = status != unsure.status or len(unsent) < len(keep)
+            keep = unsent
+            _mark(exchanges, read, "already_done" if moved else "not_done")
         return await self._run(
             plan, keep, idempotency_key, upto.remote_ids, upto, exchanges=exchanges
         )
@@ -277,6 +281,31 @@ def _mark(exchanges: list[Exchange] | None, index: int, outcome: str | None) -> 
             return
 
 
+def _without_landed_comments(
+    calls: Sequence[Call], keep: list[int], po: Any, since_ms: int | None
+) -> list[int]:
+    """``keep`` less the ``comment`` calls whose text the PO read back already shows in an
+    ``events[]`` entry (its ``description``) newer than the last reply the hub saw
+    (``since_ms``; unknown: any entry): a lost comment reply must not post it twice. Each
+    entry accounts for one call. pohub's reading: the document's event has ``description``
+    and ``date``, and a comment's text is its description (as in the simulator)."""
+    events = po.get("events") if isinstance(po, dict) else None
+    landed = [
+        e.get("description")
+        for e in events or []
+        if isinstance(e, dict)
+        and (since_ms is None or (rules.millis(e.get("date")) or 0) > since_ms)
+    ]
+    out = []
+    for index in keep:
+        call = calls[index]
+        if call.step == COMMENT and call.text is not None and call.text in landed:
+            landed.remove(call.text)
+            continue
+        out.append(index)
+    return out
+
+
 def _products(body: Any) -> list[tuple[str, float, float | None, str | None]]:
     """A create request's or a PO object's products as comparable tuples, sorted."""
     items = body.get("products") if isinstance(body, dict) else None
@@ -316,6 +345,8 @@ def replan(calls: Sequence[Call], read: int, status: str | None) -> list[int]:
     after = range(read + 1, len(calls))
     moves = [i for i in after if calls[i].reaches is not None]
     others = [i for i in after if calls[i].reaches is None]
+    if not moves and calls[read].step == READ:  # a plan that moves no status: all of it
+        return list(after)
     start = calls[read].reaches
     target = calls[moves[-1]].reaches if moves else start
     if lifecycle.status_of(status) is None:

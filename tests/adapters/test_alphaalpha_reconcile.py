@@ -136,3 +136,69 @@ async def test_a_409_the_po_cannot_go_on_from_stands(
     assert [(x.name, x.reconciled) for x in sent] == [
         ("approve-internal", None), ("read-back", "conflict")
     ]  # fmt: skip
+
+
+def comment(text: str) -> Call:
+    return Call("POST", f"{ID}/comment", text=text, step="comment",
+                headers={"Content-Type": "application/json"})  # fmt: skip
+
+
+async def test_an_unsure_comment_already_posted_is_not_posted_again(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    first, _ = await send(sim, [create()], "k")
+    po_id = first.remote_ids[SYSTEM]
+    last_seen = int(datetime.fromisoformat(first.body["updated"]).timestamp() * 1000)
+    async with client_for(sim, SYSTEM) as client:  # the comment lands, its reply is lost
+        await client.send(Rendered(SYSTEM, [comment("late by 2 days")], "t"), "c", 0,
+                          first.remote_ids)  # fmt: skip
+    read = Call("GET", f"{BASE}/find/{po_id}", step="read", reaches="DRAFT")
+    plan = [read, comment("late by 2 days"), comment("a second remark")]
+    sent: list[Exchange] = []
+    async with client_for(sim, SYSTEM) as client:
+        done = await client.send(Rendered(SYSTEM, plan, "t"), "c", 0, first.remote_ids, sent,
+                                 unsure=unsure(status="DRAFT", version=last_seen))  # fmt: skip
+    texts = [e["description"] for e in aa.orders[po_id]["events"] if e["type"] == "COMMENT"]
+    assert texts == ["late by 2 days", "a second remark"]
+    assert done.steps == 3
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "already_done"), ("comment.2", None)]
+
+
+async def test_an_unsure_comment_with_an_older_twin_is_posted(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """The same text said by an earlier event, before the last reply the hub saw: not ours."""
+    first, _ = await send(sim, [create()], "k")
+    po_id = first.remote_ids[SYSTEM]
+    async with client_for(sim, SYSTEM) as client:
+        said = await client.send(Rendered(SYSTEM, [comment("ok")], "t"), "c1", 0,
+                                 first.remote_ids)  # fmt: skip
+    last_seen = int(datetime.fromisoformat(said.body["updated"]).timestamp() * 1000)
+    read = Call("GET", f"{BASE}/find/{po_id}", step="read", reaches="DRAFT")
+    sent: list[Exchange] = []
+    async with client_for(sim, SYSTEM) as client:
+        await client.send(Rendered(SYSTEM, [read, comment("ok")], "t"), "c2", 0,
+                          first.remote_ids, sent,
+                          unsure=unsure(status="DRAFT", version=last_seen))  # fmt: skip
+    texts = [e["description"] for e in aa.orders[po_id]["events"] if e["type"] == "COMMENT"]
+    assert texts == ["ok", "ok"]
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "not_done"), ("comment", None)]
+
+
+def test_an_unsure_comment_is_rendered_after_a_read() -> None:
+    from adapters import registry
+    from core.adapter import RemoteState, RenderContext
+    from core.model import EventKind, PoEvent
+    from tests.support import mappings
+
+    event = PoEvent(kind=EventKind.COMMENTED, po_number="PO-1", source_system="leo",
+                    remarks="late")  # fmt: skip
+    render = registry.get(SYSTEM).render
+    mapping = mappings()[SYSTEM]
+    sure = RenderContext(mapping, remote=RemoteState("AA-PO-1", "DRAFT", 1))
+    assert [c.step for c in render(event, sure).calls] == ["comment"]
+    unsure_ctx = RenderContext(mapping, remote=RemoteState("AA-PO-1", "DRAFT", 1, unsure=True))
+    calls = render(event, unsure_ctx).calls
+    assert [(c.step, c.method, c.path) for c in calls] == [
+        ("read", "GET", f"{BASE}/find/AA-PO-1"), ("comment", "POST", f"{BASE}/AA-PO-1/comment")
+    ]  # fmt: skip
