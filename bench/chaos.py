@@ -114,7 +114,7 @@ PLANS: dict[str, list[tuple[str, str | None]]] = {
     # Leo moves it on, and Leo's writes to Uniware and EnKash follow. Family "document" (odd
     # POs): AppliQloud updates the whole PO for AlphaAlpha. Kept apart because an
     # AppliQloud update replaces the stored PO with one that has no Uniware ``created``
-    # date, and a Leo status rendered for Uniware after it parks (reported in README).
+    # date, and a Leo status rendered for Uniware after it parks (docs/reliability.md, "Found with honest targets" C).
     "status": [("uniware", "CREATED"), ("enkash", "PENDING_APPROVAL"), ("leo", "APPROVED"),
                ("uniware", "APPROVED"), ("leo", "CONFIRMED"), ("uniware", "APPROVED"),
                ("leo", "CONFIRMED"), ("uniware", "APPROVED"), ("leo", "CONFIRMED"),
@@ -141,12 +141,13 @@ FAULTS = [
 ADMIN = {"Authorization": "Bearer bench-key-admin"}
 AA_SEARCH = "/alphaalpha/api/v1/purchase-orders/dynamic-search"
 IDEMPOTENT_AA = frozenset({"update"})
+"""AlphaAlpha writes a repeat of which changes nothing (a PATCH of the whole product list);
+every other one (create, lifecycle actions, comment, receive-goods) acts again."""
 READ_STEPS = frozenset({"read", "read-back", "find-created"})
 """Steps that only read the target's state (AlphaAlpha ``find/{id}`` and the reconcile's
 ``dynamic-search`` for a PO an unanswered create made): the hub's read-backs."""
 AA_ID = re.compile(r"^/api/v1/purchase-orders/(?!find/|dynamic-search|stats)([^/]+)")
-"""AlphaAlpha steps a repeat of which changes nothing (a PATCH of the whole product list, a
-GET); every other step (create, lifecycle actions, comment, receive-goods) acts again."""
+"""The AlphaAlpha PO a call names in its path (PATCH ``{id}``, ``{id}/<action>``)."""
 
 
 def plan_of(po: int, event: int) -> tuple[str, str | None]:
@@ -695,7 +696,8 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
           f"dead {c.get('dead', 0)}  |  re-sent requests {c.get('re-sent requests', 0)}  "
           f"read-backs {c.get('read-backs', 0)}  replies dropped {c.get('dropped replies', 0)}")  # fmt: skip
     for t, n in result["per_target"].items():
-        print(f"    {t:<11} delivered {n['delivered']:>5}  dead {n['dead']:>4}  lost {n['lost']:>4}  "
+        kind = "upsert" if t in UPSERT else "acts"
+        print(f"    {t:<11} ({kind:<6}) delivered {n['delivered']:>5}  dead {n['dead']:>4}  lost {n['lost']:>4}  "
               f"writes {n['writes']:>5}  re-sent {n['re-sent']:>4}  read-backs {n['read-backs']:>4}  "
               f"out of order {n['out of order']:>3}  replies dropped {n['dropped replies']:>4}"
               + (f"  refused (stale version) {n['refused (stale version)']}"
