@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import email.utils
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -102,6 +103,34 @@ class Exchange:
     reply: ReceivedReply | None = None
     error: str | None = None
     latency_ms: float = 0.0
+    reconciled: str | None = None
+    """Set on a read-back made instead of sending a call again (issue 12): what it found.
+    ``already_done`` (the target had the effect: the call is not sent again), ``not_done``
+    (it had not: the call is sent), ``conflict`` (the read could not settle it)."""
+
+
+RECONCILED = ("already_done", "not_done", "conflict")
+
+
+@dataclass(frozen=True, slots=True)
+class Unsure:
+    """An earlier sending of this delivery got no reply: the call it was making may have
+    taken effect at the target (issue 12). A client for a system that is not idempotent
+    reads the target's state before sending that call again; the others ignore it (a
+    repeated upsert is harmless)."""
+
+    since: datetime | None = None
+    """Nothing of this delivery went out before (the message's arrival): a PO the lost
+    call created is not older than this, give or take the target's clock."""
+    status: str | None = None
+    """The target's status as the hub last learnt it (what a read-back compares with)."""
+    version: int | None = None
+    """The target's object version as the hub last learnt it (AlphaAlpha: the last reply's
+    ``updated``, ms): what the target did after it may be the lost call's doing."""
+    po_number: str | None = None
+    """The hub's PO number."""
+    owner: Callable[[str], Awaitable[str | None]] | None = None
+    """Which hub PO already holds a remote id (the store's crosswalk); None: nobody's."""
 
 
 def make_transport(kind: str = "aiohttp") -> httpx.AsyncBaseTransport:
@@ -153,11 +182,14 @@ class SystemClient:
         start_step: int = 0,
         remote_ids: AbcMapping[str, str] | None = None,
         exchanges: list[Exchange] | None = None,
+        unsure: Unsure | None = None,
     ) -> Delivered:
         """Run the plan from ``start_step``; a failure carries its step and the ids learned.
 
         With ``exchanges``, every call sent is appended to it as it went on the wire (secret
-        headers redacted, bodies capped), failed ones included."""
+        headers redacted, bodies capped), failed ones included. ``unsure``: an earlier
+        sending got no reply; the kit sends again (the systems it serves as it is upsert),
+        a client for a system that is not idempotent overrides this to read back first."""
         learned = dict(remote_ids or {})
         started = time.perf_counter()
         result = Delivered(status=0, body=None, remote_ids=learned)

@@ -3,11 +3,19 @@
 A system's ``simulator.py`` defines a ``Simulator`` subclass with its routes and its own
 reply envelopes; this kit wraps it with the contract's extras (``_received``, ``_faults``,
 ``Idempotency-Key``). It knows no web framework: ``gateway/simulate.py`` serves it.
+
+No vendor document defines ``Idempotency-Key`` (issue 12): a real system acts on every
+request it gets. So by default the kit ignores the header, and a request sent twice has
+two effects, as it would there. The fault setting ``honour_keys`` turns the old behaviour
+back on (a repeated key gets the first answer and changes nothing). ``drop_reply_rate``
+loses the reply of a request *after* it was applied (the effect happens, the caller sees a
+connection drop): the case a hub that sends again must survive without a second effect.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import random
 import re
@@ -42,6 +50,9 @@ class SimReply:
     accepted: bool | None = None
     """Whether the system took the request; None means 'a status below 400'. A business
     refusal inside a 200 (EnKash STALE_VERSION) sets False so ``_received`` leaves it out."""
+    dropped: bool = False
+    """The request was applied but its reply is lost (fault ``drop_reply_rate``): the server
+    starts the reply and closes the connection before the body."""
 
     @property
     def was_accepted(self) -> bool:
@@ -58,22 +69,61 @@ class Faults:
     delay_ms: int = 0
     seed: int | None = None
     retry_after: int = 1
+    honour_keys: bool = False
+    """Answer a repeated ``Idempotency-Key`` with the first reply and no second effect. Off
+    by default: no vendor document defines the header, real systems act on every request."""
+    drop_reply_rate: float = 0.0
+    """Share of requests (0..1) whose reply is lost after the request took effect."""
+    drop_reply_match: str | None = None
+    """Only requests whose ``"METHOD /path"`` contains this text lose their reply (e.g.
+    ``"approve-internal"``, ``"POST /api/v1/purchase-orders"``); None: any request."""
+    drop_reply_limit: int | None = None
+    """Lose at most this many replies under these faults; None: no limit."""
+    dropped: int = 0
+    """Replies lost under these faults so far (not a setting)."""
     rng: random.Random = field(default_factory=random.Random)
+
+    FIELDS = frozenset({"fail_rate", "status", "delay_ms", "seed", "retry_after",
+                        "honour_keys", "drop_reply_rate", "drop_reply_match",
+                        "drop_reply_limit"})  # fmt: skip
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Faults:
-        allowed = {"fail_rate", "status", "delay_ms", "seed", "retry_after"}
-        unknown = set(data) - allowed
+        unknown = set(data) - cls.FIELDS
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        faults = cls(**{k: data[k] for k in allowed if k in data})
-        if not 0 <= faults.fail_rate <= 1:
-            raise ValueError("fail_rate must be within 0..1")
+        faults = cls(**{k: data[k] for k in cls.FIELDS if k in data})
+        for name in ("fail_rate", "drop_reply_rate"):
+            rate = getattr(faults, name)
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+                raise ValueError(f"{name} must be within 0..1")
+        if not isinstance(faults.honour_keys, bool):
+            raise ValueError("honour_keys must be true or false")
+        if faults.drop_reply_match is not None and not isinstance(faults.drop_reply_match, str):
+            raise ValueError("drop_reply_match must be a string")
+        limit = faults.drop_reply_limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 0):  # fmt: skip
+            raise ValueError("drop_reply_limit must be a whole number, at least 0")
         faults.rng = random.Random(faults.seed)
         return faults
 
     def strikes(self) -> bool:
         return self.fail_rate > 0 and self.rng.random() < self.fail_rate
+
+    def drops(self, request: SimRequest) -> bool:
+        """Whether this applied request loses its reply."""
+        if self.drop_reply_rate <= 0:
+            return False
+        if self.drop_reply_limit is not None and self.dropped >= self.drop_reply_limit:
+            return False
+        line = f"{request.method} {request.path}"
+        if self.drop_reply_match is not None and self.drop_reply_match not in line:
+            return False
+        if self.rng.random() >= self.drop_reply_rate:
+            return False
+        self.dropped += 1
+        return True
 
 
 def same_secret(given: str | None, expected: str) -> bool:
@@ -91,6 +141,8 @@ class Simulator:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.received: list[dict[str, Any]] = []
         self.duplicates = 0
+        self.dropped = 0
+        """Replies lost after the request took effect (fault ``drop_reply_rate``)."""
         self.faults = Faults()
         self._idempotent: dict[str, SimReply] = {}
         self._lock = asyncio.Lock()
@@ -121,7 +173,7 @@ class Simulator:
             return await self._fault()
         if self.faults.delay_ms and self.faults.fail_rate == 0:
             await asyncio.sleep(self.faults.delay_ms / 1000)
-        key = request.header("idempotency-key")
+        key = request.header("idempotency-key") if self.faults.honour_keys else None
         async with self._lock:
             if key is not None and key in self._idempotent:
                 self.duplicates += 1
@@ -133,6 +185,9 @@ class Simulator:
                 self._idempotent[key] = reply
             if reply.was_accepted:
                 self.received.append(_record(request))
+            if self.faults.drops(request):
+                self.dropped += 1
+                return dataclasses.replace(reply, dropped=True)
             return reply
 
     async def _fault(self) -> SimReply:
@@ -155,6 +210,7 @@ class Simulator:
         """``DELETE _received``: forget the log; business state stays, as the system's would."""
         self.received.clear()
         self.duplicates = 0
+        self.dropped = 0
 
     def restart(self) -> None:
         """A fresh system: log, idempotency keys, faults and business state (tests)."""

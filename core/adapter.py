@@ -78,6 +78,11 @@ class RemoteState:
     remote_id: str | None = None
     status: str | None = None
     version: int | None = None
+    unsure: bool = False
+    """An earlier sending of this delivery got no reply (timeout, dropped connection, a
+    worker that stopped mid-call): its last call may have taken effect, so what the hub
+    knows may be behind. A target that is not idempotent reads its state before going on
+    (AlphaAlpha plans a ``read``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,12 @@ DELIVERED = Counter("pohub_delivered_total", "Deliveries done", ["target"], regi
 RETRIED = Counter(
     "pohub_retried_total", "Delivery attempts to retry", ["target"], registry=REGISTRY
 )
+RECONCILED = Counter(
+    "pohub_reconciled_total",
+    "Read-backs made instead of sending a call again after a lost reply (issue 12), by what "
+    "they found: already_done, not_done, conflict",
+    ["target", "outcome"], registry=REGISTRY,
+)  # fmt: skip
 DEAD = Counter("pohub_dead_total", "Deliveries given up", ["target"], registry=REGISTRY)
 PARKED = Counter("pohub_parked_total", "Deliveries parked", ["target", "kind"], registry=REGISTRY)
 DELIVERY_SECONDS = Histogram(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from litestar import Litestar, Request, Response, route
+from litestar.response import Stream
 
 from adapters import registry
 from adapters._sim import Faults, SimReply, SimRequest, Simulator
@@ -43,6 +46,8 @@ def build_simulators(config: Config, printer: Any = None) -> dict[str, Simulator
 
 
 def create_app(sims: dict[str, Simulator]) -> Litestar:
+    _quiet_dropped_replies()
+
     @route("/{system:str}/_received", http_method=["GET", "DELETE"], status_code=200)
     async def received(request: Request[Any, Any, Any], system: str) -> Response[Any]:
         sim = sims.get(system)
@@ -51,7 +56,8 @@ def create_app(sims: dict[str, Simulator]) -> Litestar:
         if request.method == "DELETE":
             sim.clear()
             return _json(200, {"cleared": True})
-        return _json(200, {"received": sim.received, "duplicates": sim.duplicates})
+        return _json(200, {"received": sim.received, "duplicates": sim.duplicates,
+                           "dropped": sim.dropped})  # fmt: skip
 
     @route("/{system:str}/_faults", http_method=["PUT"], status_code=200)
     async def faults(request: Request[Any, Any, Any], system: str) -> Response[Any]:
@@ -66,7 +72,9 @@ def create_app(sims: dict[str, Simulator]) -> Litestar:
         return _json(200, {"faults": data})
 
     @route("/{system:str}/{rest:path}", http_method=METHODS, status_code=200)
-    async def vendor(request: Request[Any, Any, Any], system: str, rest: str) -> Response[Any]:
+    async def vendor(
+        request: Request[Any, Any, Any], system: str, rest: str
+    ) -> Response[Any] | Stream:
         sim = sims.get(system)
         if sim is None:
             return _json(404, {"error": f"unknown system {system}"})
@@ -86,10 +94,53 @@ def create_app(sims: dict[str, Simulator]) -> Litestar:
     return Litestar(route_handlers=[received, faults, vendor], openapi_config=None)
 
 
+class ReplyDropped(Exception):
+    """Raised mid-reply so the server closes the connection: the caller gets no answer."""
+
+
+class _NotDropped(logging.Filter):
+    """Keeps the server's "Exception in ASGI application" for a dropped reply out of its log:
+    the fault is the point, not an error of the simulator."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _caused_by_drop(record.exc_info[1] if record.exc_info else None)
+
+
+def _caused_by_drop(error: BaseException | None, depth: int = 0) -> bool:
+    if error is None or depth > 20:
+        return False
+    if isinstance(error, ReplyDropped):
+        return True
+    if isinstance(error, BaseExceptionGroup):
+        return any(_caused_by_drop(e, depth + 1) for e in error.exceptions)
+    return _caused_by_drop(error.__cause__ or error.__context__, depth + 1)
+
+
+def _quiet_dropped_replies() -> None:
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _NotDropped) for f in server_log.filters):
+        server_log.addFilter(_NotDropped())
+
+
 def _reply(reply: SimReply) -> Response[Any]:
     content = b"" if reply.json is None else orjson.dumps(reply.json)
+    if reply.dropped:
+        return _dropped(reply, content)
     return Response(content, status_code=reply.status, headers=reply.headers,
                     media_type="application/json")  # fmt: skip
+
+
+def _dropped(reply: SimReply, content: bytes) -> Stream:
+    """The reply's status line goes out, then the connection is closed before the body (the
+    server, uvicorn, closes it when the body raises after the start): what a caller sees
+    of a reply lost on the way, after the request took effect."""
+
+    async def body() -> AsyncIterator[bytes]:
+        raise ReplyDropped(f"reply dropped after the request took effect ({len(content)} bytes)")
+        yield b""  # pragma: no cover (makes this a generator)
+
+    return Stream(body(), status_code=reply.status, headers=reply.headers,
+                  media_type="application/json")  # fmt: skip
 
 
 def _json(status: int, data: Any) -> Response[Any]:

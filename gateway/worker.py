@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import os
 import socket
@@ -21,7 +22,7 @@ import httpx
 import structlog
 
 from adapters import registry
-from adapters._http import Delivered, Exchange, SystemClient, make_transport
+from adapters._http import Delivered, Exchange, SystemClient, Unsure, make_transport
 from core.adapter import RemoteState, RenderContext, Rendered
 from core.errors import (
     AuthFailure,
@@ -40,13 +41,17 @@ from gateway import identity, metrics, pins, secrets
 from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
 from gateway.retry import next_attempt_at
-from gateway.store.base import Store
+from gateway.store.base import LEASE_EXPIRED, Store
 from gateway.store.records import Attempt, Delivery, Message, State
 from gateway.targets import Breaker, RateLimit
 
 log = structlog.get_logger("pohub.worker")
 REMOTE = "pohub.remote"
 """Extension key of the PO state that keeps each target's remote status."""
+RETURNED = "returned at shutdown"
+LOST_REPLY = frozenset({None, 408, 502, 504})
+"""An attempt that ended with one of these statuses may have had its effect: no reply at
+all (timeout, dropped connection, internal error), or a proxy that gave up waiting."""
 
 
 @dataclass
@@ -146,7 +151,7 @@ class Worker:
         for delivery in list(self._in_flight.values()):
             with contextlib.suppress(Exception):
                 await self.store.finish(delivery.id, None, State.RETRYING, next_at=utc_now(),
-                                        reason="returned at shutdown", step=delivery.step)  # fmt: skip
+                                        reason=RETURNED, step=delivery.step)  # fmt: skip
                 log.info("worker.returned", delivery_id=delivery.id)
         for target in self.targets.values():
             await target.client.aclose()
@@ -181,8 +186,9 @@ class Worker:
                                     next_at=_from_ts(due), reason="circuit open")  # fmt: skip
             return
         mapping = self.mappings[delivery.target]
+        unsure = lost_reply(delivery, message)
         try:
-            plan, remote_ids = await self._render(delivery, message)
+            plan, remote_ids = await self._render(delivery, message, unsure is not None)
             self._rendered_without_state.pop(delivery.id, None)
         except PohubError as exc:
             target.breaker.probing = False
@@ -198,16 +204,36 @@ class Worker:
             sent: list[Exchange] = []
             try:
                 key = f"{delivery.id}:{_round(delivery)}"
-                done = await target.client.send(plan, key, delivery.step, remote_ids, sent)
+                if unsure is not None:
+                    unsure = await self._unsure_of(delivery, unsure)
+                    done = await target.client.send(
+                        plan, key, delivery.step, remote_ids, sent, unsure=unsure
+                    )
+                else:
+                    done = await target.client.send(plan, key, delivery.step, remote_ids, sent)
             except DeliveryError as exc:
+                _count_reconciled(delivery.target, sent)
                 target.breaker.failure() if isinstance(exc, RetryableDelivery) else None
                 await self._send_failed(delivery, message, plan, exc, started, sent)
                 return
+        _count_reconciled(delivery.target, sent)
         target.breaker.success()
         await self._delivered(delivery, message, plan, done, started, sent)
 
+    async def _unsure_of(self, delivery: Delivery, unsure: Unsure) -> Unsure:
+        """``unsure`` with what a read-back compares with: the target's status as last
+        learnt, and the crosswalk (which hub PO holds a remote id)."""
+        state = await self.store.get_po(delivery.po_number)
+        known = _remote(state, delivery.target)
+        status, version = known.get("status"), known.get("version")
+
+        async def owner(remote_id: str) -> str | None:
+            return await self.store.find_remote(delivery.target, remote_id)
+
+        return dataclasses.replace(unsure, status=status, version=version, owner=owner)
+
     async def _render(
-        self, delivery: Delivery, message: Message
+        self, delivery: Delivery, message: Message, unsure: bool = False
     ) -> tuple[Rendered, dict[str, str]]:
         """Read the PO's state and mapping (I/O: a failure there is retried like any outage),
         then render: a pure function of event, state and mapping, so an exception it raises
@@ -220,8 +246,9 @@ class Worker:
         remote_id = state.remote_ids.get(delivery.target) if state else None
         known = _remote(state, delivery.target)
         remote = RemoteState(
-            remote_id=remote_id, status=known.get("status"), version=known.get("version")
-        )
+            remote_id=remote_id, status=known.get("status"), version=known.get("version"),
+            unsure=unsure,
+        )  # fmt: skip
         ctx = RenderContext(await self._mapping_for(delivery), state, remote)
         with _pure():
             plan = registry.get(delivery.target).render(event, ctx)
@@ -431,6 +458,29 @@ def _pure() -> Iterator[None]:
         text = str(exc)
         text = text if len(text) <= 500 else text[:500] + "..."
         raise Unrenderable(f"cannot render: {type(exc).__name__}: {text}") from exc
+
+
+def lost_reply(delivery: Delivery, message: Message) -> Unsure | None:
+    """Whether an earlier sending of this delivery (this round) got no reply, so its call
+    may have taken effect (issue 12): an attempt ended without a reply (``LOST_REPLY``;
+    any of the round, as a later attempt may have failed before settling it), or the
+    worker holding it stopped mid-call (its lease was swept, or it was handed back at
+    shutdown). None when the hub knows every reply. Unsure costs a read-back, not more."""
+    if delivery.reason in (LEASE_EXPIRED, RETURNED):
+        return Unsure(since=message.received_at, po_number=delivery.po_number)
+    ended = [i for i, a in enumerate(delivery.attempts) if a.outcome in ("delivered", "dead")]
+    current = delivery.attempts[ended[-1] + 1 :] if ended else delivery.attempts
+    if any(a.outcome == "retry" and a.status in LOST_REPLY for a in current):
+        return Unsure(since=message.received_at, po_number=delivery.po_number)
+    return None
+
+
+def _count_reconciled(target: str, sent: list[Exchange]) -> None:
+    """``pohub_reconciled_total``: each read-back made instead of sending a call again."""
+    for exchange in sent:
+        if exchange.reconciled is not None:
+            metrics.RECONCILED.labels(target, exchange.reconciled).inc()
+            log.info("delivery.reconciled", step=exchange.name, outcome=exchange.reconciled)
 
 
 def _round(delivery: Delivery) -> int:

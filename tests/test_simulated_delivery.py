@@ -2,7 +2,9 @@
 simulator, is sent by that system's real client over loopback HTTP and accepted.
 
 This proves each golden translation is document-valid by the receiving simulator's own
-rules, and that a repeated Idempotency-Key has no second effect. A sixth system with a
+rules, and that with the fault setting ``honour_keys`` on (no vendor defines the header:
+by default a simulator acts on every request, as the real system would) a repeated
+Idempotency-Key has no second effect. A sixth system with a
 ``simulator.py`` and ``client.py`` is picked up without editing this file. A translation
 whose golden is an error is not sent; a plan with a ``refused`` step is sent up to it and
 stops there with its reason.
@@ -18,6 +20,7 @@ import orjson
 import pytest
 
 from adapters import registry
+from adapters._sim import Faults
 from core.errors import PermanentDelivery
 from gateway.simulate import simulator_systems
 from tests import support
@@ -43,6 +46,7 @@ async def test_translated_sample_is_accepted_by_the_target(
 ) -> None:
     adapter = registry.get(target)
     simulator = sim.sims[target]
+    simulator.faults = Faults.parse({"honour_keys": True})
     events = support.parse_sample(source, sample)
     outcome = support.render_outcome(target, events)
     if "unsendable" in outcome:  # parked or dead: the golden records why, nothing is sent

@@ -15,6 +15,22 @@ Beyond the kit's loop, a plan here may hold:
 
 Sub-plans are sent through the kit's ``send`` with each call named by its key in the whole
 plan, so a resumed or re-planned plan never reuses another call's idempotency key.
+
+AlphaAlpha knows nothing of ``Idempotency-Key`` (the document never names it): a create
+sent twice makes two POs, an action sent twice is refused ``409`` the second time. So a
+call that may already have taken effect is never simply sent again (issue 12):
+
+- a ``create`` after a lost reply (``unsure``, no id learnt): ``POST /dynamic-search`` for a
+  PO the lost create made (same subsidiary and products, created since the message came,
+  held by no other hub PO); found, it is adopted and the plan goes on from its status;
+- an action after a lost reply: render plans a ``read`` first (``RemoteState.unsure``), and
+  the plan is re-planned from the status read, so an action that took effect is skipped;
+- a ``409`` to an action (e.g. its reply was lost in a worker that was killed): ``GET
+  /find/{id}``; when the PO is where the action leads (or the plan can go on from where it
+  is) the plan continues, else the ``409`` stands.
+
+Each read-back is an exchange with ``reconciled`` set (``already_done`` / ``not_done`` /
+``conflict``), which the worker counts in ``pohub_reconciled_total``.
 """
 
 from __future__ import annotations
@@ -22,18 +38,26 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
 
-from adapters._http import Delivered, Exchange, SystemClient, step_keys
+from adapters._http import ID_PLACEHOLDER, Delivered, Exchange, SystemClient, Unsure, step_keys
 from adapters.alphaalpha import lifecycle, rules
 from adapters.alphaalpha.schema import SYSTEM
 from core.adapter import Call, Rendered
 from core.errors import DeliveryError, PermanentDelivery, TransitionNotAllowed
 
 READ = "read"
+CREATE = "create"
+COMMENT = "comment"
+BASE = "/api/v1/purchase-orders"
+SEARCH_PAGE = 100
+SEARCH_PAGES = 10
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far AlphaAlpha's clock (its ``created``) may be behind the hub's."""
 
 
 class AlphaalphaClient(SystemClient):
@@ -69,14 +93,24 @@ class AlphaalphaClient(SystemClient):
         start_step: int = 0,
         remote_ids: AbcMapping[str, str] | None = None,
         exchanges: list[Exchange] | None = None,
+        unsure: Unsure | None = None,
     ) -> Delivered:
-        """Run the plan from ``start_step``: up to a ``read``, then what ``replan`` keeps."""
+        """Run the plan from ``start_step``: up to a ``read``, then what ``replan`` keeps.
+
+        ``unsure`` (an earlier sending got no reply): a create is looked for before it is
+        sent again; a planned read is marked as the read-back it is."""
         calls = plan.calls
+        first = calls[start_step] if start_step < len(calls) else None
+        known = (remote_ids or {}).get(SYSTEM)
+        if unsure is not None and first is not None and first.step == CREATE and not known:
+            found = await self._find_created(first, start_step, unsure, idempotency_key, exchanges)
+            if found is not None:
+                return await self._after(plan, start_step, found, idempotency_key, exchanges)
         read = next((i for i, c in enumerate(calls) if c.step == READ), None)
         if read is None or start_step > read:
             return await self._run(plan, range(start_step, len(calls)), idempotency_key,
                                    remote_ids, None, exchanges=exchanges)  # fmt: skip
-        first = await self._run(
+        upto = await self._run(
             plan,
             range(start_step, read + 1),
             idempotency_key,
@@ -84,14 +118,107 @@ class AlphaalphaClient(SystemClient):
             None,
             exchanges=exchanges,
         )
+        status = self.remote_status(upto.body)
         try:
-            keep = replan(calls, read, self.remote_status(first.body))
+            keep = replan(calls, read, status)
         except PermanentDelivery as exc:
-            exc.step, exc.remote_ids, exc.last_reply = read + 1, first.remote_ids, first.body
+            _mark(exchanges, read, "conflict" if unsure is not None else None)
+            exc.step, exc.remote_ids, exc.last_reply = read + 1, upto.remote_ids, upto.body
             raise
+        if unsure is not None:
+            unsent = _without_landed_comments(calls, keep, upto.body, unsure.version)
+            moved = status != unsure.status or len(unsent) < len(keep)
+            keep = unsent
+            _mark(exchanges, read, "already_done" if moved else "not_done")
         return await self._run(
-            plan, keep, idempotency_key, first.remote_ids, first, exchanges=exchanges
+            plan, keep, idempotency_key, upto.remote_ids, upto, exchanges=exchanges
         )
+
+    async def _after(
+        self, plan: Rendered, index: int, body: dict[str, Any], key: str,
+        exchanges: list[Exchange] | None, conflict: DeliveryError | None = None,
+    ) -> Delivered:  # fmt: skip
+        """Go on with the plan after ``plan.calls[index]``, whose effect the target already
+        has (``body``: the PO as read back), re-planned from the PO's status. With
+        ``conflict`` (the action's ``409``), a PO the plan cannot go on from keeps it."""
+        calls = list(plan.calls)
+        reached = calls[index].reaches or lifecycle.INITIAL.value
+        calls[index] = dataclasses.replace(calls[index], reaches=reached)
+        learned = {SYSTEM: str(body["id"])}
+        before = Delivered(status=200, body=body, remote_ids=learned, steps=index + 1)
+        status = self.remote_status(body)
+        try:
+            keep = replan(calls, index, status)
+        except PermanentDelivery as exc:
+            if conflict is not None:
+                _mark(exchanges, index, "conflict")
+                message = f"{conflict.message} (read back: the PO is {status})"
+                raise dataclasses.replace(conflict, message=message, last_reply=body) from None
+            exc.step, exc.remote_ids, exc.last_reply = index + 1, learned, body
+            raise
+        if conflict is not None:  # the PO is past the action: nothing to send again
+            _mark(exchanges, index, "already_done")
+        return await self._run(plan, keep, key, learned, before, exchanges=exchanges)
+
+    async def _find_created(
+        self, create: Call, index: int, unsure: Unsure, key: str,
+        exchanges: list[Exchange] | None,
+    ) -> dict[str, Any] | None:  # fmt: skip
+        """The PO an earlier, unanswered ``create`` made, or None when it made none.
+
+        The create request carries nothing of the hub (``{products, subsidiaryId}``), so the
+        PO is recognised by what it holds: ``POST /dynamic-search`` filtered on the
+        subsidiary, newest first; a match has the same products (id, quantity, price, unit),
+        was created since ``unsure.since`` (less ``CLOCK_SKEW``) and is no other hub PO's
+        (``unsure.owner``). Of several, the oldest is taken."""
+        wanted = _products(create.json)
+        since = unsure.since - CLOCK_SKEW if unsure.since is not None else None
+        filters: dict[str, Any] = {}
+        if isinstance(create.json, dict) and create.json.get("subsidiaryId") is not None:
+            filters["subsidiaryId"] = create.json["subsidiaryId"]
+        matches: list[dict[str, Any]] = []
+        searches: list[Exchange] = []
+        for page in range(SEARCH_PAGES):
+            body = {"filters": filters, "page": page, "size": SEARCH_PAGE,
+                    "sort": [{"field": "created", "ascending": False}]}  # fmt: skip
+            search = Call("POST", f"{BASE}/dynamic-search", body, step="find-created")
+            found = await self._read(search, key, index, exchanges, {})
+            if exchanges:
+                searches.append(exchanges[-1])
+            content = found.get("content") if isinstance(found, dict) else None
+            orders = [o for o in content or [] if isinstance(o, dict)]
+            older = False
+            for order in orders:
+                created = _when(order.get("created"))
+                if since is not None and created is not None and created < since:
+                    older = True
+                    continue
+                if _products(order) == wanted and isinstance(order.get("id"), str):
+                    owner = await unsure.owner(order["id"]) if unsure.owner else None
+                    if owner is None or owner == unsure.po_number:
+                        matches.append(order)
+            if older or len(orders) < SEARCH_PAGE or found.get("last") is True:
+                break
+        outcome = "already_done" if matches else "not_done"
+        for exchange in searches:
+            exchange.reconciled = outcome
+        if not matches:
+            return None
+        return min(matches, key=lambda o: str(o.get("created") or ""))
+
+    async def _read(
+        self, call: Call, key: str, index: int, exchanges: list[Exchange] | None,
+        ids: dict[str, str],
+    ) -> Any:  # fmt: skip
+        """One read-back call, recorded as an exchange of the step it is about."""
+        try:
+            response = await self._request(call, f"{key}:{call.step}", ids, exchanges, index)
+            return self.check(call, response)
+        except DeliveryError as exc:
+            exc.step, exc.remote_ids = index, {**ids, **exc.remote_ids}
+            if exchanges and exchanges[-1].error is None:
+                exchanges[-1].error = str(exc)
+            raise
 
     async def _run(
         self, plan: Rendered, indices: Sequence[int], key: str,
@@ -113,6 +240,8 @@ class AlphaalphaClient(SystemClient):
                 exc.step = sent[exc.step]
                 if exc.last_reply is None and before is not None:
                     exc.last_reply = before.body
+                if exc.status == 409 and plan.calls[exc.step].reaches is not None:
+                    return await self._conflict(plan, exc, key, kw.get("exchanges"))
                 raise
         if stop is not None:
             refused = plan.calls[todo[stop]]
@@ -122,6 +251,88 @@ class AlphaalphaClient(SystemClient):
             )  # fmt: skip
         done.steps = len(plan.calls)
         return done
+
+    async def _conflict(
+        self, plan: Rendered, exc: DeliveryError, key: str, exchanges: list[Exchange] | None
+    ) -> Delivered:
+        """A lifecycle action refused ``409``: read the PO back (``GET /find/{id}``). When it
+        is already where the action leads, or the plan can reach its target from where it
+        is, the plan goes on; else the ``409`` stands (with what was read)."""
+        index = exc.step
+        po_id = exc.remote_ids.get(SYSTEM)
+        if po_id is None:
+            raise exc
+        find = Call("GET", f"{BASE}/find/{ID_PLACEHOLDER}", step="read-back")
+        body = await self._read(find, key, index, exchanges, {SYSTEM: po_id})
+        status = self.remote_status(body)
+        if not isinstance(body, dict) or lifecycle.status_of(status) is None:
+            _mark(exchanges, index, "conflict")
+            raise exc
+        return await self._after(plan, index, body, key, exchanges, conflict=exc)
+
+
+def _mark(exchanges: list[Exchange] | None, index: int, outcome: str | None) -> None:
+    """Set ``reconciled`` on the latest read-back exchange made for step ``index``."""
+    if outcome is None or not exchanges:
+        return
+    for exchange in reversed(exchanges):
+        if exchange.step == index and exchange.request.method == "GET":
+            exchange.reconciled = outcome
+            return
+
+
+def _without_landed_comments(
+    calls: Sequence[Call], keep: list[int], po: Any, since_ms: int | None
+) -> list[int]:
+    """``keep`` less the ``comment`` calls whose text the PO read back already shows in an
+    ``events[]`` entry (its ``description``) newer than the last reply the hub saw
+    (``since_ms``; unknown: any entry): a lost comment reply must not post it twice. Each
+    entry accounts for one call. pohub's reading: the document's event has ``description``
+    and ``date``, and a comment's text is its description (as in the simulator)."""
+    events = po.get("events") if isinstance(po, dict) else None
+    landed = [
+        e.get("description")
+        for e in events or []
+        if isinstance(e, dict)
+        and (since_ms is None or (rules.millis(e.get("date")) or 0) > since_ms)
+    ]
+    out = []
+    for index in keep:
+        call = calls[index]
+        if call.step == COMMENT and call.text is not None and call.text in landed:
+            landed.remove(call.text)
+            continue
+        out.append(index)
+    return out
+
+
+def _products(body: Any) -> list[tuple[str, float, float | None, str | None]]:
+    """A create request's or a PO object's products as comparable tuples, sorted."""
+    items = body.get("products") if isinstance(body, dict) else None
+    out = []
+    for p in items or []:
+        if not isinstance(p, dict):
+            continue
+        price = p.get("price", p.get("pricePerUnit"))
+        out.append((str(p.get("productId")), _num(p.get("quantity")), _num(price) if price
+                    is not None else None, p.get("unit")))  # fmt: skip
+    return sorted(out, key=repr)
+
+
+def _num(value: Any) -> float:
+    try:
+        return round(float(value), 9)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def replan(calls: Sequence[Call], read: int, status: str | None) -> list[int]:
@@ -134,6 +345,8 @@ def replan(calls: Sequence[Call], read: int, status: str | None) -> list[int]:
     after = range(read + 1, len(calls))
     moves = [i for i in after if calls[i].reaches is not None]
     others = [i for i in after if calls[i].reaches is None]
+    if not moves and calls[read].step == READ:  # a plan that moves no status: all of it
+        return list(after)
     start = calls[read].reaches
     target = calls[moves[-1]].reaches if moves else start
     if lifecycle.status_of(status) is None:

@@ -52,7 +52,12 @@ def render(event: PoEvent, ctx: RenderContext) -> Rendered:
     if event.po is None and event.source_system == SYSTEM and event.action in OWN:
         return Rendered(SYSTEM, [own_call(event, ctx)], mapping.version)
     if event.po is None and event.kind is EventKind.COMMENTED:
-        return Rendered(SYSTEM, comments(event, _known_id(event, ctx)), mapping.version)
+        po_id = _known_id(event, ctx)
+        calls = comments(event, po_id)
+        if ctx.remote.unsure:  # a comment is no upsert: the client skips one already there
+            find = f"{BASE}/find/{_segment(po_id)}"
+            calls.insert(0, Call("GET", find, step="read", reaches=ctx.remote.status))
+        return Rendered(SYSTEM, calls, mapping.version)
     po = full_po(event, ctx.state, SYSTEM)
     calls, current, read = _document(event, po, ctx)
     po_id = _segment(ctx.remote.remote_id) or ID
@@ -116,7 +121,10 @@ def _document(
 def stale(event: PoEvent, remote: RemoteState) -> bool:
     """The hub's view of the PO in AlphaAlpha may be older than the event: its status is not
     known, or the event happened after the last reply seen (``remote.version``: that reply's
-    ``updated``, see ``client.remote_version``)."""
+    ``updated``, see ``client.remote_version``); or an earlier sending got no reply
+    (``remote.unsure``), so the call that lost its reply may have moved the PO (issue 12)."""
+    if remote.unsure:
+        return True
     if lifecycle.status_of(remote.status) is None or remote.version is None:
         return True
     return event.occurred_at is None or event.occurred_at > rules.from_millis(remote.version)

@@ -16,7 +16,9 @@ What it enforces, and why:
   it does not know yet is taken at whatever ``currentVersion`` it names; afterwards
   ``currentVersion`` must be the version EnKash holds, else the exchange answers ``200``
   with ``result`` ``FAILURE`` and ``errorCd`` ``STALE_VERSION`` (webhook exchanges report
-  business failures inside a 200). A success stores ``newVersion`` and the new status.
+  business failures inside a 200), its ``poStatus`` the PO as EnKash holds it (version and
+  status; pohub's reading, the document does not say what a failure's ``poStatus`` is).
+  A success stores ``newVersion`` and the new status.
 
 Every reply, error or not, is the document's 200 envelope (``adapters.enkash.replies``).
 """
@@ -29,7 +31,14 @@ from typing import Any
 from adapters._sim import SimReply, SimRequest, Simulator, same_secret
 from adapters.enkash.replies import Reply
 from adapters.enkash.rules import check
-from adapters.enkash.schema import PATH, SYSTEM, PoStatusBody, StatusChangeRequest
+from adapters.enkash.schema import (
+    PATH,
+    SYSTEM,
+    ObjectVersion,
+    PoStatusBody,
+    PoStatusTransition,
+    StatusChangeRequest,
+)
 from core.errors import InvalidInput
 from core.validation import validate_json
 
@@ -106,6 +115,9 @@ class EnkashSimulator(Simulator):
         stale = self._stale(wire.poStatus)
         if stale is not None:
             failure = Reply.failure(wire, "STALE_VERSION", stale, VERSION_FIELD, req_msg_id)
+            held = self.find(wire.poStatus.objectId, wire.poStatus.buyerPONumber)
+            if held is not None:
+                failure.payload.poStatus = _as_held(wire.poStatus, held)
             return _reply(200, failure)
         self._store(wire.poStatus)
         return _reply(200, Reply.success(wire, req_msg_id))
@@ -157,6 +169,15 @@ class EnkashSimulator(Simulator):
         """A deterministic ``reqMsgId`` per accepted exchange (replays reuse the first)."""
         self._sequence += 1
         return f"ENK-SIM-{self._sequence:06d}"
+
+
+def _as_held(sent: PoStatusBody, held: PoRecord) -> PoStatusBody:
+    """A STALE_VERSION reply's ``poStatus``: the PO as EnKash holds it (pohub's reading of
+    the reply's ``poStatus``; the document does not say), version and status in both the
+    current and new fields. A sender can tell from it that its change is already there."""
+    version = ObjectVersion(currentVersion=held.version, newVersion=held.version)
+    move = PoStatusTransition(currentStatus=held.status, newStatus=held.status)
+    return sent.model_copy(update={"objectVersion": version, "poStatusTransition": move})
 
 
 def _reply(status: int, reply: Reply) -> SimReply:

@@ -28,6 +28,9 @@ from gateway.store.records import (
 )
 
 PoUpdate = Callable[[PurchaseOrder | None], PurchaseOrder | None]
+LEASE_EXPIRED = "lease expired: its worker stopped, maybe mid-call"
+"""The ``reason`` ``sweep`` gives a delivery it hands back: the call in flight may have
+taken effect, so the next sending reads back first where the target is not idempotent."""
 
 
 class Store(abc.ABC):
@@ -123,7 +126,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def sweep(self, now: datetime | None = None) -> int:
-        """Give back deliveries whose lease expired (their worker died); returns how many."""
+        """Give back deliveries whose lease expired (their worker died), with ``reason``
+        ``LEASE_EXPIRED``; returns how many."""
 
     @abc.abstractmethod
     async def unpark(

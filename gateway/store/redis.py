@@ -37,7 +37,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import WatchError
 
 from core.model import PurchaseOrder
-from gateway.store.base import PoUpdate, Store
+from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import (
     FINISHABLE,
     Attempt,
@@ -195,7 +195,7 @@ reindex(f[2])
 return 1
 """
 
-# ARGV: P, now score, now iso, queued score (unused), batch
+# ARGV: P, now score, now iso, queued score (unused), batch, reason
 _SWEEP = """
 local ids = redis.call('ZRANGEBYSCORE', P .. ':lease', '-inf', ARGV[2], 'LIMIT', 0,
                        tonumber(ARGV[5]))
@@ -206,7 +206,8 @@ for _, id in ipairs(ids) do
   local f = redis.call('HMGET', dk, 'state', 'line')
   if f[1] == 'delivering' then
     move(id, 'delivering', 'retrying')
-    redis.call('HSET', dk, 'next_at', ARGV[3], 'due', ARGV[2], 'updated_at', ARGV[3])
+    redis.call('HSET', dk, 'next_at', ARGV[3], 'due', ARGV[2], 'updated_at', ARGV[3],
+               'reason', ARGV[6])
     redis.call('HDEL', dk, 'lease_until', 'worker')
     reindex(f[2])
     n = n + 1
@@ -735,7 +736,13 @@ class RedisStore(Store):
             seen, given = await self._run(
                 "sweep",
                 [],
-                [_score(at.timestamp()), at.isoformat(), _queued_score(at), SWEEP_BATCH],
+                [
+                    _score(at.timestamp()),
+                    at.isoformat(),
+                    _queued_score(at),
+                    SWEEP_BATCH,
+                    LEASE_EXPIRED,
+                ],
             )
             total += int(given)
             if int(seen) < SWEEP_BATCH:

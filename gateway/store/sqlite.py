@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.model import PurchaseOrder
-from gateway.store.base import PoUpdate, Store
+from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import (
     FINISHABLE,
     Attempt,
@@ -464,19 +464,22 @@ class SqliteStore(Store):
 
         await self._run(finish, True)
 
-    async def _requeue(self, to: State, due: str, where: list[str], args: list[Any]) -> int:
-        """Hand deliveries back to the queue: lease, reason and park kind go, attempts stay."""
+    async def _requeue(
+        self, to: State, due: str, where: list[str], args: list[Any], reason: str | None = None
+    ) -> int:
+        """Hand deliveries back to the queue: lease and park kind go, attempts stay; the
+        reason goes too, or becomes ``reason``."""
         sql = (
             "UPDATE deliveries SET state = ?, next_at = ?, updated_at = ?, lease_until = NULL, "
-            f"reason = NULL, park_kind = NULL WHERE {' AND '.join(where)}"
+            f"reason = ?, park_kind = NULL WHERE {' AND '.join(where)}"
         )
-        params = [to.value, due, _now(), *args]
+        params = [to.value, due, _now(), reason, *args]
         return await self._run(lambda c: c.execute(sql, params).rowcount, True)
 
     async def sweep(self, now: datetime | None = None) -> int:
         at = _ts(now or datetime.now(UTC))
         where = ["state = 'delivering'", "lease_until < ?"]
-        return await self._requeue(State.RETRYING, at, where, [at])
+        return await self._requeue(State.RETRYING, at, where, [at], reason=LEASE_EXPIRED)
 
     async def unpark(
         self,

@@ -459,6 +459,9 @@ async def test_faults_are_deterministic_under_a_seed(
 async def test_repeated_key_gets_the_first_answer_and_no_second_effect(
     sim: SimulatorServer, appliq: AppliqloudSimulator
 ) -> None:
+    """With the fault setting ``honour_keys`` on (no vendor defines the header: by default
+    the simulator acts on every request, see tests/adapters/test_sim_keys.py)."""
+    appliq.faults = Faults.parse({"honour_keys": True})
     same = key()
     async with client_for(sim, SYSTEM) as client:
         first = await client.send(sample_plan(), same)

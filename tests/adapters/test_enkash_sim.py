@@ -233,6 +233,8 @@ async def test_unknown_path_is_a_permanent_404(
 async def test_repeated_idempotency_key_gets_the_first_answer_and_no_second_effect(
     sim: SimulatorServer, enkash: EnkashSimulator
 ) -> None:
+    """With the fault setting ``honour_keys`` on (see tests/adapters/test_sim_keys.py)."""
+    await put_faults(sim, {"honour_keys": True})
     plan = plan_of(doc("PO-I", 0, 1))
     first = await deliver(sim, plan, "same-key")
     again = await deliver(sim, plan, "same-key")  # without the kit: STALE_VERSION

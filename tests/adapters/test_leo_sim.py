@@ -176,6 +176,8 @@ async def test_first_update_of_a_document_is_accepted(sim: SimulatorServer) -> N
 
 
 async def test_repeated_key_gets_first_answer_and_no_second_effect(sim: SimulatorServer) -> None:
+    """With the fault setting ``honour_keys`` on (see tests/adapters/test_sim_keys.py)."""
+    _leo(sim).faults = Faults.parse({"honour_keys": True})
     key = _key()
     first = await _send(sim, _plan(_body("PO-IDEM", "APPROVED")), key)
     again = await _send(sim, _plan(_body("PO-IDEM", "CANCELLED")), key)

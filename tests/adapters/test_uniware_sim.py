@@ -181,6 +181,8 @@ async def test_second_push_of_a_code_is_an_update(sim: SimulatorServer) -> None:
 async def test_repeated_idempotency_key_gets_first_answer_and_no_second_effect(
     sim: SimulatorServer,
 ) -> None:
+    """With the fault setting ``honour_keys`` on (see tests/adapters/test_sim_keys.py)."""
+    await set_faults(sim, {"honour_keys": True})
     plan, same = fresh_plan(), key()
     async with client_for(sim, SYSTEM) as client:
         first = await client.send(plan, same)
@@ -294,7 +296,7 @@ async def test_timeout_is_retryable_and_the_retry_is_not_a_second_push(
     sim: SimulatorServer,
 ) -> None:
     """The slow push still lands; the retry with the same key gets its answer, once."""
-    await set_faults(sim, {"delay_ms": 300})
+    await set_faults(sim, {"delay_ms": 300, "honour_keys": True})
     plan, same = fresh_plan(), key()
     async with client_for(sim, SYSTEM, timeout_s=0.05) as client:
         with pytest.raises(RetryableDelivery, match="timeout"):
@@ -303,7 +305,7 @@ async def test_timeout_is_retryable_and_the_retry_is_not_a_second_push(
         if simulator(sim).received:
             break
         await asyncio.sleep(0.01)
-    await set_faults(sim, {})
+    await set_faults(sim, {"honour_keys": True})
     async with client_for(sim, SYSTEM) as client:
         retried = await client.send(plan, same)
     assert retried.body == SUCCESS

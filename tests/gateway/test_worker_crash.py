@@ -2,7 +2,8 @@
 
 The gateway runs without workers; a ``pohub worker`` process claims a delivery to a slow
 target and is killed while the request is in flight. A new worker sweeps the expired lease
-and delivers again with the same Idempotency-Key: the simulator sees the effect once.
+and delivers again with the same Idempotency-Key: the simulator, honouring keys for this
+test (fault setting ``honour_keys``; no vendor defines the header), sees the effect once.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def start_worker(gw: Gateway) -> subprocess.Popen[bytes]:
 
 def test_killed_worker_loses_nothing_and_the_target_sees_it_once(gw: Gateway) -> None:
     leo = gw.sims.sims["leo"]
-    leo.faults = Faults.parse({"delay_ms": 1500})
+    leo.faults = Faults.parse({"delay_ms": 1500, "honour_keys": True})
     body = support.sample_paths("uniware")[0].read_bytes()
     headers = {"Content-Type": "application/json", **gw.inbound_headers("uniware")}
     reply = httpx.post(
@@ -61,7 +62,7 @@ def test_killed_worker_loses_nothing_and_the_target_sees_it_once(gw: Gateway) ->
         if worker.poll() is None:
             worker.kill()
     time.sleep(1.6)  # the killed request still lands at the simulator: at-least-once
-    leo.faults = Faults()
+    leo.faults = Faults.parse({"honour_keys": True})
     again = start_worker(gw)
     try:
         done = gw.wait(message_id, timeout=30)

@@ -13,7 +13,7 @@ import pytest
 
 from adapters._http import Exchange, ReceivedReply, SentRequest
 from core.model import PurchaseOrder
-from gateway.store.base import Store, aggregate
+from gateway.store.base import LEASE_EXPIRED, Store, aggregate
 from gateway.store.records import Attempt, Message, MessageFilter, State
 
 pytestmark = pytest.mark.anyio
@@ -146,6 +146,8 @@ async def test_sweep_gives_back_expired_leases(store: Store) -> None:
     assert await store.sweep(T0 + timedelta(seconds=6)) == 1
     ((again, _),) = await store.claim("w2", 10, 5, T0 + timedelta(seconds=7))
     assert again.id == d.id
+    # its call may have landed: the next worker knows (issue 12, worker._unsure)
+    assert again.reason == LEASE_EXPIRED
 
 
 async def test_a_swept_delivery_is_retrying_on_every_backend(store: Store) -> None:

@@ -1,0 +1,204 @@
+"""Issue 12 at the AlphaAlpha client: read back instead of sending again (loopback HTTP).
+
+AlphaAlpha acts on every request (its simulator ignores Idempotency-Key by default): a
+create sent twice is two POs, an action sent twice is a 409. The client reads back first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from adapters._http import Delivered, Exchange, Unsure
+from adapters.alphaalpha.simulator import AlphaalphaSimulator
+from core.adapter import Call, Rendered
+from core.errors import PermanentDelivery
+from tests.servers import SimulatorServer, client_for
+
+pytestmark = pytest.mark.anyio
+
+SYSTEM = "alphaalpha"
+BASE = "/api/v1/purchase-orders"
+ID = f"{BASE}/{{id}}"
+ORDER = {"products": [{"productId": "P-1", "price": 2.5, "quantity": 4, "unit": "PCS"}],
+         "subsidiaryId": "SUB-1"}  # fmt: skip
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def aa(sim: SimulatorServer) -> AlphaalphaSimulator:
+    simulator = sim.sims[SYSTEM]
+    assert isinstance(simulator, AlphaalphaSimulator)
+    return simulator
+
+
+def create(order: dict[str, Any] = ORDER) -> Call:
+    return Call("POST", BASE, order, step="create")
+
+
+def approve_internal() -> Call:
+    return Call("PATCH", f"{ID}/approve-internal", step="approve-internal",
+                reaches="APPROVED_INTERNALLY")  # fmt: skip
+
+
+def approve_supplier() -> Call:
+    return Call("PATCH", f"{ID}/approve-supplier", step="approve-supplier", reaches="APPROVED")
+
+
+async def send(
+    server: SimulatorServer, calls: list[Call], key: str, **kw: Any
+) -> tuple[Delivered, list[Exchange]]:
+    sent: list[Exchange] = []
+    async with client_for(server, SYSTEM) as client:
+        done = await client.send(Rendered(SYSTEM, calls, "t"), key, exchanges=sent, **kw)
+    return done, sent
+
+
+def unsure(**kw: Any) -> Unsure:
+    return Unsure(since=datetime.now(UTC) - timedelta(seconds=5), po_number="PO-1", **kw)
+
+
+async def test_an_unsure_create_adopts_the_po_the_lost_create_made(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    lost, _ = await send(sim, [create()], "k")  # its reply "lost": the hub learnt nothing
+    done, sent = await send(sim, [create(), approve_internal()], "k", unsure=unsure())
+    assert len(aa.orders) == 1
+    assert done.remote_ids == lost.remote_ids and done.body["status"] == "APPROVED_INTERNALLY"
+    assert [(x.name, x.reconciled) for x in sent] == [
+        ("find-created", "already_done"), ("approve-internal", None)
+    ]  # fmt: skip
+
+
+async def test_an_unsure_create_with_nothing_there_is_sent(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    other = {"products": [{"productId": "P-2", "price": 1, "quantity": 1}], "subsidiaryId": "SUB-1"}
+    await send(sim, [create(other)], "other")  # a different PO: not ours
+    done, sent = await send(sim, [create()], "k", unsure=unsure())
+    assert len(aa.orders) == 2 and done.body["products"][0]["productId"] == "P-1"
+    assert [(x.name, x.reconciled) for x in sent] == [
+        ("find-created", "not_done"),
+        ("create", None),
+    ]
+
+
+async def test_a_po_held_by_another_hub_po_is_not_adopted(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    first, _ = await send(sim, [create()], "k")
+    taken = first.remote_ids[SYSTEM]
+
+    async def owner(remote_id: str) -> str | None:
+        return "PO-OTHER" if remote_id == taken else None
+
+    done, _ = await send(sim, [create()], "k2", unsure=unsure(owner=owner))
+    assert len(aa.orders) == 2 and done.remote_ids[SYSTEM] != taken
+
+
+async def test_a_409_to_an_action_that_took_effect_reads_back_and_goes_on(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """A killed worker's approve-internal landed; nothing recorded it. Sent again: 409."""
+    first, _ = await send(sim, [create(), approve_internal()], "k")
+    ids = first.remote_ids
+    calls = [create(), approve_internal(), approve_supplier()]
+    sent: list[Exchange] = []
+    async with client_for(sim, SYSTEM) as client:
+        done = await client.send(Rendered(SYSTEM, calls, "t"), "k", 1, ids, sent)
+    assert done.body["status"] == "APPROVED" and done.steps == 3
+    assert [(x.name, x.reply.status if x.reply else None, x.reconciled) for x in sent] == [
+        ("approve-internal", 409, None), ("read-back", 200, "already_done"),
+        ("approve-supplier", 200, None),
+    ]  # fmt: skip
+    assert len(aa.orders) == 1
+
+
+async def test_a_409_the_po_cannot_go_on_from_stands(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    first, _ = await send(sim, [create()], "k")
+    cancel = Call("PATCH", f"{ID}/cancel", step="cancel", reaches="CANCELLED")
+    async with client_for(sim, SYSTEM) as client:
+        await client.send(Rendered(SYSTEM, [cancel], "t"), "c", 0, first.remote_ids)
+        sent: list[Exchange] = []
+        with pytest.raises(PermanentDelivery) as caught:
+            plan = Rendered(SYSTEM, [approve_internal()], "t")
+            await client.send(plan, "k", 0, first.remote_ids, sent)
+    assert caught.value.status == 409
+    assert "read back: the PO is CANCELLED" in str(caught.value)
+    assert [(x.name, x.reconciled) for x in sent] == [
+        ("approve-internal", None), ("read-back", "conflict")
+    ]  # fmt: skip
+
+
+def comment(text: str) -> Call:
+    return Call("POST", f"{ID}/comment", text=text, step="comment",
+                headers={"Content-Type": "application/json"})  # fmt: skip
+
+
+async def test_an_unsure_comment_already_posted_is_not_posted_again(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    first, _ = await send(sim, [create()], "k")
+    po_id = first.remote_ids[SYSTEM]
+    last_seen = int(datetime.fromisoformat(first.body["updated"]).timestamp() * 1000)
+    async with client_for(sim, SYSTEM) as client:  # the comment lands, its reply is lost
+        await client.send(Rendered(SYSTEM, [comment("late by 2 days")], "t"), "c", 0,
+                          first.remote_ids)  # fmt: skip
+    read = Call("GET", f"{BASE}/find/{po_id}", step="read", reaches="DRAFT")
+    plan = [read, comment("late by 2 days"), comment("a second remark")]
+    sent: list[Exchange] = []
+    async with client_for(sim, SYSTEM) as client:
+        done = await client.send(Rendered(SYSTEM, plan, "t"), "c", 0, first.remote_ids, sent,
+                                 unsure=unsure(status="DRAFT", version=last_seen))  # fmt: skip
+    texts = [e["description"] for e in aa.orders[po_id]["events"] if e["type"] == "COMMENT"]
+    assert texts == ["late by 2 days", "a second remark"]
+    assert done.steps == 3
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "already_done"), ("comment.2", None)]
+
+
+async def test_an_unsure_comment_with_an_older_twin_is_posted(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """The same text said by an earlier event, before the last reply the hub saw: not ours."""
+    first, _ = await send(sim, [create()], "k")
+    po_id = first.remote_ids[SYSTEM]
+    async with client_for(sim, SYSTEM) as client:
+        said = await client.send(Rendered(SYSTEM, [comment("ok")], "t"), "c1", 0,
+                                 first.remote_ids)  # fmt: skip
+    last_seen = int(datetime.fromisoformat(said.body["updated"]).timestamp() * 1000)
+    read = Call("GET", f"{BASE}/find/{po_id}", step="read", reaches="DRAFT")
+    sent: list[Exchange] = []
+    async with client_for(sim, SYSTEM) as client:
+        await client.send(Rendered(SYSTEM, [read, comment("ok")], "t"), "c2", 0,
+                          first.remote_ids, sent,
+                          unsure=unsure(status="DRAFT", version=last_seen))  # fmt: skip
+    texts = [e["description"] for e in aa.orders[po_id]["events"] if e["type"] == "COMMENT"]
+    assert texts == ["ok", "ok"]
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "not_done"), ("comment", None)]
+
+
+def test_an_unsure_comment_is_rendered_after_a_read() -> None:
+    from adapters import registry
+    from core.adapter import RemoteState, RenderContext
+    from core.model import EventKind, PoEvent
+    from tests.support import mappings
+
+    event = PoEvent(kind=EventKind.COMMENTED, po_number="PO-1", source_system="leo",
+                    remarks="late")  # fmt: skip
+    render = registry.get(SYSTEM).render
+    mapping = mappings()[SYSTEM]
+    sure = RenderContext(mapping, remote=RemoteState("AA-PO-1", "DRAFT", 1))
+    assert [c.step for c in render(event, sure).calls] == ["comment"]
+    unsure_ctx = RenderContext(mapping, remote=RemoteState("AA-PO-1", "DRAFT", 1, unsure=True))
+    calls = render(event, unsure_ctx).calls
+    assert [(c.step, c.method, c.path) for c in calls] == [
+        ("read", "GET", f"{BASE}/find/AA-PO-1"), ("comment", "POST", f"{BASE}/AA-PO-1/comment")
+    ]  # fmt: skip
