@@ -11,7 +11,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from core.errors import FieldError, InvalidInput, json_path
-from core.numbers import OutOfRange, check_range
+from core.numbers import MAX_PLACES, OutOfRange, check_range
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -98,6 +98,9 @@ def _walk(data: Any) -> tuple[list[FieldError], int, int]:
             elif abs(value) >= MAX_NUMBER:
                 errors.append(FieldError(json_path(loc), "number_range",
                                          f"{value:.6g} is out of range (|x| < 1e15)"))  # fmt: skip
+            elif value != round(value, MAX_PLACES):  # the same rule as core.numbers
+                errors.append(FieldError(json_path(loc), "number_places",
+                                         f"{value!r} has more than {MAX_PLACES} decimal places"))  # fmt: skip
         elif isinstance(value, int) and not isinstance(value, bool):
             if not -MAX_NUMBER < value < MAX_NUMBER:
                 errors.append(FieldError(json_path(loc), "number_range",

@@ -71,6 +71,29 @@ def test_uniware_quantity_out_of_bounds_is_refused(gw: Gateway, raw: str, rule: 
     assert "$.purchaseOrderItems[0].quantity" in text and rule in text, text
 
 
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [("unitPrice", "-2.2250738585072014e-308"), ("quantity", "1e-11"),
+     ("unitPrice", "0.30000000000000004")],
+)  # fmt: skip
+def test_uniware_json_number_with_too_many_places_is_a_400(
+    gw: Gateway, field: str, raw: str
+) -> None:
+    """A JSON float finer than 10 decimal places is the sender's error, named by its path
+    (it was a 503 "could not store the message: OutOfRange": found by the inbound fuzzer)."""
+    reply = _push(gw, "uniware", "/approvedPurchaseOrder", _with(UNIWARE, field, raw))
+    assert reply.status_code == 400, reply.text
+    assert f"$.purchaseOrderItems[0].{field}" in reply.text and "number_places" in reply.text
+
+
+@pytest.mark.parametrize("raw", ["1e-12", "123.12345678901"])
+def test_appliqloud_price_with_too_many_places_is_a_400(gw: Gateway, raw: str) -> None:
+    reply = _push(gw, "appliqloud", "/pic/link/purchase-orders/update",
+                  _with(APPLIQLOUD, "netUnitPrice", raw), "PUT")  # fmt: skip
+    assert reply.status_code == 400, reply.text
+    assert "netUnitPrice" in reply.text and "number_places" in reply.text
+
+
 def test_uniware_loose_tax_field_cannot_hide_a_huge_number(gw: Gateway) -> None:
     reply = _push(gw, "uniware", "/approvedPurchaseOrder", _with(UNIWARE, "cgst", '"9e99999"'))
     assert reply.status_code == 400 and "$.purchaseOrderItems[0].cgst" in reply.text
