@@ -100,6 +100,7 @@ class Worker:
     # loop ---------------------------------------------------------------------------------
     async def run(self) -> None:
         sweeper = asyncio.create_task(self._sweep_loop())
+        heart = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping.is_set():
                 self.last_beat = time.monotonic()
@@ -113,6 +114,7 @@ class Worker:
                     await self._sleep(self.poll_s)
         finally:
             sweeper.cancel()
+            heart.cancel()
             await self._drain()
 
     async def _claim(self, room: int) -> list[tuple[Delivery, Message]]:
@@ -136,6 +138,17 @@ class Worker:
                     log.info("worker.swept", count=swept)
             except Exception as exc:
                 log.warning("worker.sweep_failed", error=str(exc))
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of what is in flight every third of a lease: a plan slower than
+        one lease (several calls, each up to its timeout) is not swept while it is being
+        sent, so no second worker sends it again, out of order with the PO's next event."""
+        while True:
+            await asyncio.sleep(max(0.2, self.lease_s / 3))
+            try:
+                await self.store.extend(self.name, list(self._in_flight), self.lease_s)
+            except Exception as exc:  # the store is down: the next beat tries again
+                log.warning("worker.heartbeat_failed", error=str(exc))
 
     def stop(self) -> None:
         self._stopping.set()

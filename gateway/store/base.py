@@ -125,6 +125,14 @@ class Store(abc.ABC):
         """Move a claimed delivery on: DELIVERED, RETRYING (at ``next_at``), PARKED or DEAD."""
 
     @abc.abstractmethod
+    async def extend(
+        self, worker: str, delivery_ids: list[str], lease_s: float, now: datetime | None = None
+    ) -> int:
+        """Renew the leases ``worker`` holds on these DELIVERING deliveries (its heartbeat),
+        so that a plan that takes longer than one lease is not swept and sent a second time
+        while it is still being sent. Returns how many were renewed."""
+
+    @abc.abstractmethod
     async def sweep(self, now: datetime | None = None) -> int:
         """Give back deliveries whose lease expired (their worker died), with ``reason``
         ``LEASE_EXPIRED``; returns how many."""

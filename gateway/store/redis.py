@@ -195,6 +195,21 @@ reindex(f[2])
 return 1
 """
 
+# ARGV: P, worker, lease score, lease iso, ids...
+_EXTEND = """
+local n = 0
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local f = redis.call('HMGET', dkey(id), 'state', 'worker')
+  if f[1] == 'delivering' and f[2] == ARGV[2] then
+    redis.call('HSET', dkey(id), 'lease_until', ARGV[4])
+    redis.call('ZADD', P .. ':lease', ARGV[3], id)
+    n = n + 1
+  end
+end
+return n
+"""
+
 # ARGV: P, now score, now iso, queued score (unused), batch, reason
 _SWEEP = """
 local ids = redis.call('ZRANGEBYSCORE', P .. ':lease', '-inf', ARGV[2], 'LIMIT', 0,
@@ -485,6 +500,7 @@ class RedisStore(Store):
             "claim": _CLAIM,
             "finish": _FINISH,
             "sweep": _SWEEP,
+            "extend": _EXTEND,
             "unpark": _UNPARK,
             "replay": _REPLAY,
             "swap": _SWAP,
@@ -728,6 +744,15 @@ class RedisStore(Store):
         )
         if int(done) == -1:
             raise KeyError(f"no delivery {delivery_id!r}")
+
+    async def extend(
+        self, worker: str, delivery_ids: list[str], lease_s: float, now: datetime | None = None
+    ) -> int:
+        if not delivery_ids:
+            return 0
+        until = (now or _now()) + timedelta(seconds=lease_s)
+        args = [worker, _score(until.timestamp()), until.isoformat(), *delivery_ids]
+        return int(await self._run("extend", [], args))
 
     async def sweep(self, now: datetime | None = None) -> int:
         at = now or _now()

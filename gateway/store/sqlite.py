@@ -476,6 +476,19 @@ class SqliteStore(Store):
         params = [to.value, due, _now(), reason, *args]
         return await self._run(lambda c: c.execute(sql, params).rowcount, True)
 
+    async def extend(
+        self, worker: str, delivery_ids: list[str], lease_s: float, now: datetime | None = None
+    ) -> int:
+        if not delivery_ids:
+            return 0
+        until = _ts((now or datetime.now(UTC)) + timedelta(seconds=lease_s))
+        sql = (
+            f"UPDATE deliveries SET lease_until = ? WHERE id IN {IDS} "
+            "AND state = 'delivering' AND worker = ?"
+        )
+        args = (until, json.dumps(delivery_ids), worker)
+        return int(await self._run(lambda c: c.execute(sql, args).rowcount, True))
+
     async def sweep(self, now: datetime | None = None) -> int:
         at = _ts(now or datetime.now(UTC))
         where = ["state = 'delivering'", "lease_until < ?"]

@@ -422,3 +422,14 @@ async def test_a_light_search_leaves_bodies_out_and_sizes_them(store: Store) -> 
     assert full.body_sizes == {}
     filtered = await store.search(MessageFilter(po_number="L1", target="leo"), light=True)
     assert filtered.total == 2 and filtered.body_sizes[stored.id] == 200_000
+
+
+async def test_extend_renews_only_the_holders_lease(store: Store) -> None:
+    """A worker's heartbeat keeps a slow delivery from being swept while it is being sent."""
+    await store.accept(msg(), ["leo"])
+    ((d, _),) = await store.claim("w1", 10, 5, T0)
+    assert await store.extend("w2", [d.id], 5, T0 + timedelta(seconds=4)) == 0  # not its lease
+    assert await store.extend("w1", [d.id], 5, T0 + timedelta(seconds=4)) == 1
+    assert await store.sweep(T0 + timedelta(seconds=6)) == 0  # renewed until T0 + 9 s
+    assert await store.sweep(T0 + timedelta(seconds=10)) == 1
+    assert await store.extend("w1", [d.id], 5, T0 + timedelta(seconds=11)) == 0  # swept
