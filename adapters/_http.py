@@ -131,6 +131,10 @@ class Unsure:
     """The hub's PO number."""
     owner: Callable[[str], Awaitable[str | None]] | None = None
     """Which hub PO already holds a remote id (the store's crosswalk); None: nobody's."""
+    claim: Callable[[str], Awaitable[bool]] | None = None
+    """Take a remote id for this hub PO in the crosswalk, atomically, unless another hub PO
+    holds it: True when it is now this PO's. Two deliveries that lost their create replies
+    at once cannot both adopt the same remote PO."""
 
 
 def make_transport(kind: str = "aiohttp") -> httpx.AsyncBaseTransport:

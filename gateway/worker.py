@@ -243,7 +243,13 @@ class Worker:
         async def owner(remote_id: str) -> str | None:
             return await self.store.find_remote(delivery.target, remote_id)
 
-        return dataclasses.replace(unsure, status=status, version=version, owner=owner)
+        async def claim(remote_id: str) -> bool:
+            held = await self.store.link_remote(
+                delivery.target, remote_id, delivery.po_number, replace=False
+            )
+            return held == delivery.po_number
+
+        return dataclasses.replace(unsure, status=status, version=version, owner=owner, claim=claim)
 
     async def _render(
         self, delivery: Delivery, message: Message, unsure: bool = False

@@ -199,12 +199,16 @@ class AlphaalphaClient(SystemClient):
                         matches.append(order)
             if older or len(orders) < SEARCH_PAGE or found.get("last") is True:
                 break
-        outcome = "already_done" if matches else "not_done"
+        matches.sort(key=lambda o: str(o.get("created") or ""))
+        adopted = None
+        for order in matches:  # oldest first; another delivery may take one meanwhile
+            if unsure.claim is None or await unsure.claim(order["id"]):
+                adopted = order
+                break
+        outcome = "already_done" if adopted is not None else "not_done"
         for exchange in searches:
             exchange.reconciled = outcome
-        if not matches:
-            return None
-        return min(matches, key=lambda o: str(o.get("created") or ""))
+        return adopted
 
     async def _read(
         self, call: Call, key: str, index: int, exchanges: list[Exchange] | None,

@@ -102,6 +102,28 @@ async def test_a_po_held_by_another_hub_po_is_not_adopted(
     assert len(aa.orders) == 2 and done.remote_ids[SYSTEM] != taken
 
 
+async def test_an_order_another_delivery_claims_first_is_not_adopted_twice(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """Two identical orders, two deliveries that lost their create replies: the claim is
+    atomic (the crosswalk), so each adopts a different one and nothing is created again."""
+    await send(sim, [create()], "k1")
+    await send(sim, [create()], "k2")
+    holders: dict[str, str] = {}
+
+    def claimer(po: str) -> Any:
+        async def claim(remote_id: str) -> bool:
+            return holders.setdefault(remote_id, po) == po
+
+        return claim
+
+    a, _ = await send(sim, [create()], "k3", unsure=unsure(claim=claimer("PO-A")))
+    b, _ = await send(sim, [create()], "k4", unsure=unsure(claim=claimer("PO-B")))
+    assert len(aa.orders) == 2  # both adopted, neither created a third
+    assert a.remote_ids[SYSTEM] != b.remote_ids[SYSTEM]
+    assert holders == {a.remote_ids[SYSTEM]: "PO-A", b.remote_ids[SYSTEM]: "PO-B"}
+
+
 async def test_a_409_to_an_action_that_took_effect_reads_back_and_goes_on(
     sim: SimulatorServer, aa: AlphaalphaSimulator
 ) -> None:
