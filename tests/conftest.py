@@ -54,3 +54,9 @@ def sim(simulators, request):  # type: ignore[no-untyped-def]
     for s in simulators.sims.values():
         s.restart()
     return simulators
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (``pytest.mark.anyio``) run on asyncio, as the hub does: one place."""
+    return "asyncio"

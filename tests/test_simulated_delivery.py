@@ -31,11 +31,6 @@ TARGETS = simulator_systems()
 CASES = [(s, p, t) for s, p in support.all_samples() for t in TARGETS]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _id(value: object) -> str:
     return value.name if isinstance(value, Path) else str(value)
 

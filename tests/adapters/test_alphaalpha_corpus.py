@@ -196,11 +196,6 @@ def test_a_json_string_remark_is_still_read() -> None:
     assert event.remarks == "no longer needed"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_the_gateway_facade_takes_the_documented_raw_text_cancel(
     sim: SimulatorServer, tmp_path: Path

@@ -27,11 +27,6 @@ ORDER = {"products": [{"productId": "P-1", "price": 2.5, "quantity": 4, "unit": 
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def aa(sim: SimulatorServer) -> AlphaalphaSimulator:
     simulator = sim.sims[SYSTEM]
     assert isinstance(simulator, AlphaalphaSimulator)

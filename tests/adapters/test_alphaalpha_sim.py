@@ -41,11 +41,6 @@ GOODS = {"acceptedGoods": [{"productId": "P-1", "uomSplit": [{"productId": "P-1"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def aa(sim: SimulatorServer) -> AlphaalphaSimulator:
     simulator = sim.sims[SYSTEM]
     assert isinstance(simulator, AlphaalphaSimulator)

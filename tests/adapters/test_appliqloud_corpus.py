@@ -116,11 +116,6 @@ def test_stored_status_survives_the_update() -> None:
     assert after is not None and after.status is PoStatus.CONFIRMED
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_simulator_accepts_the_corpus_with_its_ids_known(sim: SimulatorServer) -> None:
     simulator = sim.sims[SYSTEM]

@@ -42,11 +42,6 @@ SAMPLE_PO = "450000001"
 """The document's cURL example PO, which the simulated backend knows from the start."""
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's ``simulators``, built through ``create_app_200`` (see there)."""

@@ -36,11 +36,6 @@ ENKASH = registry.get("enkash")
 OBJECT_ID = "6650f1c29b1e4a0012ab34cd"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def body() -> dict[str, Any]:
     data: dict[str, Any] = orjson.loads((CORPUS / "approved-v3-v4.json").read_bytes())
     return data

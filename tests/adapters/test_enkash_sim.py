@@ -41,11 +41,6 @@ REPLY = SAMPLES / "replies" / "status-change-response.json"
 PATH = "/api/v0/purchase-order/req-status-change"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's ``simulators``, tolerating a kit bug until it is fixed (then delete this).

@@ -22,11 +22,6 @@ from core.errors import PermanentDelivery, RetryableDelivery
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def plan(*calls: Call) -> Rendered:
     return Rendered("t", list(calls), "v1")
 

@@ -36,11 +36,6 @@ HEADERS = {"event": "POStatusUpdate", "subtypeAppId": "pohub"}
 TOKEN = "unit-test-token"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's ``simulators``, working around a kit bug: Litestar gives a route that

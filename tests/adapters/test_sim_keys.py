@@ -32,11 +32,6 @@ AA_ORDER = {"products": [{"productId": "P-1", "price": 2.5, "quantity": 4, "unit
             "subsidiaryId": "SUB-1"}  # fmt: skip
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _sample(system: str, name: str) -> Any:
     return orjson.loads((SAMPLES / system / "samples" / name).read_bytes())
 

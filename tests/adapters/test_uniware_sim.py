@@ -41,11 +41,6 @@ TOKEN = "test-token-not-a-secret"
 MOCK_URL = "http://uniware.test/uniware"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's fixture, surviving a kit bug: see ``_app``."""

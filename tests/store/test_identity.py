@@ -9,9 +9,9 @@ import pytest
 
 from gateway.store.base import Store, aggregate
 from gateway.store.records import MessageFilter, State
-from tests.store.test_contract import anyio_backend, msg, store
+from tests.store.test_contract import msg, store
 
-__all__ = ["anyio_backend", "store"]  # the contract suite's fixtures, reused
+__all__ = ["store"]  # the contract suite's fixtures, reused
 pytestmark = pytest.mark.anyio
 
 

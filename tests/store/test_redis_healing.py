@@ -16,11 +16,6 @@ pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def msg(po: str, key: str | None = None) -> Message:
     return Message(id=uuid.uuid4().hex, system="uniware", po_number=po, dedup_key=key,
                    received_at=T0, body='{"x": 1}')  # fmt: skip
