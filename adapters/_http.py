@@ -296,6 +296,14 @@ class SystemClient:
             raise PermanentDelivery(f"{self.system}: {status} refused: {text[:300]}", status, text)
         return body
 
+    def unconfirmed(self, response: httpx.Response, what: str) -> RetryableDelivery:
+        """A 2xx that is not the system's documented reply: the request may or may not have
+        taken effect. One rule for every system: retryable, with no reply status recorded,
+        so the worker treats it like a lost reply (``gateway.worker.LOST_REPLY``): an
+        upsert is sent again (harmless), an acting system is read back first (issue 12)."""
+        message = f"{self.system}: {response.status_code} {what}; delivery unconfirmed"
+        return RetryableDelivery(message, None, response.text[:MAX_ERROR_BODY])
+
     def remote_status(self, body: Any) -> str | None:
         """The PO's status in the system after the plan, when its reply says (AlphaAlpha)."""
         return None

@@ -53,12 +53,11 @@ class AppliqloudClient(SystemClient):
         return {}
 
     def _envelope(self, response: httpx.Response, body: Any) -> UpdateReply:
-        """A 2xx that is not the documented envelope cannot tell what was applied: parked."""
+        """A 2xx that is not the documented envelope cannot tell what was applied."""
         try:
             return UpdateReply.model_validate(body)
         except ValidationError:
-            message = f"{SYSTEM}: {response.status_code} reply is not {{success, errors}}"
-            raise PermanentDelivery(message, response.status_code, _text(response)) from None
+            raise self.unconfirmed(response, "reply is not {success, errors}") from None
 
     def _refused(self, response: httpx.Response, failed: list[PoError]) -> PermanentDelivery:
         """201 with errors for a PO sent: the same payload cannot succeed (say, an unknown PO)."""

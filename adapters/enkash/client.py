@@ -82,10 +82,8 @@ class EnkashClient(SystemClient):
         status = response.status_code
         text = response.text[:MAX_ERROR_BODY]
         if resp is None:
-            raise PermanentDelivery(
-                f"{SYSTEM}: {status} reply has no payload.resp (not the documented envelope)",
-                status,
-                text,
+            raise self.unconfirmed(
+                response, "reply has no payload.resp (not the documented envelope)"
             )
         if not _succeeded(resp):
             raise PermanentDelivery(f"{SYSTEM}: {status} {_reason(resp)}", status, text)

@@ -34,11 +34,7 @@ class LeoClient(SystemClient):
         try:
             reply = read_reply(response.content)
         except ValueError:
-            raise PermanentDelivery(
-                f"{SYSTEM}: {status} reply is not Leo's envelope; delivery unconfirmed",
-                status,
-                response.text[:MAX_ERROR_BODY],
-            ) from None
+            raise self.unconfirmed(response, "reply is not Leo's envelope") from None
         if reply.failed:
             detail = _describe(reply) or "no exception details"
             raise PermanentDelivery(

@@ -3,7 +3,7 @@
 Status codes are classified by the kit. On top: the document's envelope carries its own
 verdict (``"status": "Success"|"Failed"``, "Response Payload Details"), so a 2xx that says
 ``Failed`` was refused and is permanent. A 2xx without a readable envelope proves nothing
-either way; the push is an upsert by ``code``, so sending it again is safe: retryable.
+either way: ``unconfirmed`` (the kit's one rule: retryable, like a lost reply).
 Uniware assigns no ids (the PO is known by the ``code`` the hub sends), so ``remote_ids``
 stays the kit's empty default.
 """
@@ -29,9 +29,7 @@ class UniwareClient(SystemClient):
         text = response.text[:MAX_ERROR_BODY]
         verdict = body.get("status") if isinstance(body, dict) else None
         if not isinstance(verdict, str):
-            raise RetryableDelivery(
-                f"uniware: {status} reply without a status envelope", status, text
-            )
+            raise self.unconfirmed(response, "reply without a status envelope")
         if verdict.casefold() == "failed":
             message = body.get("message") or "no message"
             raise PermanentDelivery(f"uniware: push refused: {message}", status, text)

@@ -576,11 +576,12 @@ async def test_error_without_context_is_about_our_call() -> None:
     assert "X: bad (traceId t)" in exc.message
 
 
-async def test_2xx_that_is_not_the_envelope_is_permanent() -> None:
+async def test_2xx_that_is_not_the_envelope_is_unconfirmed() -> None:
+    """It may have taken effect: retried like a lost reply (no status), never dead."""
     client, _ = mock_client(200, b'{"ok": true}')
     exc = await raised(client)
-    assert type(exc) is PermanentDelivery
-    assert "not {success, errors}" in exc.message
+    assert type(exc) is RetryableDelivery and exc.status is None
+    assert "not {success, errors}; delivery unconfirmed" in exc.message
 
 
 @pytest.mark.parametrize("status", [401, 403])

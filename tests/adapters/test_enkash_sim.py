@@ -349,9 +349,11 @@ async def test_a_failure_inside_a_200_names_code_detail_and_field() -> None:
     assert str(caught.value) == f"enkash: 200 FAILURE STALE_VERSION: stale (field {VERSION_FIELD})"
 
 
-async def test_a_200_without_the_envelope_is_permanent() -> None:
-    with pytest.raises(PermanentDelivery, match="not the documented envelope"):
+async def test_a_200_without_the_envelope_is_unconfirmed() -> None:
+    """It may have taken effect: retried like a lost reply (read back first), never dead."""
+    with pytest.raises(RetryableDelivery, match="not the documented envelope") as caught:
         await send_via(answering(200, {"ok": True}))
+    assert caught.value.status is None and "unconfirmed" in caught.value.message
 
 
 async def test_400_envelope_is_permanent_with_its_reason() -> None:

@@ -373,9 +373,11 @@ async def test_2xx_with_exception_is_permanent(envelope: dict[str, Any], shown: 
     assert not isinstance(caught.value, AuthFailure)
 
 
-async def test_2xx_that_is_not_the_envelope_is_permanent() -> None:
-    with pytest.raises(PermanentDelivery, match="not Leo's envelope"):
+async def test_2xx_that_is_not_the_envelope_is_unconfirmed() -> None:
+    """It may have taken effect: retried like a lost reply (no status), never dead."""
+    with pytest.raises(RetryableDelivery, match="not Leo's envelope; delivery unconfirmed") as e:
         await _mock_send(_reply(200, b"<html>ok</html>"))
+    assert e.value.status is None
 
 
 async def test_400_names_the_field() -> None:
