@@ -598,7 +598,7 @@ def _enkash_takes(rec: dict[str, Any], held: dict[str, int]) -> bool:
     """Whether EnKash applied this recorded status change, replaying its version check: a PO
     it does not hold yet is taken at any ``currentVersion``, afterwards ``currentVersion``
     must be the version it holds. (Its simulator answers a stale one 200 ``FAILURE
-    STALE_VERSION`` and still lists it in ``_received``.)"""
+    STALE_VERSION`` and no longer lists it in ``_received``; the replay stays as a check.)"""
     status = (rec.get("json") or {}).get("poStatus") or {}
     object_id = status.get("objectId", "?")
     version = status.get("objectVersion") or {}

@@ -111,14 +111,14 @@ class EnkashSimulator(Simulator):
         other = self._other_object(wire.poStatus)
         if other is not None:
             failure = Reply.failure(wire, "UNKNOWN_OBJECT", other, OBJECT_FIELD, req_msg_id)
-            return _reply(200, failure)
+            return _reply(200, failure, accepted=False)
         stale = self._stale(wire.poStatus)
         if stale is not None:
             failure = Reply.failure(wire, "STALE_VERSION", stale, VERSION_FIELD, req_msg_id)
             held = self.find(wire.poStatus.objectId, wire.poStatus.buyerPONumber)
             if held is not None:
                 failure.payload.poStatus = _as_held(wire.poStatus, held)
-            return _reply(200, failure)
+            return _reply(200, failure, accepted=False)
         self._store(wire.poStatus)
         return _reply(200, Reply.success(wire, req_msg_id))
 
@@ -180,10 +180,12 @@ def _as_held(sent: PoStatusBody, held: PoRecord) -> PoStatusBody:
     return sent.model_copy(update={"objectVersion": version, "poStatusTransition": move})
 
 
-def _reply(status: int, reply: Reply) -> SimReply:
-    """Keys as built: an echoed request keeps its own shape, unset error fields stay out."""
+def _reply(status: int, reply: Reply, accepted: bool | None = None) -> SimReply:
+    """Keys as built: an echoed request keeps its own shape, unset error fields stay out.
+    ``accepted=False``: a failure inside a 200 (STALE_VERSION, UNKNOWN_OBJECT) changed
+    nothing, so it is not in the received log (the log holds effects)."""
     body: dict[str, Any] = reply.model_dump(mode="json", exclude_unset=True)
-    return SimReply(status, body)
+    return SimReply(status, body, accepted=accepted)
 
 
 SIMULATOR = EnkashSimulator

@@ -120,7 +120,9 @@ def test_an_enkash_change_whose_reply_was_lost_is_delivered_once(gw: Gateway) ->
         r for r in enkash.received
         if r["json"]["poStatus"]["objectVersion"] == {"currentVersion": 2, "newVersion": 3}
     ]  # fmt: skip
-    assert len(applied) == 2, "sent once, then once more after the lost reply"
+    # one effect: the resend after the lost reply was refused as STALE_VERSION, which
+    # changed nothing and so is not in EnKash's log of effects
+    assert len(applied) == 1, "applied once"
     assert _reconciled("enkash", "already_done") == before + 1
     message_id = gw.uniware_message  # type: ignore[attr-defined]
     found = [x for x in _exchanges(_delivery(gw, message_id, "enkash")) if x.get("reconciled")]
