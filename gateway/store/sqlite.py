@@ -465,15 +465,17 @@ class SqliteStore(Store):
         await self._run(finish, True)
 
     async def _requeue(
-        self, to: State, due: str, where: list[str], args: list[Any], reason: str | None = None
-    ) -> int:
+        self, to: State, due: str, where: list[str], args: list[Any], reason: str | None = None,
+        also: dict[str, Any] | None = None,
+    ) -> int:  # fmt: skip
         """Hand deliveries back to the queue: lease and park kind go, attempts stay; the
-        reason goes too, or becomes ``reason``."""
+        reason goes too, or becomes ``reason``; ``also`` sets further columns."""
+        extra = "".join(f", {column} = ?" for column in also or {})
         sql = (
             "UPDATE deliveries SET state = ?, next_at = ?, updated_at = ?, lease_until = NULL, "
-            f"reason = ?, park_kind = NULL WHERE {' AND '.join(where)}"
+            f"reason = ?, park_kind = NULL{extra} WHERE {' AND '.join(where)}"
         )
-        params = [to.value, due, _now(), reason, *args]
+        params = [to.value, due, _now(), reason, *(also or {}).values(), *args]
         return await self._run(lambda c: c.execute(sql, params).rowcount, True)
 
     async def extend(
@@ -507,14 +509,9 @@ class SqliteStore(Store):
 
     async def replay(self, delivery_id: str, pin: str | None = None) -> bool:
         """Keeps ``step``: steps a target already took (AlphaAlpha) are not taken twice."""
-        sql = (
-            "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
-            "lease_until = NULL, reason = NULL, park_kind = NULL, pinned_mapping = ? "
-            "WHERE id = ? AND state != 'delivering'"
-        )
-        stamp = _now()
-        params = [stamp, stamp, pin, delivery_id]
-        return await self._run(lambda c: c.execute(sql, params).rowcount, True) == 1
+        where = ["id = ?", "state != 'delivering'"]
+        also = {"pinned_mapping": pin}
+        return await self._requeue(State.QUEUED, _now(), where, [delivery_id], also=also) == 1
 
     # records -----------------------------------------------------------------------------
     async def get_message(self, message_id: str) -> Message | None:
