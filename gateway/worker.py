@@ -441,11 +441,12 @@ class Worker:
             known.update(
                 {k: v for k, v in (("status", status), ("version", version)) if v is not None}
             )
-            if event is not None:
+            if event is not None:  # what *this* write left: its reply's status, else none
+                # (a target whose reply carries no status, Leo, would otherwise be marked
+                # with its own last status and its next report of it taken for an echo)
                 known[identity.WRITTEN] = identity.written_mark(
-                    event, po, delivery.target, delivery.id, known.get("status"),
-                    known.get("version"),
-                )  # fmt: skip
+                    event, po, delivery.target, delivery.id, status, version
+                )
             remote[delivery.target] = known
             extensions = {**po.extensions, REMOTE: remote}
             return po.model_copy(update={"remote_ids": ids, "extensions": extensions})
