@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import structlog
@@ -122,6 +123,7 @@ class Ingest:
                 # passed the dedup check while the first was still being stored. Applying it
                 # again would count a receipt twice.
                 return None
+            as_of(canonical, event, state)
             new = identity.noted(apply_event(state, event), system, event)
             if original is not None and new is not None:
                 new = identity.carried_over(original, new, system)
@@ -171,6 +173,22 @@ class KeyReused(PohubError):
         super().__init__(
             f"Idempotency-Key {key!r} was already used with a different body (message {first})"
         )
+
+
+def as_of(canonical: dict[str, Any], event: PoEvent, state: PurchaseOrder | None) -> None:
+    """Stamp a whole PO that names no status (AppliQloud's update) with the status the PO
+    had when it arrived (canonical only, no sender's code), in the stored ``canonical``.
+
+    Its deliveries are rendered later, from the newest state; without the stamp a target
+    that acts on statuses (AlphaAlpha's lifecycle) would be driven to the status of an event
+    stored after this one and still queued behind it, which then cannot go back (chaos
+    finding D). With it, the update moves no status, as the sender meant. Runs inside the
+    store's ingest, on the state the event is applied to."""
+    po = canonical.get("po")
+    if event.po is None or not isinstance(po, dict) or state is None or state.status is None:
+        return
+    if event.po.status is None and event.po.source_status is None:
+        po["status"] = state.status.value
 
 
 def _previous(state: PurchaseOrder | None, system: str) -> dict[str, str] | None:
