@@ -117,11 +117,12 @@ TARGETS = sorted({t for targets in ROUTES.values() for t in targets})
 UPSERT = frozenset({"uniware", "leo", "appliqloud"})
 """Targets that take a whole document (or status) each time: a resend is harmless."""
 PLANS: dict[str, list[tuple[str, str | None]]] = {
-    # (source, status it says) per event. Family "status" (even POs): EnKash names the PO,
-    # Leo moves it on, and Leo's writes to Uniware and EnKash follow. Family "document" (odd
-    # POs): AppliQloud updates the whole PO for AlphaAlpha. Kept apart because an
-    # AppliQloud update replaces the stored PO with one that has no Uniware ``created``
-    # date, and a Leo status rendered for Uniware after it parks (docs/reliability.md, "Found with honest targets" C).
+    # (source, status it says) per event; a PO's family is its number modulo 3. "status":
+    # EnKash names the PO, Leo moves it on, and Leo's writes to Uniware and EnKash follow.
+    # "document": AppliQloud updates the whole PO for AlphaAlpha. "mixed": both on one PO,
+    # with a Uniware PENDING_APPROVAL queued behind an AppliQloud update (the update must not
+    # drive AlphaAlpha past it: docs/reliability.md, finding D) and Leo statuses written to
+    # Uniware after an AppliQloud update (which must not erase Uniware's ``created``: C).
     "status": [("uniware", "CREATED"), ("enkash", "PENDING_APPROVAL"), ("leo", "APPROVED"),
                ("uniware", "APPROVED"), ("leo", "CONFIRMED"), ("uniware", "APPROVED"),
                ("leo", "CONFIRMED"), ("uniware", "APPROVED"), ("leo", "CONFIRMED"),
@@ -130,7 +131,12 @@ PLANS: dict[str, list[tuple[str, str | None]]] = {
                  ("appliqloud", None), ("uniware", "APPROVED"), ("appliqloud", None),
                  ("uniware", "APPROVED"), ("appliqloud", None), ("uniware", "APPROVED"),
                  ("appliqloud", None)],
+    "mixed": [("uniware", "CREATED"), ("enkash", "PENDING_APPROVAL"), ("appliqloud", None),
+              ("uniware", "PENDING_APPROVAL"), ("leo", "APPROVED"), ("uniware", "APPROVED"),
+              ("appliqloud", None), ("leo", "CONFIRMED"), ("uniware", "APPROVED"),
+              ("appliqloud", None)],
 }  # fmt: skip
+FAMILIES = ("status", "document", "mixed")
 MAX_EVENTS = 10
 INBOUND = {
     "uniware": ("POST", "/inbound/uniware/approvedPurchaseOrder"),
@@ -158,7 +164,7 @@ AA_ID = re.compile(r"^/api/v1/purchase-orders/(?!find/|dynamic-search|stats)([^/
 
 
 def plan_of(po: int, event: int) -> tuple[str, str | None]:
-    return PLANS["status" if po % 2 == 0 else "document"][event]
+    return PLANS[FAMILIES[po % len(FAMILIES)]][event]
 
 
 def chaos_config(tmp: Path, sim: str, store: str) -> Path:
