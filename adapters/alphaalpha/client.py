@@ -31,6 +31,8 @@ call that may already have taken effect is never simply sent again (issue 12):
   acting on a PO another hub PO holds;
 - an action after a lost reply: render plans a ``read`` first (``RemoteState.unsure``), and
   the plan is re-planned from the status read, so an action that took effect is skipped;
+- a partial ``receive-goods`` after a lost reply: the PO stays PARTIALLY_RECEIVED, so the
+  read's status cannot tell; its totals can (``_without_landed_receipts``);
 - a ``409`` to an action (e.g. its reply was lost in a worker that was killed): ``GET
   /find/{id}``; when the PO is where the action leads (or the plan can go on from where it
   is) the plan continues, else the ``409`` stands.
@@ -42,6 +44,7 @@ Each read-back is an exchange with ``reconciled`` set (``already_done`` / ``not_
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -151,6 +154,7 @@ class AlphaalphaClient(SystemClient):
             raise
         if unsure is not None:
             unsent = _without_landed_comments(calls, keep, upto.body, unsure.version)
+            unsent = _without_landed_receipts(calls, unsent, upto.body, unsure.version)
             moved = status != unsure.status or len(unsent) < len(keep)
             keep = unsent
             _mark(exchanges, read, "already_done" if moved else "not_done")
@@ -353,6 +357,52 @@ def _without_landed_comments(
             landed.remove(call.text)
             continue
         out.append(index)
+    return out
+
+
+def _without_landed_receipts(
+    calls: Sequence[Call], keep: list[int], po: Any, since_ms: int | None
+) -> list[int]:
+    """``keep`` less a ``receive-goods`` whose goods the PO read back already holds.
+
+    A partial receipt leaves the PO where it was (PARTIALLY_RECEIVED), so the status cannot
+    tell whether a receive-goods whose reply was lost was booked; sent again, it would book
+    the goods twice. It counts as booked when the PO changed since the last reply the hub
+    saw (``updated`` newer than ``since_ms``; unknown: any time) and holds, per product of
+    the call, at least its quantity (``acceptedProducts`` plus ``rejectedProducts``).
+    pohub's reading: the document lists those totals on the PO object; it does not say how
+    a receipt shows in ``events[]``."""
+    if not isinstance(po, dict):
+        return keep
+    changed = since_ms is None or (rules.millis(po.get("updated")) or 0) > since_ms
+    held: dict[str, float] = defaultdict(float)
+    for key in ("acceptedProducts", "rejectedProducts"):
+        for entry in po.get(key) or []:
+            if isinstance(entry, dict):
+                held[str(entry.get("productId"))] += _num(entry.get("quantity"))
+    out = []
+    for index in keep:
+        call = calls[index]
+        goods = _goods_of(call.json) if call.step == lifecycle.Action.RECEIVE_GOODS else {}
+        if changed and goods and all(held[p] + 1e-9 >= q for p, q in goods.items()):
+            continue
+        out.append(index)
+    return out
+
+
+def _goods_of(body: Any) -> dict[str, float]:
+    """Per product, the quantity a receive-goods body brings (accepted plus rejected)."""
+    out: dict[str, float] = defaultdict(float)
+    if not isinstance(body, dict):
+        return out
+    for key in ("acceptedGoods", "rejectedGoods"):
+        for entry in body.get(key) or []:
+            if not isinstance(entry, dict):
+                continue
+            splits = entry.get("uomSplit") or [entry]
+            for split in splits:
+                if isinstance(split, dict):
+                    out[str(entry.get("productId"))] += _num(split.get("quantity"))
     return out
 
 

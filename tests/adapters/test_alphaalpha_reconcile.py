@@ -286,3 +286,58 @@ def test_an_unsure_comment_is_rendered_after_a_read() -> None:
     assert [(c.step, c.method, c.path) for c in calls] == [
         ("read", "GET", f"{BASE}/find/AA-PO-1"), ("comment", "POST", f"{BASE}/AA-PO-1/comment")
     ]  # fmt: skip
+
+
+def receive(quantity: int) -> Call:
+    goods = {"acceptedGoods": [{"productId": "P-1", "uomSplit": [
+        {"productId": "P-1", "quantity": quantity, "unit": "PCS"}]}],
+        "rejectedGoods": [], "shortageGoods": []}  # fmt: skip
+    return Call("POST", f"{ID}/receive-goods", goods, step="receive-goods",
+                reaches="PARTIALLY_RECEIVED")  # fmt: skip
+
+
+def read(reaches: str) -> Call:
+    return Call("GET", f"{BASE}/find/{{id}}", step="read", reaches=reaches)
+
+
+async def partly_received(sim: SimulatorServer, aa: AlphaalphaSimulator) -> tuple[str, int]:
+    """A PO of 4 x P-1 with 1 received; the ``updated`` (ms) of the last reply the hub saw."""
+    from adapters.alphaalpha import rules
+
+    made, _ = await send(sim, [create()], "k")
+    po_id = made.remote_ids[SYSTEM]
+    order = aa.orders[po_id]
+    order["status"], order["acceptedProducts"] = (
+        "PARTIALLY_RECEIVED",
+        [{"productId": "P-1", "quantity": 1.0}],
+    )
+    since = rules.millis(order["updated"])
+    assert since is not None
+    return po_id, since
+
+
+async def test_a_partial_receipt_whose_reply_was_lost_is_not_booked_twice(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """Receiving part of an order leaves it PARTIALLY_RECEIVED: the status cannot tell that
+    the lost receive-goods was booked, the PO's totals can."""
+    po_id, since = await partly_received(sim, aa)
+    plan = [read("PARTIALLY_RECEIVED"), receive(2)]
+    await send(sim, plan, "r", remote_ids={SYSTEM: po_id})  # booked; its reply "lost"
+    assert aa.orders[po_id]["acceptedProducts"] == [{"productId": "P-1", "quantity": 3.0}]
+    was = unsure(status="PARTIALLY_RECEIVED", version=since)
+    done, sent = await send(sim, plan, "r", remote_ids={SYSTEM: po_id}, unsure=was)
+    assert aa.orders[po_id]["acceptedProducts"] == [{"productId": "P-1", "quantity": 3.0}]
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "already_done")]
+    assert done.body["status"] == "PARTIALLY_RECEIVED"
+
+
+async def test_a_partial_receipt_that_was_not_booked_is_sent(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    po_id, since = await partly_received(sim, aa)
+    was = unsure(status="PARTIALLY_RECEIVED", version=since)
+    plan = [read("PARTIALLY_RECEIVED"), receive(2)]
+    _, sent = await send(sim, plan, "r", remote_ids={SYSTEM: po_id}, unsure=was)
+    assert aa.orders[po_id]["acceptedProducts"] == [{"productId": "P-1", "quantity": 3.0}]
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "not_done"), ("receive-goods", None)]
