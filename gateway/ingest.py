@@ -1,6 +1,6 @@
 """Inbound messages into the store: parse, refuse or accept, apply to the PO's state.
 
-Each event is first put under the hub's PO number (``identity.resolve``: AlphaAlpha's events
+Each event is first put under the hub's PO number (``identity.resolved``: AlphaAlpha's events
 carry its own id) and checked for being an echo of the hub's own write (``identity.echo_of``),
 which is recorded with no deliveries; the remote ids it reveals feed the crosswalk.
 
@@ -11,7 +11,8 @@ A payload is answered with success only after ``accept`` has stored it; a bulk p
 from __future__ import annotations
 
 import hashlib
-import uuid
+import os
+import time
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ log = structlog.get_logger("pohub.ingest")
 
 def new_id() -> str:
     """Sortable by time (ms prefix) and unique."""
-    return f"{int(utc_now().timestamp() * 1000):013x}{uuid.uuid4().hex[:12]}"
+    return f"{int(time.time() * 1000):013x}{os.urandom(6).hex()}"
 
 
 @dataclass(slots=True)
@@ -78,8 +79,12 @@ class Ingest:
         result = Ingested(events, [], [])
         for index, parsed in enumerate(events):
             # the reply speaks the sender's terms (``result.events``); the store the hub's
-            event = await identity.resolve(self.store, system, parsed)
-            state = await self.store.get_po(event.po_number)
+            state, links = await self.store.lookup(
+                parsed.po_number, identity.remote_ids(system, parsed)
+            )
+            event = identity.resolved(system, parsed, state, links)
+            if event.po_number != parsed.po_number:  # renumbered: the hub PO's own state
+                state = await self.store.get_po(event.po_number)
             dedup = _dedup_key(system, event, key, index, _previous(state, system))
             event.occurred_at = event.occurred_at or utc_now()
             try:
@@ -93,7 +98,7 @@ class Ingest:
                 raise
             if not created and key and message.body != body.decode("utf-8", "replace"):
                 raise KeyReused(system, key, message.id)
-            await identity.learn(self.store, system, event)
+            await identity.learn(self.store, system, event, links)
             result.messages.append(message)
             result.created.append(created)
         return result

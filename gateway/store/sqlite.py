@@ -605,6 +605,38 @@ class SqliteStore(Store):
     async def find_remote(self, system: str, remote_id: str) -> str | None:
         return await self._run(lambda c: _remote_po(c, system, remote_id))
 
+    async def lookup(
+        self, po_number: str, pairs: list[tuple[str, str]]
+    ) -> tuple[PurchaseOrder | None, dict[tuple[str, str], str]]:
+        """One read (one snapshot) instead of one per pair and one for the state."""
+
+        def read(c: sqlite3.Connection) -> tuple[PurchaseOrder | None, dict[tuple[str, str], str]]:
+            found = {pair: _remote_po(c, *pair) for pair in pairs}
+            return _po(c, po_number), {k: v for k, v in found.items() if v is not None}
+
+        return await self._run(read)
+
+    async def link_new(self, pairs: list[tuple[str, str]], po_number: str) -> list[str]:
+        """One write transaction for every link and its unpark."""
+        insert = (
+            "INSERT INTO remote_ids VALUES (?, ?, ?) ON CONFLICT (system, remote_id) DO NOTHING"
+        )
+        unpark = (
+            "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
+            "lease_until = NULL, reason = NULL, park_kind = NULL WHERE state = 'parked' "
+            "AND park_kind = 'unknown_po' AND target = ? AND po_number = ?"
+        )
+
+        def link(c: sqlite3.Connection) -> list[str]:
+            linked = []
+            for system, remote_id in pairs:
+                if c.execute(insert, (system, remote_id, po_number)).rowcount:
+                    c.execute(unpark, (_now(), _now(), system, po_number))
+                    linked.append(system)
+            return linked
+
+        return await self._run(link, True)
+
     # checkpoints -------------------------------------------------------------------------
     async def get_checkpoint(self, name: str) -> str | None:
         sql = "SELECT value FROM checkpoints WHERE name = ?"
