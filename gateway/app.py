@@ -20,6 +20,7 @@ from gateway.hub import Hub
 from gateway.logs import configure_logging
 from gateway.mappings_api import MappingsController, whoami
 from gateway.ops import Messages
+from gateway.targets_api import TargetsController
 
 READY_STALE_S = 30.0
 
@@ -125,6 +126,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             ready,
             prometheus,
             Messages,
+            TargetsController,
             *inbound.handlers(lambda r: r.app.state.hub),
         ],
         lifespan=[lifespan],
