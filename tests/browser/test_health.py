@@ -1,0 +1,126 @@
+"""The health page shows trouble (issue 15): open circuits in red, backlog, oldest age, next
+retry, latency, a shared scale, park events apart from deliveries parked now; and an operator
+pauses and resumes a target from it. Same gateway and browser fixtures as test_admin.py."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adapters._sim import Faults
+from tests.browser.test_admin import (  # noqa: F401 (fixtures used by name)
+    _fresh_sims,
+    browser,
+    gw,
+    page,
+    push_po,
+    shot,
+    sign_in,
+    sync_api,
+)
+from tests.gateway.harness import Gateway
+
+expect = sync_api.expect
+RED = "rgb(192, 57, 43)"
+
+
+def wait_for(check: Any, what: str, timeout: float = 30) -> Any:
+    """Poll ``check`` until it returns something true (a wait, not an assertion on time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting for {what}")
+        time.sleep(0.1)
+
+
+def target_view(gw: Gateway, name: str) -> dict[str, Any]:
+    with gw.client("viewer") as c:
+        return dict(c.get("/api/v1/targets").json()["targets"][name])
+
+
+def close_breakers(gw: Gateway, name: str) -> None:
+    for worker in gw.hub.workers:
+        worker.targets[name].breaker.success()
+
+
+def test_an_open_circuit_is_red_with_its_backlog_and_next_retry(gw: Gateway, page: Any) -> None:
+    sim = gw.sims.sims["appliqloud"]
+    sim.faults = Faults.parse({"fail_rate": 1.0, "status": 500, "seed": 1})
+    try:
+        push_po(gw, "HEALTH-CIRCUIT-1")
+        wait_for(lambda: target_view(gw, "appliqloud")["circuit"] == "open", "an open circuit")
+        sign_in(page, gw, "viewer", "#/health")
+        row = page.locator("tr.target-row[data-target=appliqloud]")
+        chip = row.locator(".circuit")
+        expect(chip).to_have_class("chip circuit circuit-open")
+        expect(chip).to_have_css("background-color", RED)
+        closed = page.locator("tr.target-row[data-target=leo] .circuit")
+        expect(closed).to_have_class("chip circuit circuit-closed")
+        expect(closed).not_to_have_css("background-color", RED)
+        expect(row.locator(".backlog")).not_to_have_text("0")
+        expect(row.locator(".oldest")).to_contain_text(" s")
+        expect(row.locator(".next-retry")).to_contain_text("retrying, next 20")
+        expect(row.locator(".next-retry")).to_contain_text("Z")
+        shot(page, "health-circuit-open")
+    finally:
+        sim.faults = Faults()
+        close_breakers(gw, "appliqloud")
+
+
+def test_half_open_is_shown_apart_from_open_and_closed(gw: Gateway, page: Any) -> None:
+    breaker = gw.hub.workers[0].targets["uniware"].breaker
+    breaker.failures, breaker.opened_at = breaker.threshold, time.monotonic() - 3600
+    try:
+        assert target_view(gw, "uniware")["circuit"] == "half-open"
+        sign_in(page, gw, "viewer", "#/health")
+        chip = page.locator("tr.target-row[data-target=uniware] .circuit")
+        expect(chip).to_have_class("chip circuit circuit-half-open")
+        expect(chip).to_contain_text("half-open")
+    finally:
+        close_breakers(gw, "uniware")
+
+
+def test_operator_pauses_a_target_deliveries_wait_and_resume_delivers(
+    gw: Gateway, page: Any
+) -> None:
+    sign_in(page, gw, "operator", "#/health")
+    row = page.locator("tr.target-row[data-target=leo]")
+    row.locator("button.pause").click()
+    row.locator("button.confirm-pause").click()
+    expect(row.locator(".paused-chip")).to_be_visible()
+    expect(row.locator("button.resume")).to_be_visible()
+    message_id = push_po(gw, "HEALTH-PAUSE-1")
+    got = gw.wait(message_id, states=("parked",), target="leo")
+    leo = next(d for d in got["deliveries"] if d["target"] == "leo")
+    assert leo["park_kind"] == "paused" and leo["attempts"] == []
+    assert not any("HEALTH-PAUSE-1" in str(r["json"]) for r in gw.sims.sims["leo"].received)
+    expect(row.locator(".paused-now")).to_have_text("1")  # the page refreshes every 5 s
+    shot(page, "health-paused")
+    row.locator("button.resume").click()
+    expect(row.locator("button.pause")).to_be_visible()
+    done = gw.wait(message_id, target="leo")
+    leo = next(d for d in done["deliveries"] if d["target"] == "leo")
+    assert [a["outcome"] for a in leo["attempts"]] == ["delivered"]
+    assert any("HEALTH-PAUSE-1" in str(r["json"]) for r in gw.sims.sims["leo"].received)
+
+
+def test_a_viewer_sees_the_pause_state_but_no_buttons(gw: Gateway, page: Any) -> None:
+    sign_in(page, gw, "viewer", "#/health")
+    expect(page.locator("tr.target-row").first).to_be_visible()
+    expect(page.locator("button.pause, button.resume")).to_have_count(0)
+
+
+def test_shared_scale_latency_and_park_events_are_labelled(gw: Gateway, page: Any) -> None:
+    gw.wait(push_po(gw, "HEALTH-SCALE-1"))
+    sign_in(page, gw, "viewer", "#/health")
+    expect(page.locator(".target-health").first).to_be_visible()
+    expect(page.locator(".target-health .summary").first).to_contain_text("park events")
+    expect(page.locator("#targets thead")).to_contain_text("Parked now (deliveries)")
+    expect(page.locator("tr.target-row[data-target=leo] .latency")).to_contain_text(" ms")
+    page.check("#shared-scale")
+    maxima = {c.get_attribute("data-max") for c in page.locator("svg.chart").all()}
+    assert len(maxima) == 1, maxima
+    shot(page, "health-shared-scale")
