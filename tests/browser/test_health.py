@@ -8,18 +8,12 @@ import time
 from typing import Any
 
 from adapters._sim import Faults
-from tests.browser.test_admin import (  # noqa: F401 (fixtures used by name)
-    _fresh_sims,
-    browser,
-    gw,
-    page,
-    push_po,
-    shot,
-    sign_in,
-    sync_api,
-)
+from tests.browser import test_admin as admin
+from tests.browser.test_admin import push_po, shot, sign_in, sync_api
 from tests.gateway.harness import Gateway
 
+# the gateway, browser and page fixtures of test_admin.py (a gateway of this module's own)
+gw, browser, page, _fresh_sims = admin.gw, admin.browser, admin.page, admin._fresh_sims
 expect = sync_api.expect
 RED = "rgb(192, 57, 43)"
 
