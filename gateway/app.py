@@ -16,6 +16,7 @@ from prometheus_client import generate_latest
 
 from gateway import inbound, mapping_versions, metrics
 from gateway.admin import AdminController, StatsController
+from gateway.alerts_api import AlertsController, alerts_for
 from gateway.hub import Hub
 from gateway.logs import configure_logging
 from gateway.mappings_api import MappingsController, whoami
@@ -107,6 +108,8 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
                 )
                 hub.workers.append(worker)
                 hub.spawn(worker.run()).set_name(f"worker-{i}")
+        if hub.config.alerts is not None:
+            hub.spawn(alerts_for(hub, hub.config.alerts).run()).set_name("alerts")
         try:
             yield
         finally:
@@ -127,6 +130,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             prometheus,
             Messages,
             TargetsController,
+            AlertsController,
             *inbound.handlers(lambda r: r.app.state.hub),
         ],
         lifespan=[lifespan],

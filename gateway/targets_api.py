@@ -15,8 +15,7 @@ from litestar.exceptions import NotFoundException
 from gateway import pause
 from gateway.ops import API_BODY_MAX, hub_of, principal, requires
 from gateway.store.records import TargetLoad
-
-SEVERITY = {"closed": 0, "half-open": 1, "open": 2}
+from gateway.targets import worst
 
 
 def routed_targets(hub: Any) -> list[str]:
@@ -26,14 +25,9 @@ def routed_targets(hub: Any) -> list[str]:
 def circuits(hub: Any) -> dict[str, dict[str, Any]]:
     """The breakers of this process's workers, the worst state per target (a process that
     runs no worker knows none: ``unknown``)."""
-    out: dict[str, dict[str, Any]] = {}
-    for worker in hub.workers:
-        for name, target in worker.targets.items():
-            seen = out.get(name)
-            state = target.breaker.state
-            if seen is None or SEVERITY[state] > SEVERITY[seen["circuit"]]:
-                out[name] = {"circuit": state, "failures_in_a_row": target.breaker.failures}
-    return out
+    breakers = worst(t.breaker for w in hub.workers for t in w.targets.values())
+    return {name: {"circuit": b.state, "failures_in_a_row": b.failures}
+            for name, b in breakers.items()}  # fmt: skip
 
 
 def _known(hub: Any, name: str) -> str:

@@ -5,11 +5,18 @@ pauses and resumes a target from it. Same gateway and browser fixtures as test_a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from standardwebhooks.webhooks import Webhook
+
 from adapters._sim import Faults
+from gateway.config import AlertsConfig
+from tests.alert_receivers import SECRET, Mailbox, Receiver, smtp_server, webhook_receiver
 from tests.browser import test_admin as admin
 from tests.browser.test_admin import push_po, shot, sign_in, sync_api
+from tests.gateway import harness
 from tests.gateway.harness import Gateway
 
 # the gateway, browser and page fixtures of test_admin.py (a gateway of this module's own)
@@ -118,3 +125,58 @@ def test_shared_scale_latency_and_park_events_are_labelled(gw: Gateway, page: An
     maxima = {c.get_attribute("data-max") for c in page.locator("svg.chart").all()}
     assert len(maxima) == 1, maxima
     shot(page, "health-shared-scale")
+
+
+# alerts: a gateway of its own, with alerts to a local webhook receiver and SMTP server ----
+@pytest.fixture(scope="module")
+def alerting(
+    simulators: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Gateway, Receiver, Mailbox]]:
+    with webhook_receiver() as (url, receiver), smtp_server() as box:
+        mail = {"host": "127.0.0.1", "port": box.port, "starttls": False,
+                "from": "pohub@example.com", "to": ["ops@example.com"]}  # fmt: skip
+        alerts = AlertsConfig.model_validate({
+            "interval_s": 0.2, "admin_url": "http://hub.example/admin", "email": mail,
+            "webhooks": [{"url": f"{url}/alerts", "secret_env": "POHUB_TEST_ALERT_SECRET"}],
+        })  # fmt: skip
+        original = harness.load_config
+
+        def with_alerts(*args: Any, **kw: Any) -> Any:
+            return original(*args, **kw).model_copy(update={"alerts": alerts})
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(harness, "load_config", with_alerts)
+            mp.setenv("POHUB_TEST_ALERT_SECRET", SECRET)
+            with harness.gateway(simulators, tmp_path_factory.mktemp("alerts")) as g:
+                yield g, receiver, box
+
+
+def test_a_new_dead_cause_is_alerted_by_signed_webhook_and_mail(
+    alerting: tuple[Gateway, Receiver, Mailbox], page: Any
+) -> None:
+    gw_a, receiver, box = alerting
+    leo = gw_a.sims.sims["leo"]
+    leo.faults = Faults.parse({"fail_rate": 1.0, "status": 400, "seed": 1})
+    try:
+        message_id = push_po(gw_a, "HEALTH-ALERT-1")
+        gw_a.wait(message_id, states=("dead",), target="leo")
+    finally:
+        leo.faults = Faults()
+
+    def dead_alert() -> dict[str, Any] | None:
+        for request in list(receiver.requests):
+            event = Webhook(SECRET).verify(request["body"], request["headers"])  # signed
+            if event["type"] == "pohub.alert.dead" and event["data"]["target"] == "leo":
+                return dict(event)
+        return None
+
+    event = wait_for(dead_alert, "a signed webhook alert for the dead cause at leo")
+    assert "leo" in event["data"]["summary"] and event["data"]["count"] == 1
+    mail = wait_for(lambda: [m for m in box.mails if "dead cause at leo" in m["Subject"]],
+                    "an alert mail")  # fmt: skip
+    assert mail[0]["To"] == "ops@example.com"
+    assert event["data"]["summary"] in mail[0].get_payload(decode=True).decode()
+    sign_in(page, gw_a, "viewer", "#/health")
+    item = page.locator("#open-alerts li.alert[data-kind=dead][data-target=leo]")
+    expect(item).to_contain_text("400")
+    shot(page, "health-alerts")

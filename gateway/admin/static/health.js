@@ -104,6 +104,17 @@ async function drawTargets(box, latencies) {
     h("tbody", Object.entries(targets).map(([name, t]) => targetRow(name, t, latencies[name], refresh)))));
 }
 
+async function drawAlerts(box) {
+  const a = await get("/api/v1/alerts");
+  if (!a.enabled) return mount(box, h("p.muted", "Alerts are off (config.yaml alerts:, see the README)."));
+  mount(box,
+    h("p.muted", `Alerts on ${a.on.join(", ")} go to ${a.channels.join(", ") || "no channel"}: one per cause, until it clears.`),
+    a.open.length
+      ? h("ul#open-alerts", a.open.map((e) => h("li.alert", { "data-kind": e.kind, "data-target": e.target },
+        h("strong", `${e.kind} · ${e.target}`), ` since ${iso(e.since)}: ${e.summary}`)))
+      : h("p#open-alerts.muted", "No open alert."));
+}
+
 function drawCharts(box, data, shared) {
   const names = Object.keys(data.targets);
   if (!names.length) return mount(box, h("p.muted", "No delivery attempts in the last hour."));
@@ -122,12 +133,14 @@ function drawCharts(box, data, shared) {
 export async function healthView(view) {
   const table = h("div#target-table", h("p.muted", "Loading…"));
   const charts = h("div#charts", h("p.muted", "Loading…"));
+  const alerts = h("div#alerts");
   const shared = h("input#shared-scale", { type: "checkbox" });
   let data = null;
   shared.addEventListener("change", () => data && drawCharts(charts, data, shared.checked));
   mount(view, h("h1", "Health"),
     h("section.card", h("h2", "Targets now"), table,
       h("p.muted", "Backlog: deliveries queued, retrying or being sent. Oldest waiting: since its message arrived. Parked now: deliveries waiting for a mapping row or a PO. Latency: send to reply, delivered attempts of the last hour.")),
+    h("section.card", h("h2", "Alerts"), alerts),
     h("h2", "Attempts, last hour"),
     h("div.legend", h("span", h("i", { style: "background:#1f8a4c" }), "delivered"), h("span", h("i", { style: "background:#c0392b" }), "failed (retry or dead)"),
       h("label.inline", shared, "Same scale for every target")),
@@ -137,6 +150,7 @@ export async function healthView(view) {
     const latencies = Object.fromEntries(Object.entries(data.targets).map(([t, v]) => [t, v.latency_ms]));
     if (!table.querySelector(".confirm")) await drawTargets(table, latencies); // not under an open question
     drawCharts(charts, data, shared.checked);
+    await drawAlerts(alerts);
   };
   await load();
   every(5000, () => load().catch(() => {}));
