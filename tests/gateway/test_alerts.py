@@ -203,3 +203,17 @@ async def test_pos_waiting_for_their_identity_are_one_cause_per_target(store: St
                    reason=f"identity missing: enkash needs its own objectId for PO '{po}'")  # fmt: skip
     (cause,) = await alerts.evaluate()
     assert cause.count == 2 and "waiting for a PO" in cause.summary
+
+
+def test_the_readme_alerts_example_is_a_valid_config() -> None:
+    from adapters import registry
+    from gateway.config import parse_config
+    from tests.support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in readme.split("```yaml\n")[1:] if b.startswith("alerts:"))
+    text = block.split("```", 1)[0]
+    config, problems = parse_config(text, "README.md", registry.system_ids())
+    assert problems == [] and config is not None and config.alerts is not None
+    assert [w.format for w in config.alerts.webhooks] == ["standard", "slack"]
+    assert config.alerts.email is not None and config.alerts.email.from_ == "pohub@example.com"
