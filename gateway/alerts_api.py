@@ -40,6 +40,6 @@ class AlertsController(Controller):
             channels += [f"email ({len(config.email.to)} recipients)"] if config.email else []
         entries = sorted((await ledger.read(hub.store)).values(),
                          key=lambda e: str(e.get("since")), reverse=True)  # fmt: skip
-        return {"enabled": config is not None, "on": config.on if config else [],
+        return {"enabled": config is not None, "causes": config.causes if config else [],
                 "channels": channels, "open": [{k: v for k, v in e.items() if k != "by"}
                                                for e in entries]}  # fmt: skip

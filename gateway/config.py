@@ -137,7 +137,7 @@ class AlertsConfig(_Strict):
     """Notifications when trouble starts (README "Alerts"): one per new cause, until it clears."""
 
     interval_s: float = Field(default=15.0, gt=0, description="How often causes are looked for.")
-    on: list[Literal["dead", "parked", "circuit", "backlog"]] = Field(
+    causes: list[Literal["dead", "parked", "circuit", "backlog"]] = Field(
         default=["dead", "parked", "circuit", "backlog"],
         description="Which causes alert: a new dead or parked reason per target, a circuit "
         "opening, a target's oldest waiting delivery older than backlog_age_s.",

@@ -62,7 +62,7 @@ class Alerts:
     async def evaluate(self) -> list[causes.Cause]:
         """Look for causes now, record them, queue alerts for the new ones; returns those."""
         found = causes.Found()
-        wanted = set(self.config.on)
+        wanted = set(self.config.causes)
         for kind in ("dead", "parked"):
             if kind in wanted:
                 await causes.grouped(self.store, kind, found)

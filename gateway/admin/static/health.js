@@ -108,7 +108,7 @@ async function drawAlerts(box) {
   const a = await get("/api/v1/alerts");
   if (!a.enabled) return mount(box, h("p.muted", "Alerts are off (config.yaml alerts:, see the README)."));
   mount(box,
-    h("p.muted", `Alerts on ${a.on.join(", ")} go to ${a.channels.join(", ") || "no channel"}: one per cause, until it clears.`),
+    h("p.muted", `Alerts on ${a.causes.join(", ")} go to ${a.channels.join(", ") || "no channel"}: one per cause, until it clears.`),
     a.open.length
       ? h("ul#open-alerts", a.open.map((e) => h("li.alert", { "data-kind": e.kind, "data-target": e.target },
         h("strong", `${e.kind} · ${e.target}`), ` since ${iso(e.since)}: ${e.summary}`)))
