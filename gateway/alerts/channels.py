@@ -31,6 +31,8 @@ SECRET_PREFIX = "whsec_"
 
 class Channel(Protocol):
     name: str
+    """For logs: the kind and host, never a URL path or a credential."""
+    kind: str
 
     async def send(self, item: dict[str, Any]) -> None: ...
 
@@ -57,6 +59,8 @@ def _env(env: Mapping[str, str], name: str | None, what: str) -> str | None:
 
 
 class Webhook:
+    kind = "webhook"
+
     def __init__(
         self, cfg: WebhookAlert, env: Mapping[str, str], client: httpx.AsyncClient
     ) -> None:
@@ -79,6 +83,8 @@ class Webhook:
 
 
 class Email:
+    kind = "email"
+
     def __init__(self, cfg: EmailAlert, env: Mapping[str, str]) -> None:
         self.cfg = cfg
         self.user = _env(env, cfg.username_env, "SMTP user")

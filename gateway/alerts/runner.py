@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import structlog
 
+from gateway import metrics
 from gateway.alerts import causes, ledger, payload
 from gateway.alerts.channels import Channel, Email, Webhook
 from gateway.config import AlertsConfig
@@ -88,6 +89,7 @@ class Alerts:
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
+            metrics.ALERTS.labels("any", "dropped").inc()
             log.error("alerts.dropped", cause=item["data"]["key"], queued=QUEUE_MAX)
 
     async def _send_loop(self) -> None:
@@ -101,7 +103,9 @@ class Alerts:
             try:
                 await asyncio.wait_for(channel.send(item), SEND_TIMEOUT_S)
                 log.info("alerts.sent", channel=channel.name, cause=item["data"]["key"])
+                metrics.ALERTS.labels(channel.kind, "sent").inc()
             except Exception as exc:
+                metrics.ALERTS.labels(channel.kind, "failed").inc()
                 status = (
                     exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
                 )

@@ -163,6 +163,13 @@ async def test_a_backlog_older_than_its_limit_alerts(store: Store) -> None:
     assert "2 deliveries wait for uniware" in cause.summary
 
 
+def failed_count() -> float:
+    from gateway.metrics import REGISTRY
+
+    labels = {"channel": "webhook", "outcome": "failed"}
+    return REGISTRY.get_sample_value("pohub_alerts_total", labels) or 0.0
+
+
 async def test_a_failed_sending_logs_no_secret_and_no_url(store: Store) -> None:
     with webhook_receiver() as (url, receiver):
         receiver.status = 500
@@ -171,10 +178,11 @@ async def test_a_failed_sending_logs_no_secret_and_no_url(store: Store) -> None:
         alerts = Alerts(AlertsConfig(webhooks=[hook]), store, no_breakers, name="p1", env=env)
         await make(store, State.DEAD)
         await alerts.evaluate()
+        before = failed_count()
         with capture_logs() as logs:
             await alerts.send(alerts.queue.get_nowait())
         await alerts.client.aclose()
-    assert len(receiver.requests) == 1
+    assert len(receiver.requests) == 1 and failed_count() == before + 1
     (failed,) = [e for e in logs if e["event"] == "alerts.send_failed"]
     assert failed["status"] == 500 and failed["error"] == "HTTPStatusError"
     text = repr(logs)
