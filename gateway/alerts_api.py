@@ -3,25 +3,19 @@ the wiring of the alert runner to a hub (its workers' breakers, its store)."""
 
 from __future__ import annotations
 
-import os
-import socket
 from typing import Any
 
 from litestar import Controller, Request, get
 
+from gateway import circuits
 from gateway.alerts import Alerts, ledger
 from gateway.config import AlertsConfig
 from gateway.ops import hub_of, requires
-from gateway.targets import worst
 
 
 def alerts_for(hub: Any, config: AlertsConfig) -> Alerts:
     """The runner of this process: it sees the breakers of this process's workers."""
-    return Alerts(
-        config, hub.store,
-        lambda: worst(t.breaker for w in hub.workers for t in w.targets.values()),
-        name=f"{socket.gethostname()}:{os.getpid()}",
-    )  # fmt: skip
+    return Alerts(config, hub.store, lambda: circuits.local(hub), name=circuits.process_name())
 
 
 class AlertsController(Controller):

@@ -14,7 +14,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from prometheus_client import generate_latest
 
-from gateway import inbound, mapping_versions, metrics
+from gateway import circuits, inbound, mapping_versions, metrics
 from gateway.admin import AdminController, StatsController
 from gateway.alerts_api import AlertsController, alerts_for
 from gateway.hub import Hub
@@ -108,6 +108,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
                 )
                 hub.workers.append(worker)
                 hub.spawn(worker.run()).set_name(f"worker-{i}")
+            hub.spawn(circuits.publish_loop(hub))
         if hub.config.alerts is not None:
             hub.spawn(alerts_for(hub, hub.config.alerts).run()).set_name("alerts")
         try:

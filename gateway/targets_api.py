@@ -12,22 +12,26 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 
+from gateway import circuits as shared
 from gateway import pause
 from gateway.ops import API_BODY_MAX, hub_of, principal, requires
 from gateway.store.records import TargetLoad
-from gateway.targets import worst
+from gateway.targets import SEVERITY
 
 
 def routed_targets(hub: Any) -> list[str]:
     return sorted({t for route in hub.config.routes for t in route.to})
 
 
-def circuits(hub: Any) -> dict[str, dict[str, Any]]:
-    """The breakers of this process's workers, the worst state per target (a process that
-    runs no worker knows none: ``unknown``)."""
-    breakers = worst(t.breaker for w in hub.workers for t in w.targets.values())
-    return {name: {"circuit": b.state, "failures_in_a_row": b.failures}
-            for name, b in breakers.items()}  # fmt: skip
+async def circuits(hub: Any) -> dict[str, dict[str, Any]]:
+    """Per target, the worst circuit state of this process's workers and of what the other
+    processes published (``gateway.circuits``)."""
+    out = await shared.read(hub.store, but=shared.process_name())
+    for name, b in shared.local(hub).items():
+        seen = out.get(name)
+        if seen is None or SEVERITY[b.state] >= SEVERITY[seen["circuit"]]:
+            out[name] = {"circuit": b.state, "failures_in_a_row": b.failures}
+    return out
 
 
 def _known(hub: Any, name: str) -> str:
@@ -48,7 +52,7 @@ class TargetsController(Controller):
         deliveries waiting for it (``backlog``: queued, retrying, delivering; the oldest's
         creation time; the next retry time; parked and paused counts)."""
         hub = hub_of(request)
-        breakers = circuits(hub)
+        breakers = await circuits(hub)
         held = await pause.paused(hub.store)
         loads = await hub.store.backlog()
         out: dict[str, Any] = {}
