@@ -40,6 +40,7 @@ from core.model import PoEvent, PurchaseOrder, utc_now
 from gateway import identity, metrics, pins, secrets
 from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
+from gateway.pause import PausedTargets
 from gateway.retry import next_attempt_at
 from gateway.store.base import LEASE_EXPIRED, Store
 from gateway.store.records import Attempt, Delivery, Message, State
@@ -81,6 +82,7 @@ class Worker:
         self._pinned_mappings: dict[str, Mapping] = {}
         self._stopping = asyncio.Event()
         self.last_beat = time.monotonic()
+        self.paused = PausedTargets(store)
 
     def _routed_targets(self) -> list[str]:
         return sorted({t for route in self.config.routes for t in route.to})
@@ -192,6 +194,9 @@ class Worker:
         target = self.targets.get(delivery.target)
         if target is None:
             await self._finish(delivery, State.DEAD, None, reason=f"no route to {delivery.target}")
+            return
+        if await self.paused.holds(delivery.target):  # an operator paused it (gateway.pause)
+            await self.paused.hold(delivery)
             return
         if not target.breaker.allow():
             due = utc_now().timestamp() + target.breaker.reopens_in()

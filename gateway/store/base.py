@@ -25,6 +25,7 @@ from gateway.store.records import (
     MessageFilter,
     Page,
     State,
+    TargetLoad,
 )
 
 PoUpdate = Callable[[PurchaseOrder | None], PurchaseOrder | None]
@@ -174,6 +175,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def counts(self) -> dict[str, int]:
         """Deliveries per state plus ``rejected`` messages (live counts, queue depth)."""
+
+    @abc.abstractmethod
+    async def backlog(self) -> dict[str, TargetLoad]:
+        """What waits per target (targets with nothing unfinished may be left out). Cheap
+        enough to call every few seconds whatever the history holds: its cost follows the
+        number of unfinished deliveries at most (SQLite) or of targets (Redis)."""
 
     # PO state ----------------------------------------------------------------------------
     @abc.abstractmethod

@@ -18,6 +18,9 @@ In short (``P`` is the prefix, ``pohub`` unless the URL says ``?prefix=...``):
 - ``P:idx:rejected``            set of rejected message ids
 - ``P:cp``                      hash: checkpoints
 - ``P:xw:<system>``             hash: remote id -> hub PO number (the identity crosswalk)
+- ``P:tc:<target>`` / ``P:tq:<target>`` / ``P:tr:<target>`` / ``P:targets``  per-target
+                                counts by state, backlog by arrival, retrying by due time
+                                (``backlog``; kept by every script that moves a delivery)
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -46,6 +49,7 @@ from gateway.store.records import (
     MessageFilter,
     Page,
     State,
+    TargetLoad,
     attempt_parts,
     load_exchanges,
 )
@@ -82,6 +86,33 @@ local function reindex(line)
     end
   end
   redis.call('ZREM', P .. ':due', line)
+end
+-- per-target indexes read by Store.backlog (call after a delivery's fields are final):
+-- P:tc:<t> counts by state ('paused' for parked by a pause), P:tq:<t> the backlog (queued,
+-- retrying, delivering) scored by creation, P:tr:<t> the retrying scored by due time
+local BACKLOG = {queued = true, retrying = true, delivering = true}
+local function track(id)
+  local dk = dkey(id)
+  local f = redis.call('HMGET', dk, 'state', 'target', 'cts', 'due', 'tstate', 'park_kind')
+  local st, t = f[1], f[2]
+  if not st or not t then return end
+  if st == 'parked' and f[6] == 'paused' then st = 'paused' end
+  if f[5] ~= st then
+    if f[5] then redis.call('HINCRBY', P .. ':tc:' .. t, f[5], -1) end
+    redis.call('HINCRBY', P .. ':tc:' .. t, st, 1)
+    redis.call('HSET', dk, 'tstate', st)
+    redis.call('SADD', P .. ':targets', t)
+  end
+  if BACKLOG[st] then
+    redis.call('ZADD', P .. ':tq:' .. t, f[3] or 0, id)
+  else
+    redis.call('ZREM', P .. ':tq:' .. t, id)
+  end
+  if st == 'retrying' and f[4] then
+    redis.call('ZADD', P .. ':tr:' .. t, f[4], id)
+  else
+    redis.call('ZREM', P .. ':tr:' .. t, id)
+  end
 end
 local function loadmsg(mid)
   local m = redis.call('HMGET', P .. ':m:' .. mid, 'json', 'dids')
@@ -122,10 +153,12 @@ for i = 1, n do
   local seq = redis.call('HINCRBY', KEYS[6], target, 1)
   redis.call('HSET', dk, 'id', did, 'message_id', mid, 'target', target, 'po_number', ARGV[10],
              'seq', seq, 'state', 'queued', 'next_at', ARGV[6], 'due', ARGV[7], 'step', 0,
-             'attempts', '[]', 'created_at', ARGV[6], 'updated_at', ARGV[6], 'line', line)
+             'attempts', '[]', 'created_at', ARGV[6], 'updated_at', ARGV[6], 'line', line,
+             'cts', ARGV[5])
   redis.call('SADD', KEYS[8], did)
   redis.call('RPUSH', line, did)
   reindex(line)
+  track(did)
   out[#out + 1] = seq
 end
 return out
@@ -151,6 +184,7 @@ while #out < limit and rounds < 100 do
                  'updated_at', nowiso)
       redis.call('ZADD', P .. ':lease', ARGV[5], head)
       redis.call('ZREM', P .. ':due', line)
+      track(head)
       out[#out + 1] = {redis.call('HGETALL', dkey(head)), loadmsg(f[3])}
     else
       reindex(line)  -- stale entry: drops the line or re-scores it above now
@@ -192,6 +226,7 @@ if st == 'retrying' or st == 'queued' then
 end
 if st == 'delivered' or st == 'dead' then redis.call('LREM', f[2], 0, id) end
 reindex(f[2])
+track(id)
 return 1
 """
 
@@ -225,6 +260,7 @@ for _, id in ipairs(ids) do
                'reason', ARGV[6])
     redis.call('HDEL', dk, 'lease_until', 'worker')
     reindex(f[2])
+    track(id)
     n = n + 1
   end
 end
@@ -248,6 +284,7 @@ for i = 7, #ARGV do
     redis.call('HSET', dk, 'next_at', ARGV[5], 'due', ARGV[6], 'updated_at', ARGV[5])
     redis.call('HDEL', dk, 'reason', 'park_kind')
     reindex(f[4])
+    track(id)
     n = n + 1
   end
 end
@@ -300,6 +337,7 @@ else
   redis.call('HDEL', dk, 'pinned_mapping')
 end
 reindex(f[2])
+track(id)
 return 1
 """
 
@@ -342,6 +380,30 @@ if ARGV[4] == '1' then
 end
 redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
 return redis.call('HGET', KEYS[1], ARGV[2])
+"""
+
+# ARGV: P, (id, creation score)*: index deliveries written before the per-target indexes
+# existed (``RedisStore._index_targets``); deliveries already indexed are left as they are
+_TRACK = """
+for i = 2, #ARGV, 2 do
+  local dk = dkey(ARGV[i])
+  if redis.call('EXISTS', dk) == 1 and not redis.call('HGET', dk, 'tstate') then
+    redis.call('HSETNX', dk, 'cts', ARGV[i + 1])
+    track(ARGV[i])
+  end
+end
+return 1
+"""
+
+# ARGV: P -> per target: {name, {field, count}*, oldest creation score, next retry score}
+_BACKLOG = """
+local out = {}
+for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
+  local q = redis.call('ZRANGE', P .. ':tq:' .. t, 0, 0, 'WITHSCORES')
+  local r = redis.call('ZRANGE', P .. ':tr:' .. t, 0, 0, 'WITHSCORES')
+  out[#out + 1] = {t, redis.call('HGETALL', P .. ':tc:' .. t), q[2] or '', r[2] or ''}
+end
+return out
 """
 
 _COUNTS = """
@@ -507,12 +569,38 @@ class RedisStore(Store):
             "load": _LOAD,
             "meta": _META,
             "counts": _COUNTS,
+            "track": _TRACK,
+            "backlog": _BACKLOG,
             "link": _LINK,
         }.items():
             # register_script runs EVALSHA and re-loads the script on NOSCRIPT (after a restart)
             self._scripts[name] = self._r.register_script(_PRELUDE + body)
         if not await self.ping():
             log.warning("store.redis_unreachable", url=self._safe_url())
+            return
+        await self._index_targets()
+
+    async def _index_targets(self) -> None:
+        """Once per store: put the unfinished deliveries written before the per-target
+        indexes of ``backlog`` existed into them (bounded batches of each state's set; a
+        delivery a script moved meanwhile is already indexed and left alone)."""
+        marker = f"{self.prefix}:tidx"
+        if await self.r.exists(marker):
+            return
+        for state in (State.QUEUED, State.RETRYING, State.DELIVERING, State.PARKED):
+            async for chunk in _chunks(self.r.sscan_iter(self.k_state(state), count=SCAN_CHUNK)):
+                async with self.r.pipeline(transaction=False) as p:
+                    for did in chunk:
+                        p.hget(self.k_del(did), "message_id")
+                    mids = await p.execute()
+                async with self.r.pipeline(transaction=False) as p:
+                    for mid in mids:
+                        p.hget(self.k_msg(mid or "-"), "rts")
+                    scores = await p.execute()
+                args = [x for did, ts in zip(chunk, scores, strict=True) if ts for x in (did, ts)]
+                if args:
+                    await self._run("track", [], args)
+        await self.r.set(marker, "1")
 
     def _safe_url(self) -> str:
         parts = urlsplit(self.url)
@@ -935,6 +1023,18 @@ class RedisStore(Store):
         out[State.REJECTED.value] = int(values[-1])
         return out
 
+    async def backlog(self) -> dict[str, TargetLoad]:
+        out: dict[str, TargetLoad] = {}
+        for name, flat, oldest, retry in await self._run("backlog", [], []):
+            counts = {k: max(0, int(v)) for k, v in _pairs(flat).items()}
+            load = TargetLoad(
+                **{k: counts.get(k, 0) for k in TargetLoad.model_fields if k in _COUNTED},
+                oldest_at=_at(oldest), next_retry_at=_at(retry),
+            )  # fmt: skip
+            if load.backlog or load.parked or load.paused:
+                out[str(name)] = load
+        return out
+
     # PO state ------------------------------------------------------------------------------
     async def get_po(self, po_number: str) -> PurchaseOrder | None:
         raw = await self.r.get(self.k_po(po_number))
@@ -992,8 +1092,15 @@ class RedisStore(Store):
 
 
 # helpers -----------------------------------------------------------------------------------
+_COUNTED = ("queued", "retrying", "delivering", "parked", "paused")
+
+
 def _now() -> datetime:
     return utc_now()
+
+
+def _at(score: str) -> datetime | None:
+    return datetime.fromtimestamp(float(score), UTC) if score else None
 
 
 async def _chunks(it: AsyncIterator[str]) -> AsyncIterator[list[str]]:

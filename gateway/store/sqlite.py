@@ -43,6 +43,7 @@ from gateway.store.records import (
     MessageFilter,
     Page,
     State,
+    TargetLoad,
     attempt_parts,
     load_exchanges,
 )
@@ -103,6 +104,18 @@ SELECT id FROM (
     SELECT * FROM (SELECT d.id, d.next_at FROM deliveries d
         WHERE d.state = 'retrying' AND d.next_at <= :now AND {HEAD} ORDER BY d.next_at LIMIT :n)
 ) ORDER BY next_at LIMIT :n"""
+
+BACKLOG = """SELECT target,
+    SUM(state = 'queued'), SUM(state = 'retrying'), SUM(state = 'delivering'),
+    SUM(state = 'parked' AND park_kind IS NOT 'paused'),
+    SUM(state = 'parked' AND park_kind IS 'paused'),
+    MIN(CASE WHEN state IN ('queued', 'retrying', 'delivering')
+        THEN (SELECT m.received_at FROM messages m WHERE m.id = d.message_id) END),
+    MIN(CASE WHEN state = 'retrying' THEN next_at END)
+FROM deliveries d WHERE state NOT IN ('delivered', 'dead') GROUP BY target"""
+"""Per target, what is unfinished: its WHERE is the one of the partial index
+``deliveries_open``, so the scan reads the unfinished deliveries only, never the history.
+The oldest is dated by its message's arrival: how long the event has waited at the hub."""
 
 IDS = "(SELECT value FROM json_each(?))"
 """A list parameter as one JSON array: no limit on the number of ids."""
@@ -567,6 +580,15 @@ class SqliteStore(Store):
             return found
 
         return await self._run(counts)
+
+    async def backlog(self) -> dict[str, TargetLoad]:
+        def backlog(c: sqlite3.Connection) -> dict[str, TargetLoad]:
+            names = ("queued", "retrying", "delivering", "parked", "paused", "oldest_at",
+                     "next_retry_at")  # fmt: skip
+            return {row[0]: TargetLoad.model_validate(dict(zip(names, row[1:], strict=True)))
+                    for row in c.execute(BACKLOG)}  # fmt: skip
+
+        return await self._run(backlog)
 
     # PO state ----------------------------------------------------------------------------
     async def get_po(self, po_number: str) -> PurchaseOrder | None:
