@@ -47,7 +47,9 @@ CONTRACT = {
     "POST /api/v1/messages/{message_id:str}/replay": "operator",
     "POST /api/v1/replays": "operator",
     "GET /api/v1/replays/{job_id:str}": "operator",
+    "GET /api/v1/purchase-orders": "viewer",
     "GET /api/v1/purchase-orders/{po_number:str}": "viewer",
+    "GET /api/v1/audit": "operator",
     "GET /api/v1/targets": "viewer",
 }
 
