@@ -320,6 +320,16 @@ class Messages(Controller):
                              for m in reversed(page.items)],
                 "timeline_total": page.total}  # fmt: skip
 
+    @get("/systems", guards=[requires("viewer")])
+    async def systems(self, request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+        """The systems config.yaml names, for the page's filters to offer as choices:
+        ``sources`` send messages (a message's ``system``), ``targets`` receive deliveries."""
+        config = hub_of(request).config
+        # canonical: ``POST /api/v1/purchase-orders`` is always there
+        sources = set(config.systems) | {r.from_ for r in config.routes} | {"canonical"}
+        targets = {t for r in config.routes for t in r.to}
+        return {"sources": sorted(sources), "targets": sorted(targets)}
+
     @get("/targets", guards=[requires("viewer")])
     async def targets(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}

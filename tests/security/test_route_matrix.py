@@ -51,6 +51,7 @@ CONTRACT = {
     "GET /api/v1/purchase-orders/{po_number:str}": "viewer",
     "GET /api/v1/audit": "operator",
     "GET /api/v1/targets": "viewer",
+    "GET /api/v1/systems": "viewer",
 }
 
 
