@@ -286,3 +286,18 @@ def test_a_rejected_message_shows_its_po_and_reason(gw: Gateway, page: Page) -> 
     expect(page.locator(".message-facts a.po-link")).to_have_text("CON-REJ-1")
     expect(page.locator("p.rejected")).to_contain_text("$.lineInfo")
     shot(page, "console-rejected")
+
+
+def test_time_filters_are_typed_and_shown_as_iso_with_zone(gw: Gateway, page: Page) -> None:
+    """Seen: dates in the en-US form without a zone (the browser's date control too)."""
+    gw.wait(push_po(gw, "CON-TIME-1"))
+    sign_in(page, gw, "viewer", "#/messages?po_number=CON-TIME-1")
+    expect(page.locator("#messages tbody tr")).to_have_count(1)
+    page.fill("#filters input[name=since]", "2999-01-01T00:00Z")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#results .total")).to_contain_text("0 messages")
+    expect(page.locator("#filters input[name=since]")).to_have_value("2999-01-01T00:00:00Z")
+    page.fill("#filters input[name=since]", "2000-01-01T00:00:00+05:30")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#messages tbody tr")).to_have_count(1)
+    expect(page.locator("#filters input[name=since]")).to_have_value("1999-12-31T18:30:00Z")

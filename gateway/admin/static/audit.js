@@ -29,7 +29,8 @@ export async function auditView(view, params) {
       page.items.length ? h("table#audit", h("thead", h("tr", ["When", "Who", "Action", "What", "Outcome"].map((t) => h("th", t)))),
         h("tbody", page.items.map((e) => h("tr.audit-entry", { "data-action": e.action },
           h("td.at", h("time", { datetime: e.at }, when(e.at))), h("td.who", `${e.actor} · ${e.role}`),
-          h("td.action", h("code", e.action)), h("td.subject", e.subject), h("td.outcome", e.outcome))))) : h("p.muted", "Nothing yet."),
+          h("td.action", h("code", e.action)), h("td.subject", e.detail?.message_id
+            ? h("a", { href: `#/message/${encodeURIComponent(e.detail.message_id)}` }, e.subject) : e.subject), h("td.outcome", e.outcome))))) : h("p.muted", "Nothing yet."),
       h("p", offset > 0 ? h("button", { type: "button", onclick: () => more(-100) }, "Newer") : null,
         offset + page.items.length < page.total ? h("button", { type: "button", onclick: () => more(100) }, "Older") : null)));
 }

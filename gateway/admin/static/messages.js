@@ -9,11 +9,11 @@ export { poView } from "./po.js";
 const STATES = ["received", "queued", "delivering", "delivered", "retrying", "parked", "dead", "rejected"];
 const FILTERS = ["po_number", "message_id", "system", "target", "status", "since", "until", "reason"];
 
-function toIso(local) { return local ? new Date(local).toISOString() : ""; }
-function toLocal(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+/** A typed time (ISO 8601; without a zone it is the browser's) as UTC ISO, "" if empty. */
+function toIso(text) {
+  if (!text || !text.trim()) return "";
+  const d = new Date(text.trim());
+  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
 }
 
 /** Live counts: deliveries per state, and rejected messages (which have no delivery). */
@@ -55,6 +55,13 @@ function searchFilter(data) {
   return out;
 }
 
+/** ISO 8601 in and out (the browser's own date control would show its locale's format). */
+function timeField(name, label, iso) {
+  const input = h("input.time", { name, value: when(iso), size: 22, placeholder: `2026-12-01T09:30${zoneName()}`,
+    title: `ISO 8601; without a zone it is ${zoneName()}`, oninput: () => input.classList.toggle("invalid", Boolean(input.value.trim()) && !toIso(input.value)) });
+  return h("label", `${label} (ISO, e.g. …T09:30${zoneName()})`, input);
+}
+
 export async function messagesView(view, params) {
   const { sources, targets } = await configured();
   const field = (name, label, attrs = {}) => h("label", label, h("input", { name, value: params[name] || "", ...attrs }));
@@ -68,8 +75,7 @@ export async function messagesView(view, params) {
   field("po_number", "PO number (starts with, any case)"), field("message_id", "Message id (starts with)"),
   choices("system", "From system", sources, params.system), choices("target", "Target", targets, params.target),
   h("label", stateLabel, status), field("reason", "Reason contains"),
-  h("label", `Since (${zoneName()})`, h("input", { type: "datetime-local", name: "since", value: toLocal(params.since) })),
-  h("label", `Until (${zoneName()})`, h("input", { type: "datetime-local", name: "until", value: toLocal(params.until) })),
+  timeField("since", "Since", params.since), timeField("until", "Until", params.until),
   h("button.primary", { type: "submit" }, "Search"));
   function current() {
     const data = Object.fromEntries(new FormData(form));

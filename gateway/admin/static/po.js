@@ -39,7 +39,8 @@ function party(label, p) {
 }
 
 function summary(p) {
-  const money = [p.total, p.currency].filter((x) => x !== null && x !== undefined && x !== "").join(" ");
+  const has = (x) => x !== null && x !== undefined && x !== "";
+  const money = has(p.total) ? `total ${p.total}${has(p.currency) ? ` ${p.currency}` : ""}` : has(p.currency) ? `currency ${p.currency}` : "";
   const facts = [money, party("buyer", p.buyer), party("supplier", p.supplier)].filter(Boolean);
   const remote = Object.entries(p.remote_ids || {});
   return h("section.card#po-summary", h("h2", `PO ${p.po_number} `, p.status ? h("span.chip.po-status", p.status) : null),
