@@ -17,6 +17,7 @@ Two ways in:
 
 from __future__ import annotations
 
+import getpass
 import re
 from typing import Any
 
@@ -34,6 +35,20 @@ NOT_ACTIONS = (
     re.compile(r"/api/v1/mappings/[^/]+/preview"),  # renders a draft, stores nothing
     re.compile(r"/api/v1/purchase-orders"),  # canonical inbound: a system, not an operator
 )
+
+
+def command_line() -> Principal:
+    """Who ``pohub mappings import`` acts as: the OS user running it, who has the store and
+    so admin power."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        user = "unknown user"
+    return Principal(f"command line ({user})", "admin")
+
+
+MAPPING_FILE = Principal("mapping file on disk", "file")
+"""Who a mapping file edited on disk and picked up by the file watcher acts as."""
 
 
 def actor(who: Principal) -> str:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from adapters._sim import Faults
+from gateway.cli_mappings import mappings
 from tests.gateway.harness import KEYS, Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample
 from tests.servers import SimulatorServer
@@ -162,3 +166,31 @@ def test_search_by_po_prefix_and_message_id_and_the_po_list(gw: Gateway) -> None
         delivered = c.get("/api/v1/messages", params={"message_state": "delivered",
                                                       "po_prefix": "con-find"}).json()  # fmt: skip
         assert all(m["state"] == "delivered" for m in delivered["items"])
+
+
+def test_mapping_changes_outside_the_api_are_in_the_audit_log(gw: Gateway, tmp_path: Path) -> None:
+    """``pohub mappings import`` and a mapping file edited on disk are manual actions too."""
+    runner, out, config = CliRunner(), tmp_path / "export", ["--config", str(gw.config_file)]
+    assert runner.invoke(mappings, ["export", *config, "--out", str(out)]).exit_code == 0
+    data = yaml.safe_load((out / "appliqloud.yaml").read_text())
+    data["crosswalks"]["vendor"]["AuditVendor"] = "4243"
+    (out / "appliqloud.yaml").write_text(yaml.safe_dump(data))
+    result = runner.invoke(mappings, ["import", *config, "--from", str(out), "--comment", "c"])
+    assert result.exit_code == 0, result.output
+    file = gw.mappings / "appliqloud.yaml"
+    file.write_text(file.read_text().replace("Sachin123:", "SomeoneElse:"))
+    deadline = time.monotonic() + 15
+    with gw.client("operator") as c:
+        while True:
+            entries = c.get("/api/v1/audit").json()["items"]
+            if any(e["action"] == "mapping file changed" for e in entries):
+                break
+            assert time.monotonic() < deadline, entries
+            time.sleep(0.1)
+    imported = [
+        e for e in entries if e["action"] == "mappings import" and e["subject"] == "appliqloud"
+    ]
+    assert imported and imported[0]["actor"].startswith("command line (")
+    assert imported[0]["role"] == "admin" and imported[0]["outcome"].startswith("v2 in force")
+    (changed,) = [e for e in entries if e["action"] == "mapping file changed"]
+    assert (changed["actor"], changed["subject"]) == ("mapping file on disk", "appliqloud.yaml")
