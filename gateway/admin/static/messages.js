@@ -120,7 +120,7 @@ export async function problemsView(view) {
   const section = async (status, title) => {
     const groups = await get(`/api/v1/stats/causes?status=${status}`);
     const total = groups.reduce((n, g) => n + g.count, 0);
-    return h(`section.card#${status}`, h("h2", `${title} (${total})`),
+    return h(`section.card#${status}`, h("h2", `${title} (${total} deliver${total === 1 ? "y" : "ies"})`),
       groups.length === 0 ? h("p.muted", "none") : h("table.causes", h("thead", h("tr", ["Target", "Cause", "Deliveries", ""].map((t) => h("th", t)))),
         h("tbody", groups.map((g) => h("tr.cause", h("td", g.target), h("td.cause-text", g.cause, " ",
           g.cause.startsWith("mapping missing") ? h("a", { href: `#/mappings/${encodeURIComponent(g.target)}` }, "edit mapping") : null),

@@ -35,12 +35,14 @@ async function follow(job, count, status) {
 
 /**
  * "Replay matching…": `source` is the filter, or a function that reads it when the button
- * is pressed (the boxes as they are then, searched or not). The confirmation shows what the
+ * is pressed (the boxes as they are then, searched or not); a fixed filter that names its
+ * state (a dead or parked cause) offers no "delivered" box. The confirmation shows what the
  * server counted for exactly that request, and the same request is what runs. `box.reset()`
  * drops a confirmation whose filter has since changed.
  */
 export function bulkReplay(source, label = "Replay matching…") {
   const read = typeof source === "function" ? source : () => source;
+  const offerDelivered = typeof source === "function" || !source.status;
   const box = h("div.bulk-replay");
   const choice = mappingChoice();
   const delivered = h("input.include-delivered", { type: "checkbox" });
@@ -72,7 +74,7 @@ export function bulkReplay(source, label = "Replay matching…") {
   function pending(el) { mount(box, el); box.dataset.pending = "1"; }
   function idle() {
     delete box.dataset.pending;
-    mount(box, start, " ", choice, " ", h("label.inline", delivered, " also send delivered deliveries again"));
+    mount(box, start, " ", choice, offerDelivered ? [" ", h("label.inline", delivered, " also send delivered deliveries again")] : null);
   }
   box.reset = () => { if (box.dataset.pending) idle(); };
   idle();
