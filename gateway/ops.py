@@ -234,17 +234,17 @@ class Messages(Controller):
             pin = pins.pin_for(delivery, mapping)
             if await hub.store.replay(delivery.id, pin, by=audit.actor(who)):
                 replayed.append(delivery.id)
+        asked = {"message_id": message_id, "target": target, "mapping": mapping, "force": force,
+                 "include_delivered": include_delivered}  # fmt: skip
+        subject = f"message {message_id} " + (f"to {target}" if target else "(every target)")
         outcome = f"replayed {len(replayed)}, refused {len(refused)}"
-        await audit.record(hub.store, who, "replay", f"message {message_id}" + (
-            f" to {target}" if target else " (every target)"), outcome,
-            {"message_id": message_id, "target": target, "mapping": mapping, "force": force,
-             "include_delivered": include_delivered, "replayed": replayed, "refused": refused})  # fmt: skip
+        await audit.record(hub.store, who, "replay", subject, outcome,
+                           {**asked, "replayed": replayed, "refused": refused})  # fmt: skip
         if refused and not replayed:
             raise HTTPException(status_code=409, detail="replay refused: " + "; ".join(
                 f"{r['delivery']}: {r['reason']}" for r in refused
             ), extra={"refused": refused})  # fmt: skip
-        return {"replayed": replayed, "refused": refused, "mapping": mapping, "force": force,
-                "include_delivered": include_delivered}  # fmt: skip
+        return {"replayed": replayed, "refused": refused, **asked}
 
     @post("/replays", guards=[requires("operator")], status_code=202, opt={"audit": "self"})
     async def bulk_replay(
