@@ -9,8 +9,8 @@ Two ways in:
 - Every other change made through ``/api/v1`` (``POST``/``PUT``/``PATCH``/``DELETE``: a
   mapping saved or rolled back, a target paused...) is recorded by ``AuditMiddleware`` as
   ``METHOD /path`` with the HTTP status, so a new kind of action is never left out. Calls
-  that change nothing are not actions: previews, and the canonical inbound endpoint (a
-  system pushing a PO, not an operator).
+  that change nothing are not actions: previews, the canonical inbound endpoint (a system
+  pushing a PO, not an operator), and any route marked ``opt={"audit": "none"}``.
 
 ``GET /api/v1/audit`` (``gateway.audit_api``) pages the log and exports it.
 """
@@ -69,8 +69,10 @@ async def record(
 
 
 def _records_itself(scope: Any) -> bool:
+    """``opt={"audit": "self"}``: the handler records its own entry; ``"none"``: a ``POST``
+    that changes nothing (a dry run, a review)."""
     handler = scope.get("route_handler")
-    return bool(handler is not None and handler.opt.get("audit") == "self")
+    return bool(handler is not None and handler.opt.get("audit") in ("self", "none"))
 
 
 def _is_action(scope: Any) -> bool:
