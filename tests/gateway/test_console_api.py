@@ -113,15 +113,19 @@ def test_every_manual_action_is_in_the_audit_log_with_who_and_when(gw: Gateway) 
         assert replayed.status_code == 202
         counted = {"po_number": "CON-AUDIT-1", "dry_run": True}  # a count is not an action
         assert c.post("/api/v1/replays", json=counted).status_code == 202
+    with gw.client("operator") as c:  # refused (admin only): recorded as a refusal
+        assert c.post("/api/v1/mappings/leo/rollback", json={"version": 1}).status_code == 403
     with gw.client("admin") as c:
         first = saved_versions(c.get("/api/v1/mappings/leo/versions").json())[-1]["version"]
         assert c.post("/api/v1/mappings/leo/rollback", json={"version": first}).status_code < 500
         page = c.get("/api/v1/audit").json()
     actions = [(e["action"], e["actor"], e["role"]) for e in page["items"]]
     assert actions[0] == ("POST /api/v1/mappings/leo/rollback", "admin", "admin")
-    assert actions[1] == ("replay", "operator", "operator")
-    assert page["total"] == 2
-    replay = page["items"][1]
+    assert actions[1] == ("POST /api/v1/mappings/leo/rollback", "operator", "operator")
+    assert page["items"][1]["outcome"] == "HTTP 403"
+    assert actions[2] == ("replay", "operator", "operator")
+    assert page["total"] == 3
+    replay = page["items"][2]
     assert replay["subject"] == f"message {message_id} to leo"
     assert replay["outcome"].startswith("replayed 1")
     assert replay["at"].endswith("Z") or "+00:00" in replay["at"]
