@@ -17,6 +17,8 @@ from prometheus_client import generate_latest
 from gateway import circuits, inbound, mapping_versions, metrics
 from gateway.admin import AdminController, StatsController
 from gateway.alerts_api import AlertsController, alerts_for
+from gateway.audit import AuditMiddleware
+from gateway.audit_api import AuditController
 from gateway.hub import Hub
 from gateway.logs import configure_logging
 from gateway.mappings_api import MappingsController, whoami
@@ -132,9 +134,11 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             Messages,
             TargetsController,
             AlertsController,
+            AuditController,
             *inbound.handlers(lambda r: r.app.state.hub),
         ],
         lifespan=[lifespan],
+        middleware=[AuditMiddleware],
         exception_handlers={RecursionError: _too_deep, RequestEntityTooLarge: _too_large},
         openapi_config=OpenAPIConfig(title="pohub", version="0.1.0", path="/schema"),
         request_max_body_size=hub.config.max_body_bytes * 2,

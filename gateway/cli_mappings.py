@@ -11,6 +11,7 @@ import yaml
 
 from adapters import registry
 from core.mapping.loader import parse_mapping
+from gateway import audit
 from gateway import mapping_versions as mv
 from gateway.hub import Hub
 
@@ -85,6 +86,9 @@ async def _import(
         for system, data in found.items():
             record, requeued = await mv.save(hub, system, data, "cli", comment, skip_unchanged=True)
             out.append((system, int(record["version"]), requeued))
+            await audit.record(hub.store, audit.command_line(), "mappings import", system,
+                               f"v{record['version']} in force, {requeued} requeued",
+                               {"system": system, "comment": comment})  # fmt: skip
         return out
     finally:
         await hub.store.close()

@@ -86,6 +86,7 @@ async def run_demo(config_file: str | None, host: str, port: int, sim_port: int)
     click.echo(
         f"\ngateway     {url}   (operations API: {url}/api/v1/messages, OpenAPI: {url}/schema)"
     )
+    click.echo(f"admin page  {url}/admin   (sign in with the admin key below)")
     click.echo(f"simulators  {sim_url}/{{system}}")
     click.echo(f"admin key   {admin_key}")
     click.echo("serving; Ctrl-C stops")

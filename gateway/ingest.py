@@ -94,7 +94,7 @@ class Ingest:
             except InvalidInput as exc:
                 # Refused against the PO's stored state (a line it does not have, a receipt
                 # above what was ordered): nothing of this event was stored.
-                await self.reject(system, body, headers, exc)
+                await self.reject(system, body, headers, exc, event.po_number)
                 raise
             if not created and key and message.body != body.decode("utf-8", "replace"):
                 raise KeyReused(system, key, message.id)
@@ -153,10 +153,17 @@ class Ingest:
         return await self.store.get_po(number) if number else None
 
     async def reject(
-        self, system: str, body: bytes, headers: AbcMapping[str, str], exc: InvalidInput
+        self,
+        system: str,
+        body: bytes,
+        headers: AbcMapping[str, str],
+        exc: InvalidInput,
+        po_number: str | None = None,
     ) -> Message:
+        """Keep a refused message for operators, with its PO when it was read that far (a
+        payload refused against the PO's stored state names its PO; an unreadable one not)."""
         message = Message(
-            id=new_id(), system=system, status=State.REJECTED,
+            id=new_id(), system=system, status=State.REJECTED, po_number=po_number,
             body=body[:1_000_000].decode("utf-8", "replace"), headers=_safe(headers, self.secret_headers),
             error=str(exc), error_path=exc.first.path if exc.errors else None,
         )  # fmt: skip

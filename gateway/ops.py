@@ -18,10 +18,10 @@ from litestar.exceptions import (
     TooManyRequestsException,
 )
 from litestar.handlers.base import BaseRouteHandler
-from pydantic import BaseModel
 
-from gateway import metrics, pins
+from gateway import audit, metrics, pins, version_numbers
 from gateway.auth import Principal, client_address
+from gateway.replays import DEFAULT_STATES, ReplayRefused, ReplayRequest, describe
 from gateway.store.base import aggregate
 from gateway.store.records import Delivery, Message, MessageFilter, State
 
@@ -69,6 +69,16 @@ def _failed(hub: Any, address: str) -> None:
     hub.failed_auth.failed(address)
     metrics.API_AUTH_FAILED.inc()
     log.warning("api.auth_failed", client=address)
+
+
+def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Who a request that passed its guard is (no second rate-limit token is taken)."""
+    found: Principal | None = hub_of(connection).keys.identify(
+        connection.headers.get("authorization")
+    )
+    if found is None:  # pragma: no cover - the guard let it through
+        raise NotAuthorizedException("a valid API key is required")
+    return found
 
 
 def requires(role: str) -> Any:
@@ -150,25 +160,6 @@ def message_view(message: Message) -> dict[str, Any]:
     return data
 
 
-class ReplayRequest(BaseModel):
-    """Which deliveries to replay; ``dry_run`` only counts them."""
-
-    po_number: str | None = None
-    system: str | None = None
-    target: str | None = None
-    status: State | None = State.DEAD
-    since: datetime | None = None
-    until: datetime | None = None
-    reason: str | None = None
-    mapping: Literal["live", "first"] = "live"
-    """Render with the live mapping, or with the version each delivery first used."""
-    dry_run: bool = True
-    force: bool = False
-    """Replay delivered deliveries, and deliveries a newer delivered event of the same PO has
-    superseded at the target. Without it both are refused: replaying them would send the
-    target an older state than the one it already has."""
-
-
 class Messages(Controller):
     path = "/api/v1"
     tags = ["operations"]
@@ -179,11 +170,18 @@ class Messages(Controller):
         self, request: Request[Any, Any, Any], po_number: str | None = None, system: str | None = None,
         target: str | None = None, status: State | None = None, since: datetime | None = None,
         until: datetime | None = None, reason: str | None = None, offset: int = 0, limit: int = 50,
+        po_prefix: str | None = None, message_id: str | None = None,
+        message_state: State | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        flt = MessageFilter(po_number=po_number, system=system, target=target, status=status,
-                            since=since, until=until, reason=reason)  # fmt: skip
         """A page of message summaries, newest first (``LIST_LIMIT_MAX`` at most); ``next``
-        is the offset of the following page, or null on the last one."""
+        is the offset of the following page, or null on the last one.
+
+        ``status`` is a delivery's state (with ``target``: that target's delivery);
+        ``message_state`` the message's own, as the lists show it. ``po_prefix`` and
+        ``message_id`` match the start, in any case; ``po_number`` is exact."""
+        flt = MessageFilter(po_number=po_number, system=system, target=target, status=status,
+                            since=since, until=until, reason=reason, po_prefix=po_prefix or None,
+                            message_id=message_id or None, message_state=message_state)  # fmt: skip
         offset = min(max(offset, 0), 10**9)
         limit = min(max(limit, 1), LIST_LIMIT_MAX)
         page = await hub_of(request).store.search(flt, offset, limit, light=True)
@@ -198,20 +196,29 @@ class Messages(Controller):
         message = await hub_of(request).store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
-        return message_view(message)
+        view = message_view(message)
+        await version_numbers.annotate(hub_of(request), view)
+        return view
 
-    @post("/messages/{message_id:str}/replay", guards=[requires("operator")], status_code=202)
+    @post("/messages/{message_id:str}/replay", guards=[requires("operator")], status_code=202,
+          opt={"audit": "self"})  # fmt: skip
     async def replay(
         self, request: Request[Any, Any, Any], message_id: str, target: str | None = None,
         mapping: Literal["live", "first"] = "live", force: bool = False,
+        include_delivered: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
-        """Deliver again, rendered with the live mapping or the version first used.
+        """Deliver again, rendered with the live mapping or the version first used; the
+        next attempt of each replayed delivery is marked manual, by the caller, and the
+        replay is in the audit log.
 
-        A delivery that a newer event of the same PO has already superseded at its target
-        is refused (409, with the newer message named) unless ``force``: it would put the
-        target back to an older state than the hub holds.
+        Only dead, parked and retrying deliveries are replayed: a delivered one needs
+        ``include_delivered`` (the target has it already), and one that a newer event of
+        the same PO has already superseded at its target needs ``force`` (it would put the
+        target back to an older state). Each is listed in ``refused`` with why; all
+        refused is 409.
         """
         hub = hub_of(request)
+        who = caller(request)
         message = await hub.store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
@@ -220,50 +227,61 @@ class Messages(Controller):
         for delivery in message.deliveries:
             if target is not None and delivery.target != target:
                 continue
-            newer = None if force else await superseded_by(hub.store, delivery)
-            if newer is not None:
-                refused.append({"delivery": delivery.id, "reason": newer})
+            why = await _single_refusal(hub.store, delivery, force, include_delivered)
+            if why is not None:
+                refused.append({"delivery": delivery.id, "target": delivery.target, "reason": why})
                 continue
-            if await hub.store.replay(delivery.id, pins.pin_for(delivery, mapping)):
+            pin = pins.pin_for(delivery, mapping)
+            if await hub.store.replay(delivery.id, pin, by=audit.actor(who)):
                 replayed.append(delivery.id)
+        asked = {"message_id": message_id, "target": target, "mapping": mapping, "force": force,
+                 "include_delivered": include_delivered}  # fmt: skip
+        subject = f"message {message_id} " + (f"to {target}" if target else "(every target)")
+        outcome = f"replayed {len(replayed)}, refused {len(refused)}"
+        await audit.record(hub.store, who, "replay", subject, outcome,
+                           {**asked, "replayed": replayed, "refused": refused})  # fmt: skip
         if refused and not replayed:
             raise HTTPException(status_code=409, detail="replay refused: " + "; ".join(
                 f"{r['delivery']}: {r['reason']}" for r in refused
             ), extra={"refused": refused})  # fmt: skip
-        return {"replayed": replayed, "refused": refused, "mapping": mapping, "force": force}
+        return {"replayed": replayed, "refused": refused, **asked}
 
-    @post("/replays", guards=[requires("operator")], status_code=202)
+    @post("/replays", guards=[requires("operator")], status_code=202, opt={"audit": "self"})
     async def bulk_replay(
         self, request: Request[Any, Any, Any], data: ReplayRequest
     ) -> dict[str, Any]:
-        """Replay the *whole* filtered set as a background job; ``dry_run`` counts first.
+        """Replay exactly the filter given, as a background job; ``dry_run`` counts first.
 
-        The filter must name a status; ``delivered`` (or no status) needs ``force``, and so
-        do deliveries a newer delivered event of their PO superseded (skipped otherwise and
-        counted as ``stale``). The reply states the filter it acted on.
+        The filter comes whole in the request (nothing is remembered from a search). States
+        default to dead, parked and retrying; ``delivered`` needs ``include_delivered`` (or
+        ``force``); deliveries a newer delivered event of their PO superseded are skipped
+        and counted as ``stale`` unless ``force``. Both replies state the filter, the
+        states and the filter in words (``described``); a real run is in the audit log.
         """
         hub = hub_of(request)
-        if not data.force and data.status in (None, State.DELIVERED):
-            raise HTTPException(
-                status_code=400,
-                detail="replaying delivered deliveries needs force: true (they would be sent "
-                "again); name a status such as dead, parked or retrying",
-            )
-        flt = MessageFilter(**data.model_dump(exclude={"dry_run", "mapping", "force"}))
-        stated = data.model_dump(mode="json")
+        try:
+            states = data.chosen_states()
+        except ReplayRefused as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        stated = {**data.model_dump(mode="json"), "states": [s.value for s in states]}
+        words = describe(data, states)
         if data.dry_run:
-            chosen = [d async for d in hub.store.deliveries(flt)]
+            chosen = await _chosen(hub.store, data, states)
             stale = (
                 0
                 if data.force
                 else sum([await superseded_by(hub.store, d) is not None for d in chosen])
             )
             return {"dry_run": True, "count": len(chosen) - stale, "stale": stale,
-                    "filter": stated}  # fmt: skip
+                    "filter": stated, "states": stated["states"], "described": words}  # fmt: skip
+        who = caller(request)
         job_id = uuid.uuid4().hex[:12]
         job = hub.jobs[job_id] = {"id": job_id, "state": "running", "done": 0, "replayed": 0,
-                                  "stale": 0, "filter": stated}  # fmt: skip
-        hub.spawn(_run_replay(hub, flt, job, data.mapping, data.force))
+                                  "stale": 0, "filter": stated, "states": stated["states"],
+                                  "described": words, "by": audit.actor(who)}  # fmt: skip
+        await audit.record(hub.store, who, "bulk_replay", words, f"started job {job_id}",
+                           {"job": job_id, "filter": stated})  # fmt: skip
+        hub.spawn(_run_replay(hub, data, states, job, who))
         return job
 
     @get("/replays/{job_id:str}", guards=[requires("operator")])
@@ -272,6 +290,19 @@ class Messages(Controller):
         if job is None:
             raise NotFoundException(f"no replay job {job_id}")
         return dict(job)
+
+    @get("/purchase-orders", guards=[requires("viewer")])
+    async def purchase_orders(
+        self, request: Request[Any, Any, Any], prefix: str | None = None, offset: int = 0,
+        limit: int = 50,
+    ) -> dict[str, Any]:  # fmt: skip
+        """POs with messages, latest activity first; ``prefix`` matches the start of the PO
+        number in any case."""
+        offset = min(max(offset, 0), 10**9)
+        limit = min(max(limit, 1), LIST_LIMIT_MAX)
+        found = await hub_of(request).store.purchase_orders(prefix or None, offset, limit)
+        out: dict[str, Any] = found.model_dump(mode="json")
+        return out
 
     @get("/purchase-orders/{po_number:str}", guards=[requires("viewer")])
     async def purchase_order(
@@ -289,6 +320,16 @@ class Messages(Controller):
                              for m in reversed(page.items)],
                 "timeline_total": page.total}  # fmt: skip
 
+    @get("/systems", guards=[requires("viewer")])
+    async def systems(self, request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+        """The systems config.yaml names, for the page's filters to offer as choices:
+        ``sources`` send messages (a message's ``system``), ``targets`` receive deliveries."""
+        config = hub_of(request).config
+        # canonical: ``POST /api/v1/purchase-orders`` is always there
+        sources = set(config.systems) | {r.from_ for r in config.routes} | {"canonical"}
+        targets = {t for r in config.routes for t in r.to}
+        return {"sources": sorted(sources), "targets": sorted(targets)}
+
 
 async def superseded_by(store: Any, delivery: Delivery) -> str | None:
     """Why replaying ``delivery`` would be stale: a later event of the same PO was already
@@ -303,20 +344,46 @@ async def superseded_by(store: Any, delivery: Delivery) -> str | None:
     return None
 
 
+async def _single_refusal(
+    store: Any, delivery: Delivery, force: bool, include_delivered: bool
+) -> str | None:
+    """Why a one-message replay leaves ``delivery`` alone, or None to replay it."""
+    if delivery.state not in (*DEFAULT_STATES, State.DELIVERED):
+        return f"{delivery.state.value}: it goes out without a replay"
+    newer = None if force else await superseded_by(store, delivery)
+    if newer is not None:
+        return newer
+    if delivery.state is State.DELIVERED and not (include_delivered or force):
+        return "delivered already: replaying it needs include_delivered (it would be sent again)"
+    return None
+
+
+async def _chosen(store: Any, data: ReplayRequest, states: list[State]) -> list[Delivery]:
+    """Every delivery the request names: its filter, in each of its states."""
+    out: list[Delivery] = []
+    for state in states:
+        out += [d async for d in store.deliveries(data.message_filter(state))]
+    return out
+
+
 async def _run_replay(
-    hub: Any, flt: MessageFilter, job: dict[str, Any], mapping: Any, force: bool = False
+    hub: Any, data: ReplayRequest, states: list[State], job: dict[str, Any], who: Principal
 ) -> None:
     try:
-        chosen = [d async for d in hub.store.deliveries(flt)]
+        chosen = await _chosen(hub.store, data, states)
         job["total"] = len(chosen)
         for delivery in chosen:
-            if not force and await superseded_by(hub.store, delivery) is not None:
+            if not data.force and await superseded_by(hub.store, delivery) is not None:
                 job["stale"] += 1
                 job["done"] += 1
                 continue
-            pin = pins.pin_for(delivery, mapping)
-            job["replayed"] += int(await hub.store.replay(delivery.id, pin))
+            pin = pins.pin_for(delivery, data.mapping)
+            job["replayed"] += int(await hub.store.replay(delivery.id, pin, by=audit.actor(who)))
             job["done"] += 1
         job["state"] = "done"
+        outcome = f"replayed {job['replayed']} of {job['total']} (stale, skipped: {job['stale']})"
     except Exception as exc:
         job["state"], job["error"] = "failed", str(exc)
+        outcome = f"failed after {job['done']}: {exc}"
+    await audit.record(hub.store, who, "bulk_replay.finished", job["described"], outcome,
+                       {"job": job["id"]})  # fmt: skip

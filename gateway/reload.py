@@ -13,7 +13,7 @@ import structlog
 
 from adapters import registry
 from core.mapping.loader import parse_mapping
-from gateway import mapping_versions
+from gateway import audit, mapping_versions
 
 if TYPE_CHECKING:  # the Hub builds on this module: only its type is needed here
     from gateway.hub import Hub
@@ -50,8 +50,12 @@ async def _reload(hub: Hub, file: Path) -> None:
         return
     if mapping.version != hub.mappings[system].version:
         data = mapping.file.model_dump(mode="json")
-        await mapping_versions.save(hub, system, data, "file", f"{file.name} changed on disk",
-                                    skip_unchanged=True)  # fmt: skip
+        record, requeued = await mapping_versions.save(
+            hub, system, data, "file", f"{file.name} changed on disk", skip_unchanged=True
+        )
+        await audit.record(hub.store, audit.MAPPING_FILE, "mapping file changed", str(file.name),
+                           f"v{record['version']} in force, {requeued} requeued",
+                           {"system": system})  # fmt: skip
 
 
 def _mtimes(directory: Path) -> dict[Path, float]:

@@ -539,7 +539,8 @@ def _attempt(
     error: str | None = None, version: str | None = None, step: int = 0,
 ) -> Attempt:  # fmt: skip
     return Attempt(at=utc_now(), target=delivery.target, status=status, latency_ms=latency,
-                   error=error, outcome=outcome, mapping_version=version, step=step)  # fmt: skip
+                   error=error, outcome=outcome, mapping_version=version, step=step,
+                   manual_by=delivery.replayed_by)  # fmt: skip
 
 
 def _from_ts(ts: float) -> Any:

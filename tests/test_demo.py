@@ -37,6 +37,7 @@ def test_demo_pushes_samples_recovers_a_fault_and_releases_a_parked_delivery(tmp
     assert "recovered from an injected fault" in text
     assert "parked until its mapping row was added" in text
     assert "admin key" in text
+    assert f"admin page  http://127.0.0.1:{port}/admin" in text  # the README says it does
     rows = [line for line in text.splitlines() if line.startswith("uniware ")]
     others = [row for row in rows if " enkash " not in row]
     assert others and all(" delivered " in row for row in others), rows

@@ -19,11 +19,15 @@ from datetime import datetime
 
 from core.model import PurchaseOrder
 from gateway.store.records import (
+    LEAST_FINISHED_FIRST,
     Attempt,
+    AuditEntry,
+    AuditPage,
     Delivery,
     Message,
     MessageFilter,
     Page,
+    PoList,
     State,
     TargetLoad,
 )
@@ -149,9 +153,11 @@ class Store(abc.ABC):
         """Re-queue matching PARKED deliveries (a mapping was saved, a PO arrived)."""
 
     @abc.abstractmethod
-    async def replay(self, delivery_id: str, pin: str | None = None) -> bool:
+    async def replay(self, delivery_id: str, pin: str | None = None, by: str | None = None) -> bool:
         """Queue a delivery again, due now, keeping its attempts; False if it is in flight.
-        ``pin``: the mapping content version to render it with (None: the live mapping)."""
+        ``pin``: the mapping content version to render it with (None: the live mapping).
+        ``by``: who asked (``Delivery.replayed_by``), carried by its next attempt as
+        ``Attempt.manual_by``; ``finish`` with an attempt clears it."""
 
     # records -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -181,6 +187,22 @@ class Store(abc.ABC):
         """What waits per target (targets with nothing unfinished may be left out). Cheap
         enough to call every few seconds whatever the history holds: its cost follows the
         number of unfinished deliveries at most (SQLite) or of targets (Redis)."""
+
+    @abc.abstractmethod
+    async def purchase_orders(
+        self, prefix: str | None = None, offset: int = 0, limit: int = 50
+    ) -> PoList:
+        """POs that have messages, latest activity first; ``prefix`` matches the start of
+        the PO number in any case."""
+
+    # audit log ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append one manual action to the audit log (never changed or dropped after)."""
+
+    @abc.abstractmethod
+    async def audit(self, offset: int = 0, limit: int = 100) -> AuditPage:
+        """A page of the audit log, newest first, with the total number of entries."""
 
     # PO state ----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -254,7 +276,7 @@ def aggregate(message: Message) -> State:
     states = {d.state for d in message.deliveries}
     if not states:
         return State.RECEIVED
-    for state in (State.DEAD, State.PARKED, State.RETRYING, State.DELIVERING, State.QUEUED):
+    for state in LEAST_FINISHED_FIRST:
         if state in states:
             return state
     return State.DELIVERED

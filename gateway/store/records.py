@@ -5,6 +5,7 @@ Plain pydantic models so both backends serialise them the same way (``model_dump
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -31,6 +32,10 @@ class State(StrEnum):
     REJECTED = "rejected"
 
 
+LEAST_FINISHED_FIRST = (State.DEAD, State.PARKED, State.RETRYING, State.DELIVERING, State.QUEUED)
+"""A message's state is that of its least finished delivery, in this order (``aggregate``);
+with none of these, it is delivered."""
+
 FINAL = frozenset({State.DELIVERED, State.DEAD})
 """A delivery in these states no longer holds up later events of its PO for its target."""
 
@@ -52,6 +57,9 @@ class Attempt(BaseModel):
     """delivered | retry | parked | dead"""
     mapping_version: str | None = None
     step: int = 0
+    manual_by: str | None = None
+    """Who asked for this attempt by a manual replay (``name (role)`` of the API key, never
+    the key); None: the worker's own first try or an automatic retry."""
     exchanges: list[Exchange] = Field(default_factory=list)
     """Each HTTP call sent in this attempt and its reply, as on the wire (secret headers
     redacted, bodies capped). Stores keep them apart: only ``get_message`` loads them."""
@@ -91,6 +99,9 @@ class Delivery(BaseModel):
     pinned_mapping: str | None = None
     """The mapping content version a replay asked for (``mapping: first``): the worker
     renders with that stored version instead of the live one. None: the live mapping."""
+    replayed_by: str | None = None
+    """Who replayed it by hand (``name (role)``) until its next attempt, which carries the
+    marker as ``Attempt.manual_by``; cleared once that attempt is recorded."""
     attempts: list[Attempt] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
@@ -121,6 +132,14 @@ class Message(BaseModel):
 
 class MessageFilter(BaseModel):
     po_number: str | None = None
+    """The exact PO number (a PO's own timeline)."""
+    po_prefix: str | None = None
+    """PO numbers starting with this, in any case (the operator's search box)."""
+    message_id: str | None = None
+    """Message ids starting with this, in any case."""
+    message_state: State | None = None
+    """The message's own state, as ``aggregate`` gives it and lists show it (search only;
+    ``status`` is a delivery's state)."""
     system: str | None = None
     target: str | None = None
     status: State | None = None
@@ -160,3 +179,48 @@ class TargetLoad(BaseModel):
     def backlog(self) -> int:
         """Deliveries on their way: queued, retrying or being delivered."""
         return self.queued + self.retrying + self.delivering
+
+
+class AuditEntry(BaseModel):
+    """One manual action: who (the API key's name and role, never the key), when, what it
+    asked for and what came of it. Kept by the store so every process's actions land in
+    one log, in the order they happened."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex[:16])
+    at: datetime = Field(default_factory=now)
+    actor: str
+    role: str
+    action: str
+    """``replay`` (one message), ``bulk_replay``, or ``METHOD /path`` for any other change
+    made through the API (mapping saves and rollbacks, for example)."""
+    subject: str = ""
+    """What it acted on, in words: a message id, a filter, a path."""
+    outcome: str = ""
+    """What came of it: ``replayed 3 deliveries``, ``HTTP 409: ...``."""
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditPage(BaseModel):
+    """A page of the audit log, newest first."""
+
+    items: list[AuditEntry]
+    total: int
+    offset: int
+    limit: int
+
+
+class PoListItem(BaseModel):
+    """One PO of the PO list: its number, how many messages it had and the latest."""
+
+    po_number: str
+    messages: int
+    last_received_at: datetime
+    status: str | None = None
+    """The canonical status the hub holds, if it holds the PO's state."""
+
+
+class PoList(BaseModel):
+    items: list[PoListItem]
+    total: int
+    offset: int
+    limit: int

@@ -21,6 +21,7 @@ In short (``P`` is the prefix, ``pohub`` unless the URL says ``?prefix=...``):
 - ``P:tc:<target>`` / ``P:tq:<target>`` / ``P:tr:<target>`` / ``P:targets``  per-target
                                 counts by state, backlog by arrival, retrying by due time
                                 (``backlog``; kept by every script that moves a delivery)
+- ``P:audit``                   list: the audit log, newest first (JSON entries, LPUSH)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import orjson
 import redis.asyncio as redis
@@ -43,11 +44,16 @@ from core.model import PurchaseOrder
 from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import (
     FINISHABLE,
+    LEAST_FINISHED_FIRST,
     Attempt,
+    AuditEntry,
+    AuditPage,
     Delivery,
     Message,
     MessageFilter,
     Page,
+    PoList,
+    PoListItem,
     State,
     TargetLoad,
     attempt_parts,
@@ -203,6 +209,7 @@ local f = redis.call('HMGET', dk, 'state', 'line', 'last_attempt', 'attempts')
 if not f[1] then return -1 end
 if f[1] == 'delivered' or f[1] == 'dead' then return 0 end
 local att = ARGV[9]
+if att ~= '' then redis.call('HDEL', dk, 'replayed_by') end
 if att ~= '' and att ~= f[3] then
   local cur = f[4] or '[]'
   if cur == '[]' then cur = '[' .. att .. ']' else cur = string.sub(cur, 1, -2) .. ',' .. att .. ']' end
@@ -301,7 +308,7 @@ end
 return 0
 """
 
-# ARGV: P, id, now iso, queued score, pinned mapping version or ''
+# ARGV: P, id, now iso, queued score, pinned mapping version or '', who replayed it or ''
 _REPLAY = """
 local id = ARGV[2]
 local dk = dkey(id)
@@ -335,6 +342,11 @@ if ARGV[5] ~= '' then
   redis.call('HSET', dk, 'pinned_mapping', ARGV[5])
 else
   redis.call('HDEL', dk, 'pinned_mapping')
+end
+if ARGV[6] ~= '' then
+  redis.call('HSET', dk, 'replayed_by', ARGV[6])
+else
+  redis.call('HDEL', dk, 'replayed_by')
 end
 reindex(f[2])
 track(id)
@@ -455,6 +467,7 @@ def _delivery(flat: Sequence[Any] | dict[str, str]) -> Delivery:
             "park_kind": h.get("park_kind"),
             "step": int(h.get("step") or 0),
             "pinned_mapping": h.get("pinned_mapping") or None,
+            "replayed_by": h.get("replayed_by") or None,
             "attempts": orjson.loads(h.get("attempts") or "[]"),
             "created_at": h["created_at"],
             "updated_at": h["updated_at"],
@@ -499,6 +512,7 @@ class RedisStore(Store):
         self.k_cp = f"{p}:cp"
         self.k_received = f"{p}:idx:received"
         self.k_rejected = f"{p}:idx:rejected"
+        self.k_audit = f"{p}:audit"
         self._r: Any = None
         self._scripts: dict[str, Any] = {}
 
@@ -882,9 +896,9 @@ class RedisStore(Store):
             if int(cursor) == 0:
                 return n
 
-    async def replay(self, delivery_id: str, pin: str | None = None) -> bool:
+    async def replay(self, delivery_id: str, pin: str | None = None, by: str | None = None) -> bool:
         at = _now()
-        args = [delivery_id, at.isoformat(), _queued_score(at), pin or ""]
+        args = [delivery_id, at.isoformat(), _queued_score(at), pin or "", by or ""]
         n = await self._run("replay", [], args)
         return int(n) == 1
 
@@ -931,7 +945,17 @@ class RedisStore(Store):
         """(zset, min, max, exact): the narrowest index; exact when it answers ``flt`` alone."""
         lo = _score(flt.since.timestamp()) if flt.since else "-inf"
         hi = "(" + _score(flt.until.timestamp()) if flt.until else "+inf"
-        residual = flt.status is not None or flt.target is not None or flt.reason is not None
+        residual = any(
+            value is not None
+            for value in (
+                flt.status,
+                flt.target,
+                flt.reason,
+                flt.po_prefix,
+                flt.message_id,
+                flt.message_state,
+            )
+        )
         if flt.po_number is not None:
             return self.k_idx_po(flt.po_number), lo, hi, not residual and flt.system is None
         if flt.system is not None:
@@ -954,7 +978,7 @@ class RedisStore(Store):
                 yield [
                     mid
                     for mid, meta in zip(ids, metas, strict=True)
-                    if meta and _matches(meta, flt)
+                    if meta and _starts(mid, flt.message_id) and _matches(meta, flt)
                 ]
             if len(ids) < SCAN_CHUNK:
                 return
@@ -1034,6 +1058,52 @@ class RedisStore(Store):
             if load.backlog or load.parked or load.paused:
                 out[str(name)] = load
         return out
+
+    async def purchase_orders(
+        self, prefix: str | None = None, offset: int = 0, limit: int = 50
+    ) -> PoList:
+        """Walks the per-PO message indexes (``P:idx:po:{<po>}``) with SCAN: cost grows with
+        the number of POs, which is fine for an operator's list, not for a hot path."""
+        escaped = "".join("\\" + c if c in "*?[]\\" else c for c in self.prefix)
+        keys: list[str] = [k async for k in self.r.scan_iter(match=f"{escaped}:idx:po:*",
+                                                             count=1000)]  # fmt: skip
+        head = len(f"{self.prefix}:idx:po:{{")
+        found: list[tuple[str, str]] = []
+        for key in keys:
+            po = unquote(key[head:-1])
+            if _starts(po, prefix):
+                found.append((po, key))
+        rows: list[PoListItem] = []
+        for i in range(0, len(found), SCAN_CHUNK):
+            chunk = found[i : i + SCAN_CHUNK]
+            async with self.r.pipeline(transaction=False) as p:
+                for po, key in chunk:
+                    p.zcard(key)
+                    p.zrevrange(key, 0, 0, withscores=True)
+                    p.get(self.k_po(po))
+                out = await p.execute()
+            for j, (po, _) in enumerate(chunk):
+                count, latest, state = out[3 * j : 3 * j + 3]
+                if not count or not latest:
+                    continue
+                status = orjson.loads(state).get("status") if state else None
+                rows.append(PoListItem(po_number=po, messages=int(count), status=status,
+                                       last_received_at=datetime.fromtimestamp(latest[0][1], UTC)))  # fmt: skip
+        rows.sort(key=lambda r: (-r.last_received_at.timestamp(), r.po_number))
+        return PoList(items=rows[offset : offset + limit], total=len(rows), offset=offset,
+                      limit=limit)  # fmt: skip
+
+    # audit log -----------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        await self.r.lpush(self.k_audit, entry.model_dump_json())
+
+    async def audit(self, offset: int = 0, limit: int = 100) -> AuditPage:
+        async with self.r.pipeline(transaction=True) as p:
+            p.llen(self.k_audit)
+            p.lrange(self.k_audit, offset, offset + limit - 1)
+            total, raw = await p.execute()
+        items = [AuditEntry.model_validate_json(r) for r in raw]
+        return AuditPage(items=items, total=int(total), offset=offset, limit=limit)
 
     # PO state ------------------------------------------------------------------------------
     async def get_po(self, po_number: str) -> PurchaseOrder | None:
@@ -1122,11 +1192,28 @@ def _msg_matches(system: str, rts: float, flt: MessageFilter) -> bool:
     return not (flt.until is not None and rts >= flt.until.timestamp())
 
 
+def _aggregate(status: str, flat: Sequence[str]) -> State:
+    """``aggregate`` on a ``_META`` row: the message's own state."""
+    if status == State.REJECTED.value:
+        return State.REJECTED
+    states = {flat[i + 1] for i in range(0, len(flat), 3)}
+    if not states:
+        return State.RECEIVED
+    return next((s for s in LEAST_FINISHED_FIRST if s.value in states), State.DELIVERED)
+
+
+def _starts(text: str | None, prefix: str | None) -> bool:
+    """``text`` starts with ``prefix`` in any case (no prefix: always)."""
+    return prefix is None or (text or "").casefold().startswith(prefix.casefold())
+
+
 def _delivery_matches(d: Delivery, flt: MessageFilter) -> bool:
     return (
         (flt.status is None or d.state is flt.status)
         and (flt.target is None or d.target == flt.target)
         and (flt.po_number is None or d.po_number == flt.po_number)
+        and _starts(d.po_number, flt.po_prefix)
+        and _starts(d.message_id, flt.message_id)
         and (flt.reason is None or flt.reason.lower() in (d.reason or "").lower())
     )
 
@@ -1138,6 +1225,10 @@ def _matches(meta: Sequence[Any], flt: MessageFilter) -> bool:
     if flt.system is not None and system != flt.system:
         return False
     if flt.po_number is not None and po != flt.po_number:
+        return False
+    if not _starts(po, flt.po_prefix):
+        return False
+    if flt.message_state is not None and _aggregate(status, flat) is not flt.message_state:
         return False
     if flt.status is None and flt.target is None and flt.reason is None:
         return True

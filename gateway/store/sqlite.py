@@ -37,11 +37,16 @@ from core.model import PurchaseOrder
 from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import (
     FINISHABLE,
+    LEAST_FINISHED_FIRST,
     Attempt,
+    AuditEntry,
+    AuditPage,
     Delivery,
     Message,
     MessageFilter,
     Page,
+    PoList,
+    PoListItem,
     State,
     TargetLoad,
     attempt_parts,
@@ -67,7 +72,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     target TEXT NOT NULL, po_number TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL,
     next_at TEXT NOT NULL, lease_until TEXT, reason TEXT, park_kind TEXT,
     step INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-    worker TEXT, pinned_mapping TEXT);
+    worker TEXT, pinned_mapping TEXT, replayed_by TEXT);
 CREATE INDEX IF NOT EXISTS deliveries_claim ON deliveries(state, next_at);
 CREATE UNIQUE INDEX IF NOT EXISTS deliveries_order ON deliveries(target, po_number, seq);
 CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(target, po_number, seq)
@@ -87,6 +92,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, value TEXT NOT NU
 CREATE TABLE IF NOT EXISTS remote_ids (
     system TEXT NOT NULL, remote_id TEXT NOT NULL, po_number TEXT NOT NULL,
     PRIMARY KEY (system, remote_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL);
 COMMIT;
 """
 
@@ -161,6 +167,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(deliveries)")}
     if "pinned_mapping" not in columns:
         conn.execute("ALTER TABLE deliveries ADD COLUMN pinned_mapping TEXT")
+    if "replayed_by" not in columns:
+        conn.execute("ALTER TABLE deliveries ADD COLUMN replayed_by TEXT")
 
 
 # rows -> records ---------------------------------------------------------------------------
@@ -236,10 +244,19 @@ def _where(terms: Iterable[tuple[str, Any]]) -> Sql:
     return [sql for sql, _ in kept], [value for _, value in kept]
 
 
+def _prefix(text: str | None) -> str | None:
+    """A LIKE pattern for "starts with ``text``" (LIKE ignores ASCII case), wildcards escaped."""
+    if text is None:
+        return None
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _message_where(flt: MessageFilter) -> Sql:
     return _where([
         ("m.system = ?", flt.system),
         ("m.po_number = ?", flt.po_number),
+        ("m.po_number LIKE ? ESCAPE '\\'", _prefix(flt.po_prefix)),
+        ("m.id LIKE ? ESCAPE '\\'", _prefix(flt.message_id)),
         ("m.received_at >= ?", flt.since and _ts(flt.since)),
         ("m.received_at < ?", flt.until and _ts(flt.until)),
     ])  # fmt: skip
@@ -253,10 +270,26 @@ def _delivery_where(flt: MessageFilter, state: State | None) -> Sql:
     ])  # fmt: skip
 
 
+def _message_state_where(state: State) -> str:
+    """The message's own state (``aggregate``): a delivery in ``state`` and none less finished."""
+    if state is State.REJECTED:
+        return "m.status = 'rejected'"
+    if state is State.RECEIVED:
+        return ("m.status != 'rejected' AND NOT EXISTS (SELECT 1 FROM deliveries d "
+                "WHERE d.message_id = m.id)")  # fmt: skip
+    order = [s.value for s in LEAST_FINISHED_FIRST]
+    before = order[: order.index(state.value)] if state.value in order else order
+    has = "EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.state = '{}')"
+    clause = has.format(state.value) + "".join(f" AND NOT {has.format(s)}" for s in before)
+    return f"m.status != 'rejected' AND {clause}"
+
+
 def _search_where(flt: MessageFilter) -> Sql:
     """REJECTED matches the message itself; RECEIVED (what ``aggregate`` says of an accepted
     message without deliveries) too; any other state needs a delivery in it."""
     where, args = _message_where(flt)
+    if flt.message_state is not None:
+        where.append(_message_state_where(flt.message_state))
     state = flt.status
     if state is State.REJECTED:
         where.append("m.status = 'rejected'")
@@ -453,10 +486,12 @@ class SqliteStore(Store):
         def finish(c: sqlite3.Connection) -> None:
             cur = c.execute(
                 "UPDATE deliveries SET state = ?, next_at = COALESCE(?, next_at), reason = ?, "
-                "park_kind = ?, step = ?, lease_until = NULL, updated_at = ? "
+                "park_kind = ?, step = ?, lease_until = NULL, updated_at = ?, "
+                "replayed_by = CASE WHEN ? THEN NULL ELSE replayed_by END "
                 "WHERE id = ? AND state NOT IN ('delivered', 'dead')",
-                (state.value, due, reason, park_kind, step, stamp, delivery_id),
-            )
+                (state.value, due, reason, park_kind, step, stamp, attempt is not None,
+                 delivery_id),
+            )  # fmt: skip
             if cur.rowcount == 0:
                 if c.execute("SELECT 1 FROM deliveries WHERE id = ?", (delivery_id,)).fetchone():
                     return  # final states stay final: only a replay reopens a delivery
@@ -520,10 +555,10 @@ class SqliteStore(Store):
                               ("park_kind = ?", park_kind), ("po_number = ?", po_number)])  # fmt: skip
         return await self._requeue(State.QUEUED, _now(), where, args)
 
-    async def replay(self, delivery_id: str, pin: str | None = None) -> bool:
+    async def replay(self, delivery_id: str, pin: str | None = None, by: str | None = None) -> bool:
         """Keeps ``step``: steps a target already took (AlphaAlpha) are not taken twice."""
         where = ["id = ?", "state != 'delivering'"]
-        also = {"pinned_mapping": pin}
+        also = {"pinned_mapping": pin, "replayed_by": by}
         return await self._requeue(State.QUEUED, _now(), where, [delivery_id], also=also) == 1
 
     # records -----------------------------------------------------------------------------
@@ -589,6 +624,45 @@ class SqliteStore(Store):
                     for row in c.execute(BACKLOG)}  # fmt: skip
 
         return await self._run(backlog)
+
+    async def purchase_orders(
+        self, prefix: str | None = None, offset: int = 0, limit: int = 50
+    ) -> PoList:
+        where = "m.po_number IS NOT NULL" + (
+            " AND m.po_number LIKE ? ESCAPE '\\'" if prefix else ""
+        )
+        args = [_prefix(prefix)] if prefix else []
+        sql = (
+            "SELECT m.po_number, COUNT(*) AS messages, MAX(m.received_at) AS last_received_at, "
+            "(SELECT json_extract(p.json, '$.status') FROM po_state p "
+            "WHERE p.po_number = m.po_number) AS status "
+            f"FROM messages m WHERE {where} GROUP BY m.po_number "
+            "ORDER BY last_received_at DESC, m.po_number LIMIT ? OFFSET ?"
+        )
+
+        def listing(c: sqlite3.Connection) -> PoList:
+            total = c.execute(f"SELECT COUNT(DISTINCT m.po_number) FROM messages m WHERE {where}",
+                              args).fetchone()[0]  # fmt: skip
+            rows = c.execute(sql, [*args, limit, offset]).fetchall()
+            items = [PoListItem.model_validate(dict(r)) for r in rows]
+            return PoList(items=items, total=total, offset=offset, limit=limit)
+
+        return await self._run(listing)
+
+    # audit log ---------------------------------------------------------------------------
+    async def add_audit(self, entry: AuditEntry) -> None:
+        sql = "INSERT INTO audit (json) VALUES (?)"
+        await self._run(lambda c: c.execute(sql, (entry.model_dump_json(),)), True)
+
+    async def audit(self, offset: int = 0, limit: int = 100) -> AuditPage:
+        def page(c: sqlite3.Connection) -> AuditPage:
+            total = c.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+            rows = c.execute("SELECT json FROM audit ORDER BY seq DESC LIMIT ? OFFSET ?",
+                             (limit, offset)).fetchall()  # fmt: skip
+            items = [AuditEntry.model_validate_json(r[0]) for r in rows]
+            return AuditPage(items=items, total=total, offset=offset, limit=limit)
+
+        return await self._run(page)
 
     # PO state ----------------------------------------------------------------------------
     async def get_po(self, po_number: str) -> PurchaseOrder | None:

@@ -168,6 +168,9 @@ def test_operator_finds_a_message_by_po_sees_attempts_and_replays(gw: Gateway, p
     shot(page, "message")
     page.locator("select.replay-mapping").first.select_option("first")  # the version first used
     leo.locator("button.replay").click()
+    sync_api.expect(leo.locator("button.confirm-replay")).to_be_disabled()  # it was delivered
+    leo.locator("input.resend-delivered").check()  # the explicit choice to send it again
+    leo.locator("button.confirm-replay").click()
     sync_api.expect(page.locator(".delivery[data-target=leo] tr.attempt")).to_have_count(2)
     page.locator(".delivery[data-target=leo] button.render-again").click()
     sync_api.expect(page.locator(".delivery[data-target=leo] .rendered-box")).to_contain_text(

@@ -149,7 +149,8 @@ def test_replay_delivers_again(gw: Gateway) -> None:
     _settled(gw, message_id, "uniware")
     before = len(gw.sims.sims["leo"].received)
     with gw.client("operator") as c:
-        reply = c.post(f"/api/v1/messages/{message_id}/replay", params={"target": "leo"})
+        params = {"target": "leo", "include_delivered": True}  # it was delivered
+        reply = c.post(f"/api/v1/messages/{message_id}/replay", params=params)
     assert reply.status_code == 202 and reply.json()["replayed"]
     done = _settled(gw, message_id, "uniware")
     leo = next(d for d in done["deliveries"] if d["target"] == "leo")
@@ -317,7 +318,8 @@ def test_replay_with_the_mapping_version_first_used_or_the_live_one(gw: Gateway)
         before = len(sent)
         with gw.client("operator") as c:
             reply = c.post(f"/api/v1/messages/{message_id}/replay",
-                           params={"target": "appliqloud", "mapping": choice})  # fmt: skip
+                           params={"target": "appliqloud", "mapping": choice,
+                                   "include_delivered": True})  # fmt: skip
         assert reply.status_code == 202 and reply.json()["mapping"] == choice
         deadline = time.monotonic() + 20
         while len(sent) == before:

@@ -47,11 +47,14 @@ CONTRACT = {
     "POST /api/v1/messages/{message_id:str}/replay": "operator",
     "POST /api/v1/replays": "operator",
     "GET /api/v1/replays/{job_id:str}": "operator",
+    "GET /api/v1/purchase-orders": "viewer",
     "GET /api/v1/purchase-orders/{po_number:str}": "viewer",
+    "GET /api/v1/audit": "operator",
     "GET /api/v1/targets": "viewer",
     "GET /api/v1/alerts": "viewer",
     "POST /api/v1/targets/{name:str}/pause": "operator",
     "POST /api/v1/targets/{name:str}/resume": "operator",
+    "GET /api/v1/systems": "viewer",
 }
 
 

@@ -106,7 +106,19 @@ export function toast(text, bad = false) {
 }
 
 export const stateChip = (state) => h(`span.chip.state-${state}`, { "data-state": state }, state);
-export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+const pad = (n) => String(n).padStart(2, "0");
+/** A time as ISO 8601 with its zone, in the browser's zone: 2026-12-01T16:20:03+01:00 (Z for UTC). */
+export function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const off = -d.getTimezoneOffset();
+  const local = new Date(d.getTime() + off * 60000).toISOString().slice(0, 19);
+  const zone = off === 0 ? "Z" : `${off > 0 ? "+" : "-"}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+  return local + zone;
+}
+/** The browser's zone as ISO writes it (for labels of local-time inputs). */
+export const zoneName = () => when(new Date().toISOString()).slice(19) || "Z";
 export function pretty(value) {
   if (typeof value === "string") {
     try { return JSON.stringify(JSON.parse(value), null, 2); } catch { return value; }

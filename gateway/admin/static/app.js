@@ -1,9 +1,11 @@
-// Entry point: sign-in and the hash router (#/messages, #/message/ID, #/problems, #/po/PO,
-// #/mappings/SYSTEM, #/health).
+// Entry point: sign-in and the hash router (#/messages, #/message/ID, #/problems, #/po,
+// #/po/PO, #/mappings/SYSTEM, #/health, #/audit).
 import { ApiError, can, h, mount, session, signIn, signOut, stopTimers, toast } from "./api.js";
 import { messageView, messagesView, poView, problemsView } from "./messages.js";
 import { mappingsView } from "./mappings.js";
 import { healthView } from "./health.js";
+import { poListView } from "./po.js";
+import { auditView } from "./audit.js";
 
 const view = document.getElementById("view");
 
@@ -36,6 +38,7 @@ function chrome() {
   document.getElementById("signout").hidden = !signedIn;
   for (const a of document.querySelectorAll("#nav a")) {
     a.classList.toggle("active", location.hash.startsWith(a.getAttribute("href")));
+    if (a.dataset.role) a.hidden = !can(a.dataset.role); // links for a role and up only
   }
 }
 
@@ -54,7 +57,8 @@ export async function route() {
     messages: () => messagesView(view, params),
     message: () => messageView(view, parts[1]),
     problems: () => problemsView(view),
-    po: () => poView(view, parts[1]),
+    po: () => (parts[1] ? poView(view, parts[1]) : poListView(view, params)),
+    audit: () => auditView(view, params),
     mappings: () => mappingsView(view, parts[1]),
     health: () => healthView(view),
   };
