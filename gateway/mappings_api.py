@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException, TooManyRequestsException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -19,9 +19,12 @@ from core.adapter import RemoteState, RenderContext
 from core.errors import MappingMissing, PohubError, json_path
 from core.mapping.schema import Key
 from core.mapping.tables import Mapping
+from core.mapping.values import new_status_codes
 from core.model import PoEvent, PoStatus, PurchaseOrder, utc_now
 from core.state import apply_event
 from core.validation import MAX_ERRORS
+from gateway import mapping_drafts as drafts
+from gateway import mapping_review as review
 from gateway import mapping_versions as mv
 from gateway.ops import API_BODY_MAX, hub_of, principal, requires
 from gateway.store.records import Message, MessageFilter, State
@@ -50,6 +53,28 @@ class SaveRequest(BaseModel):
 class RollbackRequest(BaseModel):
     version: int
     comment: str = ""
+    draft: bool = False
+    """True: put version ``version`` into the draft for review and publish (the admin page);
+    false: make it live at once (the API's rollback as it always was)."""
+
+
+class DraftRequest(BaseModel):
+    """A draft save: the whole mapping, and what the edit started from (for conflicts)."""
+
+    mapping: dict[str, Any]
+    comment: str = ""
+    revision: int | None = None
+    base_version: int | None = None
+
+
+class ReviewRequest(BaseModel):
+    offset: int = 0
+    limit: int = 20
+
+
+class PublishRequest(BaseModel):
+    revision: int
+    comment: str | None = None
 
 
 class PreviewRequest(BaseModel):
@@ -151,11 +176,147 @@ class MappingsController(Controller):
         self, request: Request[Any, Any, Any], system: str, data: RollbackRequest
     ) -> dict[str, Any]:
         await _version(request, system, data.version)
+        if data.draft:
+            try:
+                found = await drafts.from_version(
+                    hub_of(request), system, data.version, principal(request).name
+                )
+            except drafts.DraftConflict as exc:
+                raise HTTPException(status_code=409, detail=str(exc)) from None
+            except mv.MappingInvalid as exc:
+                detail = f"version {data.version} is not valid now: {exc}"
+                raise HTTPException(status_code=409, detail=detail) from None
+            return {"draft": drafts.meta(found)}
         try:
             record, requeued = await mv.rollback(
                 hub_of(request), system, data.version, principal(request).name,
                 data.comment or None,
             )  # fmt: skip
+        except mv.ValidationTimeout as exc:
+            raise _timed_out(str(exc)) from None
+        return _saved(record, requeued)
+
+    @get("/{system:str}/rules", guards=[requires("viewer")])
+    async def rules(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
+        """What the editor offers as choices and states as rules, from the adapter's spec."""
+        current = await _current(request, system)
+        return _rules(system, current["mapping"])
+
+    @get("/{system:str}/versions/content/{content_version:str}", guards=[requires("viewer")])
+    async def version_of(
+        self, request: Request[Any, Any, Any], system: str, content_version: str
+    ) -> dict[str, Any]:
+        """The integer version whose content is ``content_version`` (the hash attempts
+        record), so every page can name a mapping by one identifier: its version number."""
+        await _current(request, system)
+        for record in await mv.versions(hub_of(request).store, system):
+            if record["content_version"] == content_version:
+                return {"system": system, **record}
+        raise NotFoundException(f"no {system} mapping version has content {content_version}")
+
+    @get("/{system:str}/draft", guards=[requires("viewer")])
+    async def draft(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
+        await _current(request, system)
+        found = await drafts.get(hub_of(request).store, system)
+        if found is None:
+            raise NotFoundException(f"{system} has no draft")
+        return found
+
+    @put("/{system:str}/draft", guards=[requires("admin")], request_max_body_size=MAPPING_BODY_MAX)
+    async def save_draft(
+        self, request: Request[Any, Any, Any], system: str, data: DraftRequest
+    ) -> Response[dict[str, Any]]:
+        """Check and keep the edit as the draft; nothing goes live (400 names path and rule,
+        409 when the draft changed since ``revision``)."""
+        await _current(request, system)
+        try:
+            saved = await drafts.save(
+                hub_of(request), system, data.mapping, principal(request).name, data.comment,
+                revision=data.revision, base_version=data.base_version,
+            )  # fmt: skip
+        except mv.MappingInvalid as exc:
+            return _invalid(exc)
+        except mv.ValidationTimeout as exc:
+            raise _timed_out(str(exc)) from None
+        except drafts.DraftConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return Response(drafts.meta(saved))
+
+    @delete("/{system:str}/draft", guards=[requires("admin")], status_code=200)
+    async def discard_draft(
+        self, request: Request[Any, Any, Any], system: str, revision: int | None = None
+    ) -> dict[str, Any]:
+        await _current(request, system)
+        try:
+            found = await drafts.discard(hub_of(request).store, system, revision)
+        except drafts.DraftConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return {"discarded": found}
+
+    @post("/{system:str}/draft/review", guards=[requires("viewer")], status_code=200)
+    async def review(
+        self, request: Request[Any, Any, Any], system: str, data: ReviewRequest
+    ) -> dict[str, Any]:
+        """The draft's impact: diff against live (or "no change"), new status codes, what it
+        renders for the parked and dead deliveries (one page), and how many it releases."""
+        live = await _current(request, system)
+        hub = hub_of(request)
+        found = await drafts.get(hub.store, system)
+        if found is None:
+            raise NotFoundException(f"{system} has no draft")
+        slots = _slots(hub)
+        if not slots.take():
+            raise TooManyRequestsException(
+                f"at most {PREVIEW_CONCURRENCY} previews run at once; try again shortly",
+                headers={"Retry-After": str(PREVIEW_RETRY_AFTER_S)},
+            )
+        deadline = time.monotonic() + PREVIEW_TIMEOUT_S
+        try:
+            draft = await slots.run(deadline, mv.validate, system, found["mapping"])
+            items, more = await review.deliveries(hub.store, system, deadline)
+            inputs = [(i.label, i.message_id, i.event, i.state, i.error) for i in items]
+            results = await slots.run(deadline, _preview_all, system, draft,
+                                      hub.mappings[system], inputs, deadline)  # fmt: skip
+        except mv.MappingInvalid as exc:  # valid when saved; the adapter's rules moved since
+            raise HTTPException(
+                status_code=409, detail=f"the draft is no longer valid: {exc}"
+            ) from None
+        except (_PreviewTimeout, review.ReviewTimeout):
+            raise _timed_out(f"review took longer than {PREVIEW_TIMEOUT_S:g} s") from None
+        finally:
+            slots.give()
+        rows = [review.annotate(i, r) for i, r in zip(items, results, strict=True)]
+        changes = mv.diff(live["mapping"], found["mapping"])
+        spec = registry.get(system).spec
+        live_file = hub.mappings[system].file
+        return {
+            "system": system, "draft": drafts.meta(found), "live_version": live["version"],
+            "stale": int(found["base_version"]) != int(live["version"]),
+            "unchanged": not changes, "changes": changes,
+            "new_status_codes": new_status_codes(draft.file, live_file, spec),
+            "impact": review.summary(items, results, more), "total": len(rows),
+            "offset": data.offset, "results": review.page(rows, data.offset, data.limit),
+        }  # fmt: skip
+
+    @post("/{system:str}/draft/publish", guards=[requires("admin")], status_code=200)
+    async def publish(
+        self, request: Request[Any, Any, Any], system: str, data: PublishRequest
+    ) -> dict[str, Any]:
+        """The reviewed draft (``revision``) becomes the next live version; parked deliveries
+        are re-queued. 409 when the draft or live changed since the review."""
+        await _current(request, system)
+        try:
+            record, requeued = await drafts.publish(
+                hub_of(request), system, principal(request).name, data.revision, data.comment
+            )
+        except KeyError as exc:
+            raise NotFoundException(str(exc.args[0])) from None
+        except drafts.DraftConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        except mv.MappingInvalid as exc:
+            raise HTTPException(
+                status_code=409, detail=f"the draft is no longer valid: {exc}"
+            ) from None
         except mv.ValidationTimeout as exc:
             raise _timed_out(str(exc)) from None
         return _saved(record, requeued)
@@ -310,11 +471,8 @@ async def _inputs(
 
 
 async def _stored(hub: Any, message: Message, label: str) -> Input:
-    if not message.canonical:
-        return label, message.id, None, None, "the message has no canonical event (rejected)"
-    event = PoEvent.model_validate(message.canonical[0])
-    state = await hub.store.get_po(message.po_number) if message.po_number else None
-    return label, message.id, event, state, None
+    item = await review.stored(hub.store, message, label)
+    return item.label, item.message_id, item.event, item.state, item.error
 
 
 async def _sample(hub: Any, data: PreviewRequest, slots: _Slots, deadline: float) -> Any:
@@ -370,12 +528,18 @@ def _compare(
     deadline: float,
 ) -> dict[str, Any]:  # fmt: skip
     output, missing, error = _render_all_missing(system, draft, event, state, deadline)
+    live_error = None
     try:
         live_output = _render(system, live, event, state)
-    except PohubError:
-        live_output = None
-    out = {"output": output, "live_output": live_output,
-           "changes": mv.diff(live_output, output), "missing": missing}  # fmt: skip
+    except PohubError as exc:
+        live_output, live_error = None, str(exc)
+    # a live mapping that cannot render this has no output to compare with: say why instead
+    # of listing the whole draft output as a change (issue 15: "no change" showed a diff)
+    changes = mv.diff(live_output, output) if live_error is None else []
+    out = {"output": output, "live_output": live_output, "changes": changes,
+           "same": live_error is None and not changes and error is None, "missing": missing}  # fmt: skip
+    if live_error is not None:
+        out["live_error"] = live_error
     return {**out, "error": error} if error else out
 
 
@@ -456,3 +620,32 @@ class _Filled(Mapping):
         except (ValidationError, ValueError) as problem:
             return f"cannot fill {{'table': {exc.table!r}, 'key': {exc.key!r}}}: {problem}"
         return None
+
+
+def _rules(system: str, live: dict[str, Any]) -> dict[str, Any]:
+    """The adapter's rules for the editor: status codes (declared plus those the live mapping
+    uses, for an open list), levels, crosswalk tables with choices and id formats, and the
+    defaults' JSON schema."""
+    spec = registry.get(system).spec
+    codes = spec.statuses
+    used = {c for level in ("document", "line", "schedule")
+            for c in (live.get("statuses", {}).get(level) or {}).values()}  # fmt: skip
+    used |= set(live.get("statuses", {}).get("inbound") or {})
+    choices = (
+        list(codes.codes) if codes.closed else [*codes.codes, *sorted(used - set(codes.codes))]
+    )
+    tables = {
+        name: {"description": t.description, "required": t.required,
+               "choices": list(t.choices) if t.choices is not None else None,
+               "id_format": t.id_format or "the document states no format for this id (a "
+               "string): any non-blank id is accepted"}
+        for name, t in spec.crosswalks.items()
+    }  # fmt: skip
+    return {
+        "system": system,
+        "statuses": {"levels": list(codes.levels), "closed": codes.closed, "choices": choices,
+                     "documented": list(codes.codes), "source": codes.source},
+        "crosswalks": tables,
+        "canonical_statuses": [s.value for s in PoStatus],
+        "defaults": spec.defaults.model_json_schema() if spec.defaults is not None else None,
+    }  # fmt: skip
