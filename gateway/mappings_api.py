@@ -196,6 +196,25 @@ class MappingsController(Controller):
             raise _timed_out(str(exc)) from None
         return _saved(record, requeued)
 
+    @post("/{system:str}/validate", guards=[requires("viewer")], status_code=200,
+          request_max_body_size=MAPPING_BODY_MAX)  # fmt: skip
+    async def check(
+        self, request: Request[Any, Any, Any], system: str, data: SaveRequest
+    ) -> dict[str, Any]:
+        """Check a mapping as a save would, storing nothing: the editor checks as you type
+        with the server's rules, never a copy of them in the page. ``errors`` name path and
+        rule; ``new_status_codes`` are legal but new (open code lists)."""
+        await _current(request, system)
+        try:
+            mapping = await mv.validate_off_loop(system, data.mapping)
+        except mv.MappingInvalid as exc:
+            return {"errors": exc.errors(), "new_status_codes": []}
+        except mv.ValidationTimeout as exc:
+            raise _timed_out(str(exc)) from None
+        spec = registry.get(system).spec
+        codes = new_status_codes(mapping.file, hub_of(request).mappings[system].file, spec)
+        return {"errors": [], "new_status_codes": codes}
+
     @get("/{system:str}/rules", guards=[requires("viewer")])
     async def rules(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
         """What the editor offers as choices and states as rules, from the adapter's spec."""
