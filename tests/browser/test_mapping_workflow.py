@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.browser.test_admin import SCREENS, push_po, shot, sign_in, sync_api
 from tests.browser.test_admin import _fresh_sims as _fresh_sims
 from tests.browser.test_admin import browser as browser
 from tests.browser.test_admin import gw as gw
 from tests.browser.test_admin import page as page
-from tests.browser.test_admin import push_po, shot, sign_in, sync_api
 from tests.gateway.harness import Gateway
 
 Page = Any
@@ -138,6 +138,7 @@ def test_draft_review_publish_from_a_parked_cause(gw: Gateway, page: Page) -> No
     expect(first).to_contain_text("on publish: releases")
     first.locator("summary").first.click()
     shot(page, "mapping-review")
+    panel.screenshot(path=str(SCREENS / "mapping-review-panel.png"))  # the README's picture
     page.click("#publish")
     expect(page.locator("#saved")).to_contain_text(f"Published version {version + 1}")
     expect(page.locator("#version")).to_have_text(f"live version {version + 1}")
