@@ -150,6 +150,39 @@ def test_draft_review_publish_from_a_parked_cause(gw: Gateway, page: Page) -> No
     shot(page, "mapping-published")
 
 
+def test_a_new_code_on_an_open_list_must_be_confirmed_before_publishing(
+    gw: Gateway, page: Page
+) -> None:
+    """Uniware's document gives one example code and no list: a new code is legal, so it is
+    not refused, but the review names it and publishing waits for a confirmation."""
+    sign_in(page, gw, "admin", "#/mappings/uniware")
+    row = _row(page, "statuses.document", "DRAFT")
+    row.locator("input.v").fill("BOGUS")
+    expect(page.locator("#new-codes")).to_contain_text("New status codes")
+    expect(page.locator("#new-codes")).to_contain_text("BOGUS")
+    expect(row.locator("td.err")).to_have_text("")
+    page.click("#review")
+    expect(page.locator("#review-new-codes")).to_contain_text("BOGUS")
+    expect(page.locator("#publish")).to_be_disabled()
+    page.check("#ack-new-codes")
+    expect(page.locator("#publish")).to_be_enabled()
+    shot(page, "mapping-new-code-review")
+    assert _live(gw, "uniware")["mapping"]["statuses"]["document"]["DRAFT"] == "CREATED"
+    _discard(gw, "uniware")
+
+
+def test_the_sample_picker_finds_a_message_by_po_number(gw: Gateway, page: Page) -> None:
+    message_id = push_po(gw, "MAPFLOW-SAMPLE-1")
+    gw.wait(message_id)
+    sign_in(page, gw, "viewer", "#/mappings/leo")
+    page.fill("#sample-search", "MAPFLOW-SAMPLE-1")
+    page.click("#sample-find")
+    expect(page.locator("#sample-info")).to_contain_text("messages 1\u20131 of 1")
+    page.select_option("#sample", message_id)
+    expect(page.locator("#preview details.preview-result")).to_contain_text("MAPFLOW-SAMPLE-1")
+    expect(page.locator("#preview details.preview-result")).to_contain_text("no change")
+
+
 def test_an_unchanged_draft_reviews_as_no_change(gw: Gateway, page: Page) -> None:
     sign_in(page, gw, "admin", "#/mappings/uniware")
     row = _row(page, "statuses.document", "APPROVED")

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
+from click.testing import CliRunner
 
+from gateway.cli_mappings import mappings
 from tests.gateway.harness import Gateway
 from tests.gateway.test_e2e import push, sample
 from tests.gateway.test_mappings_api import SYSTEM, _current, _without_vendor
@@ -169,3 +173,24 @@ def test_only_an_admin_saves_publishes_or_discards_a_draft(gw: Gateway) -> None:
             assert c.put(f"{BASE}/draft", json=body).status_code == 403
             assert c.post(f"{BASE}/draft/publish", json={"revision": 1}).status_code == 403
             assert c.delete(f"{BASE}/draft").status_code == 403
+
+
+def test_cli_imports_yaml_as_a_draft(gw: Gateway, tmp_path: Path) -> None:
+    runner, out = CliRunner(), tmp_path / "export"
+    config = ["--config", str(gw.config_file)]
+    assert runner.invoke(mappings, ["export", *config, "--out", str(out)]).exit_code == 0
+    result = runner.invoke(mappings, ["import", *config, "--from", str(out), "--draft"])
+    assert result.exit_code == 0, result.output
+    assert f"{SYSTEM}: unchanged (live v1); no draft" in result.output
+    exported = yaml.safe_load((out / f"{SYSTEM}.yaml").read_text())
+    exported["crosswalks"]["vendor"]["FromYaml"] = "4243"
+    (out / f"{SYSTEM}.yaml").write_text(yaml.safe_dump(exported))
+    result = runner.invoke(mappings, ["import", *config, "--from", str(out), "--draft",
+                                      "--comment", "yaml draft"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"{SYSTEM}: draft revision 1 (from v1)" in result.output
+    with gw.client("viewer") as c:
+        draft = c.get(f"{BASE}/draft").json()
+    assert draft["mapping"]["crosswalks"]["vendor"]["FromYaml"] == "4243"
+    assert (draft["author"], draft["comment"]) == ("cli", "yaml draft")
+    assert _current(gw)["version"] == 1  # nothing went live

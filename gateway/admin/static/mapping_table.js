@@ -44,7 +44,7 @@ export function lookupTable({ path, object, columns, keyChoices, valueChoices, n
     count.textContent = q ? `${shown} of ${t.rows.length} rows` : `${t.rows.length} rows`;
   }
 
-  t.addRow = (k = "", v = "", orig = undefined) => {
+  t.addRow = (k = "", v = "", orig = undefined, bulk = false) => {
     const r = { orig };
     r.key = h("input.k", { value: k, "aria-label": `${path} ${columns[0]}`, disabled: readOnly, list: keyList,
       oninput: () => { r.tr.dataset.key = r.key.value.trim(); onChange(); } });
@@ -56,10 +56,10 @@ export function lookupTable({ path, object, columns, keyChoices, valueChoices, n
       } }, "Delete")));
     t.rows.push(r);
     t.body.append(r.tr);
-    filter();
+    if (!bulk) filter(); // once per batch, not per row: 10,000 rows must not cost 10,000 scans
     return r;
   };
-  for (const [k, v] of Object.entries(object || {})) t.addRow(k, show(v), v);
+  for (const [k, v] of Object.entries(object || {})) t.addRow(k, show(v), v, true);
 
   t.collect = () => Object.fromEntries(t.rows.map((r) => [r.key.value.trim(), parseValue(r.val.value, r.orig)]));
   t.rowFor = (key) => t.rows.find((r) => r.key.value.trim() === key);
@@ -85,7 +85,8 @@ export function lookupTable({ path, object, columns, keyChoices, valueChoices, n
         const before = new Map(t.rows.map((r) => [r.key.value.trim(), r.orig]));
         for (const r of [...t.rows]) r.tr.remove();
         t.rows.length = 0;
-        for (const [k, v] of rows) t.addRow(k, v, before.get(k));
+        for (const [k, v] of rows) t.addRow(k, v, before.get(k), true);
+        filter();
         toast(`Imported ${rows.length} rows into ${path} (they replace the table; save the draft to keep them).`);
         onChange();
       } catch (e) {
