@@ -18,6 +18,7 @@ from gateway import inbound, mapping_versions, metrics
 from gateway.admin import AdminController, StatsController
 from gateway.hub import Hub
 from gateway.logs import configure_logging
+from gateway.mapping_drafts_api import MappingDraftsController
 from gateway.mappings_api import MappingsController, whoami
 from gateway.ops import Messages
 
@@ -120,6 +121,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             AdminController,
             StatsController,
             MappingsController,
+            MappingDraftsController,
             whoami,
             health,
             ready,
