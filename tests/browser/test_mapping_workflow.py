@@ -235,6 +235,10 @@ def test_leaving_with_unsaved_edits_asks_first(gw: Gateway, page: Page) -> None:
         " window.dispatchEvent(e); return e.defaultPrevented; }"
     )
     assert prevented, "closing or reloading the tab is not guarded"
+    page.once("dialog", dismiss)
+    page.click("#signout")
+    expect(page.locator("#who")).to_have_attribute("data-role", "admin")
+    assert len(asked) == 2
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#nav a[href='#/messages']")
     expect(page.locator("#mapping")).to_have_count(0)

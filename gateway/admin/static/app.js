@@ -69,7 +69,11 @@ export async function route() {
   }
 }
 
-document.getElementById("signout").addEventListener("click", () => { signOut(); location.hash = ""; route(); });
+document.getElementById("signout").addEventListener("click", () => {
+  if (unsaved.message && !confirm(unsaved.message)) return;
+  unsaved.message = null;
+  signOut(); location.hash = ""; route();
+});
 window.addEventListener("hashchange", () => {
   // unsaved edits (the mapping editor): ask first; staying puts the address back
   if (unsaved.message && location.hash !== here && !confirm(unsaved.message)) return history.replaceState(null, "", here);
