@@ -128,6 +128,8 @@ def test_draft_review_publish_from_a_parked_cause(gw: Gateway, page: Page) -> No
     expect(results.first.locator("table.diff")).to_have_count(0)
     page.locator("#preview button.next").click()
     expect(results).to_have_count(2)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 10_000, f"the page is {height} px tall"  # one page, collapsed (was 106,000)
 
     page.click("#review")
     panel = page.locator("#review-panel")
@@ -137,6 +139,12 @@ def test_draft_review_publish_from_a_parked_cause(gw: Gateway, page: Page) -> No
     first = panel.locator("details.preview-result").first
     expect(first).to_contain_text("on publish: releases")
     first.locator("summary").first.click()
+    first.locator("details.output summary").click()
+    wide = panel.evaluate(
+        "p => [...p.querySelectorAll('table.diff, pre, details')]"
+        ".filter(e => e.scrollWidth > p.clientWidth).length"
+    )
+    assert wide == 0, "a diff or an output overflows the review card"
     shot(page, "mapping-review")
     panel.screenshot(path=str(SCREENS / "mapping-review-panel.png"))  # the README's picture
     page.click("#publish")
