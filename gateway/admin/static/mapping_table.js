@@ -41,7 +41,8 @@ export function lookupTable({ path, object, columns, keyChoices, valueChoices, n
       r.tr.hidden = !hit;
       shown += hit;
     }
-    count.textContent = q ? `${shown} of ${t.rows.length} rows` : `${t.rows.length} rows`;
+    const n = t.rows.length;
+    count.textContent = q ? `${shown} of ${n} rows` : `${n} row${n === 1 ? "" : "s"}`;
   }
 
   t.addRow = (k = "", v = "", orig = undefined, bulk = false) => {
