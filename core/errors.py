@@ -164,6 +164,9 @@ class ConfigProblem:
     line: int | None
     path: str
     message: str
+    rule: str | None = None
+    """The rule broken (``choice``, ``not_blank``, pydantic's error type...), for callers that
+    show or test it apart from the message."""
 
     def __str__(self) -> str:
         at = f":{self.line}" if self.line else ""

@@ -21,6 +21,7 @@ from gateway.audit import AuditMiddleware
 from gateway.audit_api import AuditController
 from gateway.hub import Hub
 from gateway.logs import configure_logging
+from gateway.mapping_drafts_api import MappingDraftsController
 from gateway.mappings_api import MappingsController, whoami
 from gateway.ops import Messages
 from gateway.targets_api import TargetsController
@@ -127,6 +128,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             AdminController,
             StatsController,
             MappingsController,
+            MappingDraftsController,
             whoami,
             health,
             ready,

@@ -12,6 +12,7 @@ import yaml
 from adapters import registry
 from core.mapping.loader import parse_mapping
 from gateway import audit
+from gateway import mapping_drafts as drafts
 from gateway import mapping_versions as mv
 from gateway.hub import Hub
 
@@ -54,8 +55,16 @@ async def _export(hub: Hub) -> list[tuple[str, dict[str, object]]]:
 @_config_option
 @click.option("--from", "from_dir", default=None, help="Folder to read (default: mappings_dir).")
 @click.option("--comment", default="imported from YAML", show_default=True)
-def import_(config_file: str | None, from_dir: str | None, comment: str) -> None:
-    """Store every valid <system>.yaml as a new version (unchanged ones are skipped)."""
+@click.option(
+    "--draft",
+    "as_draft",
+    is_flag=True,
+    help="Store each changed file as the system's draft, to review and publish on the admin "
+    "page, instead of a live version.",
+)
+def import_(config_file: str | None, from_dir: str | None, comment: str, as_draft: bool) -> None:
+    """Store every valid <system>.yaml as a new version (unchanged ones are skipped), or with
+    --draft as the system's draft (nothing goes live)."""
     hub = Hub.build(config_file)
     source = Path(from_dir) if from_dir else hub.mappings_path or Path("mappings")
     found, failed = {}, False
@@ -73,6 +82,10 @@ def import_(config_file: str | None, from_dir: str | None, comment: str) -> None
             found[system] = mapping.file.model_dump(mode="json")
     if failed:
         sys.exit(1)
+    if as_draft:
+        for system, note in asyncio.run(_import_drafts(hub, found, comment)):
+            click.echo(f"{system}: {note}")
+        return
     for system, version, requeued in asyncio.run(_import(hub, found, comment)):
         click.echo(f"{system}: v{version} (requeued {requeued})")
 
@@ -89,6 +102,27 @@ async def _import(
             await audit.record(hub.store, audit.command_line(), "mappings import", system,
                                f"v{record['version']} in force, {requeued} requeued",
                                {"system": system, "comment": comment})  # fmt: skip
+        return out
+    finally:
+        await hub.store.close()
+
+
+async def _import_drafts(
+    hub: Hub, found: dict[str, dict[str, object]], comment: str
+) -> list[tuple[str, str]]:
+    """Each file that differs from the live version becomes the system's draft (replacing
+    one an admin may have started: the file is what the operator asked for)."""
+    await hub.store.open()
+    try:
+        out = []
+        for system, data in found.items():
+            live = await mv.ensure(hub, system)
+            if mv.diff(live["mapping"], data) == []:
+                out.append((system, f"unchanged (live v{live['version']}); no draft"))
+                continue
+            draft = await drafts.save(hub, system, data, "cli", comment)
+            out.append((system, f"draft revision {draft['revision']} (from v{live['version']}); "
+                                "review and publish it to put it live"))  # fmt: skip
         return out
     finally:
         await hub.store.close()

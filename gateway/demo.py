@@ -21,12 +21,11 @@ import uvicorn
 from adapters import registry
 from adapters._sim import Faults
 from core.mapping.tables import Mapping
-from gateway import secrets
+from gateway import mapping_drafts, mapping_versions, secrets
 from gateway.app import create_app
 from gateway.auth import inbound_headers
 from gateway.config import Config, RetryConfig, load_config
 from gateway.hub import Hub
-from gateway.mapping_versions import apply_mapping
 from gateway.simulate import build_simulators
 from gateway.simulate import create_app as create_sim_app
 
@@ -100,14 +99,21 @@ def _server(app: Any, host: str, port: int) -> uvicorn.Server:
 async def _walkthrough(hub: Hub, sims: dict[str, Any], http: httpx.AsyncClient, key: str) -> None:
     system, table = UNMAPPED
     full = hub.mappings[system]
-    await apply_mapping(hub, system, _without_row(full, table, "Sachin123"))
+    # Through stored versions like an admin's edit, so every attempt's mapping hash names a
+    # version (issue 15: the parked attempt's hash matched none when applied behind the store)
+    without = _without_row(full, table, "Sachin123").file.model_dump(mode="json")
+    await mapping_versions.save(hub, system, without, "demo",
+                                f"demo: crosswalks.{table} row for Sachin123 left out")  # fmt: skip
     sims[FAULTY].faults = Faults.parse({"fail_rate": 1.0, "status": 503, "seed": 1})
     pushed = await _push_samples(hub, http)
     await asyncio.sleep(1.5)
     sims[FAULTY].faults = Faults()
-    click.echo(f"\nadding the missing {system} crosswalks.{table} row for 'Sachin123' ...")
-    requeued = await apply_mapping(hub, system, full)
-    click.echo(f"  {requeued} parked deliveries re-queued")
+    click.echo(f"\nadding the missing {system} crosswalks.{table} row for 'Sachin123' "
+               "(a draft, then published) ...")  # fmt: skip
+    draft = await mapping_drafts.save(hub, system, full.file.model_dump(mode="json"), "demo",
+                                      f"demo: crosswalks.{table} row for Sachin123 added")  # fmt: skip
+    record, requeued = await mapping_drafts.publish(hub, system, "demo", draft["revision"])
+    click.echo(f"  published version {record['version']}; {requeued} parked deliveries re-queued")
     await _settle(http, key, pushed)
     await _table(http, key, pushed)
 

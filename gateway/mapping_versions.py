@@ -55,7 +55,8 @@ class MappingInvalid(ValueError):
         super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
 
     def errors(self) -> list[dict[str, str]]:
-        return [{"path": p.path, "message": p.message} for p in self.problems]
+        return [{"path": p.path, "message": p.message, "rule": p.rule or "schema"}
+                for p in self.problems]  # fmt: skip
 
 
 def _head_key(system: str) -> str:

@@ -19,9 +19,12 @@ from core.adapter import RemoteState, RenderContext
 from core.errors import MappingMissing, PohubError, json_path
 from core.mapping.schema import Key
 from core.mapping.tables import Mapping
+from core.mapping.values import new_status_codes
 from core.model import PoEvent, PoStatus, PurchaseOrder, utc_now
 from core.state import apply_event
 from core.validation import MAX_ERRORS
+from gateway import mapping_drafts as drafts
+from gateway import mapping_review as review
 from gateway import mapping_versions as mv
 from gateway.ops import API_BODY_MAX, hub_of, principal, requires
 from gateway.store.records import Message, MessageFilter, State
@@ -50,6 +53,9 @@ class SaveRequest(BaseModel):
 class RollbackRequest(BaseModel):
     version: int
     comment: str = ""
+    draft: bool = False
+    """True: put version ``version`` into the draft for review and publish (the admin page);
+    false: make it live at once (the API's rollback as it always was)."""
 
 
 class PreviewRequest(BaseModel):
@@ -151,6 +157,17 @@ class MappingsController(Controller):
         self, request: Request[Any, Any, Any], system: str, data: RollbackRequest
     ) -> dict[str, Any]:
         await _version(request, system, data.version)
+        if data.draft:
+            try:
+                found = await drafts.from_version(
+                    hub_of(request), system, data.version, principal(request).name
+                )
+            except drafts.DraftConflict as exc:
+                raise HTTPException(status_code=409, detail=str(exc)) from None
+            except mv.MappingInvalid as exc:
+                detail = f"version {data.version} is not valid now: {exc}"
+                raise HTTPException(status_code=409, detail=detail) from None
+            return {"draft": drafts.meta(found)}
         try:
             record, requeued = await mv.rollback(
                 hub_of(request), system, data.version, principal(request).name,
@@ -159,6 +176,43 @@ class MappingsController(Controller):
         except mv.ValidationTimeout as exc:
             raise _timed_out(str(exc)) from None
         return _saved(record, requeued)
+
+    @post("/{system:str}/validate", guards=[requires("viewer")], status_code=200,
+          request_max_body_size=MAPPING_BODY_MAX)  # fmt: skip
+    async def check(
+        self, request: Request[Any, Any, Any], system: str, data: SaveRequest
+    ) -> dict[str, Any]:
+        """Check a mapping as a save would, storing nothing: the editor checks as you type
+        with the server's rules, never a copy of them in the page. ``errors`` name path and
+        rule; ``new_status_codes`` are legal but new (open code lists)."""
+        await _current(request, system)
+        try:
+            mapping = await mv.validate_off_loop(system, data.mapping)
+        except mv.MappingInvalid as exc:
+            return {"errors": exc.errors(), "new_status_codes": []}
+        except mv.ValidationTimeout as exc:
+            raise _timed_out(str(exc)) from None
+        spec = registry.get(system).spec
+        codes = new_status_codes(mapping.file, hub_of(request).mappings[system].file, spec)
+        return {"errors": [], "new_status_codes": codes}
+
+    @get("/{system:str}/rules", guards=[requires("viewer")])
+    async def rules(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
+        """What the editor offers as choices and states as rules, from the adapter's spec."""
+        current = await _current(request, system)
+        return _rules(system, current["mapping"])
+
+    @get("/{system:str}/versions/content/{content_version:str}", guards=[requires("viewer")])
+    async def version_of(
+        self, request: Request[Any, Any, Any], system: str, content_version: str
+    ) -> dict[str, Any]:
+        """The integer version whose content is ``content_version`` (the hash attempts
+        record), so every page can name a mapping by one identifier: its version number."""
+        await _current(request, system)
+        for record in await mv.versions(hub_of(request).store, system):
+            if record["content_version"] == content_version:
+                return {"system": system, **record}
+        raise NotFoundException(f"no {system} mapping version has content {content_version}")
 
     @post("/{system:str}/preview", guards=[requires("viewer")], status_code=200,
           request_max_body_size=MAPPING_BODY_MAX, operation_class=_PreviewOperation)  # fmt: skip
@@ -310,11 +364,8 @@ async def _inputs(
 
 
 async def _stored(hub: Any, message: Message, label: str) -> Input:
-    if not message.canonical:
-        return label, message.id, None, None, "the message has no canonical event (rejected)"
-    event = PoEvent.model_validate(message.canonical[0])
-    state = await hub.store.get_po(message.po_number) if message.po_number else None
-    return label, message.id, event, state, None
+    item = await review.stored(hub.store, message, label)
+    return item.label, item.message_id, item.event, item.state, item.error
 
 
 async def _sample(hub: Any, data: PreviewRequest, slots: _Slots, deadline: float) -> Any:
@@ -370,12 +421,18 @@ def _compare(
     deadline: float,
 ) -> dict[str, Any]:  # fmt: skip
     output, missing, error = _render_all_missing(system, draft, event, state, deadline)
+    live_error = None
     try:
         live_output = _render(system, live, event, state)
-    except PohubError:
-        live_output = None
-    out = {"output": output, "live_output": live_output,
-           "changes": mv.diff(live_output, output), "missing": missing}  # fmt: skip
+    except PohubError as exc:
+        live_output, live_error = None, str(exc)
+    # a live mapping that cannot render this has no output to compare with: say why instead
+    # of listing the whole draft output as a change (issue 15: "no change" showed a diff)
+    changes = mv.diff(live_output, output) if live_error is None else []
+    out = {"output": output, "live_output": live_output, "changes": changes,
+           "same": live_error is None and not changes and error is None, "missing": missing}  # fmt: skip
+    if live_error is not None:
+        out["live_error"] = live_error
     return {**out, "error": error} if error else out
 
 
@@ -456,3 +513,32 @@ class _Filled(Mapping):
         except (ValidationError, ValueError) as problem:
             return f"cannot fill {{'table': {exc.table!r}, 'key': {exc.key!r}}}: {problem}"
         return None
+
+
+def _rules(system: str, live: dict[str, Any]) -> dict[str, Any]:
+    """The adapter's rules for the editor: status codes (declared plus those the live mapping
+    uses, for an open list), levels, crosswalk tables with choices and id formats, and the
+    defaults' JSON schema."""
+    spec = registry.get(system).spec
+    codes = spec.statuses
+    used = {c for level in ("document", "line", "schedule")
+            for c in (live.get("statuses", {}).get(level) or {}).values()}  # fmt: skip
+    used |= set(live.get("statuses", {}).get("inbound") or {})
+    choices = (
+        list(codes.codes) if codes.closed else [*codes.codes, *sorted(used - set(codes.codes))]
+    )
+    tables = {
+        name: {"description": t.description, "required": t.required,
+               "choices": list(t.choices) if t.choices is not None else None,
+               "id_format": t.id_format or "the document states no format for this id (a "
+               "string): any non-blank id is accepted"}
+        for name, t in spec.crosswalks.items()
+    }  # fmt: skip
+    return {
+        "system": system,
+        "statuses": {"levels": list(codes.levels), "closed": codes.closed, "choices": choices,
+                     "documented": list(codes.codes), "source": codes.source},
+        "crosswalks": tables,
+        "canonical_statuses": [s.value for s in PoStatus],
+        "defaults": spec.defaults.model_json_schema() if spec.defaults is not None else None,
+    }  # fmt: skip

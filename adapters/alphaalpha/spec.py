@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.mapping.schema import CrosswalkSpec, MappingSpec
+from adapters.alphaalpha.lifecycle import Status
+from core.mapping.schema import CrosswalkSpec, MappingSpec, StatusCodes
 
 
 class Defaults(BaseModel):
@@ -53,4 +54,11 @@ SPEC = MappingSpec(
         ),
     },
     defaults=Defaults,
+    statuses=StatusCodes(
+        codes=tuple(Status),
+        closed=True,
+        levels=("document",),
+        source="adapters/alphaalpha/lifecycle.py: the statuses its plans move a PO through "
+        "(pohub's reading of the document's actions; the document shows only DRAFT)",
+    ),
 )

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from adapters._wire import PoNumber, Wire
+from core.mapping.schema import StatusCodes
 
 SYSTEM = "appliqloud"
 PATH = "/pic/link/purchase-orders/update"
@@ -31,6 +32,14 @@ AscriptionType = Literal["INVENTORY", "EXPENSE"]
 PO_TYPES: frozenset[str] = frozenset(("LOCAL", "IMPORT"))
 ITEM_TYPES: frozenset[str] = frozenset(("GOODS", "SERVICE"))
 ASCRIPTIONS: frozenset[str] = frozenset(("INVENTORY", "EXPENSE"))
+
+STATUS_CODES = StatusCodes(
+    codes=("OPEN",),
+    levels=("document",),
+    source="AppliQloud's document: the 200 reply's purchaseOrderStatus shows OPEN and gives no "
+    "list of codes (the update request carries no status)",
+)
+"""The status codes the document names; open (no list), so other codes are not refused."""
 
 Id = StrictStr
 """Ids are strings; the document gives no length, so the hub only refuses empty ones."""

@@ -7,9 +7,11 @@ so the delivery parks until an admin writes the row or the default.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adapters.appliqloud.schema import AscriptionType, ItemType, PoType
+from adapters.appliqloud.schema import STATUS_CODES, AscriptionType, ItemType, PoType
 from core.mapping.schema import CrosswalkSpec, MappingSpec
 
 
@@ -63,15 +65,19 @@ SPEC = MappingSpec(
             description="hub SKU -> productGroupId (several SKUs may share a group)", required=True
         ),
         "item_type": CrosswalkSpec(
-            description="hub SKU -> itemType GOODS|SERVICE (else defaults.itemType)"
+            description="hub SKU -> itemType GOODS|SERVICE (else defaults.itemType)",
+            choices=get_args(ItemType),
         ),
         "ascription": CrosswalkSpec(
-            description="hub SKU -> ascriptionType INVENTORY|EXPENSE (else defaults.ascriptionType)"
+            description="hub SKU -> ascriptionType INVENTORY|EXPENSE (else defaults.ascriptionType)",
+            choices=get_args(AscriptionType),
         ),
         "location": CrosswalkSpec(description="hub location key -> locationId"),
         "po_type": CrosswalkSpec(
-            description="hub PO type -> LOCAL or IMPORT (else defaults.purchaseOrderType)"
+            description="hub PO type -> LOCAL or IMPORT (else defaults.purchaseOrderType)",
+            choices=get_args(PoType),
         ),
     },
     defaults=Defaults,
+    statuses=STATUS_CODES,
 )

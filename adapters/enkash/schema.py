@@ -17,10 +17,19 @@ from __future__ import annotations
 from pydantic import StrictInt, StrictStr
 
 from adapters._wire import PoNumberOwnBlankRule, Wire
+from core.mapping.schema import StatusCodes
 
 SYSTEM = "enkash"
 PATH = "/api/v0/purchase-order/req-status-change"
 """The document writes the path without its leading slash; the hub's calls are base-relative."""
+
+STATUS_CODES = StatusCodes(
+    codes=("CREATED",),
+    levels=("document",),
+    source="EnKash's document: its Example's poStatusTransition says CREATED -> CREATED and "
+    "it gives no list of codes",
+)
+"""The status codes the document names; open (no list), so other codes are not refused."""
 
 
 class Tag(Wire):

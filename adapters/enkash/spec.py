@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.enkash.schema import STATUS_CODES
 from core.mapping.schema import CrosswalkSpec, MappingSpec
 
 
@@ -44,4 +45,5 @@ SPEC = MappingSpec(
         ),
     },
     defaults=Defaults,
+    statuses=STATUS_CODES,
 )

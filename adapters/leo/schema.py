@@ -13,9 +13,19 @@ from __future__ import annotations
 from pydantic import StrictStr
 
 from adapters._wire import PoNumberOwnBlankRule, Wire
+from core.mapping.schema import StatusCodes
 
 SYSTEM = "leo"
 PATH = "/leo-order-domaingateway-api/api/v2/Order/processAsync"
+
+STATUS_CODES = StatusCodes(
+    codes=(),
+    levels=("document", "line", "schedule"),
+    source="Leo's document: status, lineInfo[].status and scheduleInfo[].status are strings; "
+    'it lists no codes (its sample sends "string")',
+)
+"""Leo's document names no status code at any level: open, nothing to choose from but the
+codes the live mapping already uses."""
 
 HEADER_EVENT = "event"
 """Request header "Represents the command" (document, Request Headers)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.leo.schema import STATUS_CODES
 from core.mapping.schema import MappingSpec
 
 
@@ -37,5 +38,5 @@ class Defaults(BaseModel):
     )
 
 
-SPEC = MappingSpec(crosswalks={}, defaults=Defaults)
+SPEC = MappingSpec(crosswalks={}, defaults=Defaults, statuses=STATUS_CODES)
 """Leo's status update carries no party, product or location ids: no crosswalk tables."""

@@ -16,6 +16,14 @@ from typing import Any
 from pydantic import Field, StrictStr
 
 from adapters._wire import LooseNumber, Number, PoNumber, Wire
+from core.mapping.schema import StatusCodes
+
+STATUS_CODES = StatusCodes(
+    codes=("APPROVED",),
+    levels=("document",),
+    source='Uniware\'s document: statusCode is a string, "e.g. APPROVED"; it gives no list',
+)
+"""The status codes the document names; open (an example only), so others are not refused."""
 
 
 class CustomFieldValue(Wire):

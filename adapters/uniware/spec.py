@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from adapters.uniware.schema import STATUS_CODES
 from core.dates import parse_uniware
 from core.mapping.schema import CrosswalkSpec, MappingSpec
 
@@ -78,4 +79,5 @@ SPEC = MappingSpec(
         ),
     },
     defaults=Defaults,
+    statuses=STATUS_CODES,
 )

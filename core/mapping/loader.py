@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from core.errors import ConfigProblem, json_path
 from core.mapping.schema import MappingFile, MappingSpec
 from core.mapping.tables import Mapping
+from core.mapping.values import check_values
 
 MAX_BYTES = 5_000_000
 MAX_NODES = 500_000
@@ -133,7 +134,7 @@ def _problem(file: str, entry: Any, message: str) -> ConfigProblem:
         key = entry[3]
         loc.append(key if isinstance(key, int) else str(key))
         entry = entry[2]
-    return ConfigProblem(file, None, json_path(tuple(reversed(loc))), message)
+    return ConfigProblem(file, None, json_path(tuple(reversed(loc))), message, "limit")
 
 
 def _line(event: yaml.Event) -> int | None:
@@ -184,7 +185,9 @@ def problems_from(
     out = []
     for err in exc.errors(include_url=False):
         loc = (*prefix, *err["loc"])
-        out.append(ConfigProblem(file, line_of(lines, loc), json_path(loc), err["msg"]))
+        out.append(
+            ConfigProblem(file, line_of(lines, loc), json_path(loc), err["msg"], err["type"])
+        )
     return out
 
 
@@ -222,6 +225,7 @@ def mapping_from_data(
                 line_of(lines, ("system",)),
                 "$.system",
                 f"says {mapping_file.system!r} but the file is for {expect_system!r}",
+                "system",
             )
         )
     return (None if problems else Mapping(mapping_file, spec=spec)), problems
@@ -242,6 +246,7 @@ def _check_spec(
                     line_of(lines, ("crosswalks", table)),
                     f"$.crosswalks.{table}",
                     f"unknown crosswalk table (this system reads: {known})",
+                    "known_table",
                 )
             )
     for table, table_spec in spec.crosswalks.items():
@@ -252,10 +257,12 @@ def _check_spec(
                     line_of(lines, ("crosswalks",)),
                     f"$.crosswalks.{table}",
                     f"required table is missing: {table_spec.description}",
+                    "required",
                 )
             )
     if spec.defaults is not None:
         problems.extend(_check_defaults(spec.defaults, file_model, file, lines))
+    problems.extend(check_values(file_model, spec, file, lines))
     return problems
 
 

@@ -147,6 +147,42 @@ class CrosswalkSpec(BaseModel):
 
     description: str
     required: bool = False
+    choices: tuple[str, ...] | None = Field(
+        default=None,
+        description=(
+            "The only values the system accepts in this table (an enumeration of its "
+            "document, e.g. AppliQloud itemType GOODS|SERVICE); None: an id, any non-blank text."
+        ),
+    )
+    id_format: str | None = Field(
+        default=None,
+        description=(
+            "What the system's document states about the format of the id this table holds; "
+            "None: the document states none (it types the field as a string), so the hub "
+            "checks only that it is not blank, never a format of its own invention."
+        ),
+    )
+
+
+LEVELS = ("document", "line", "schedule")
+"""The levels a status is written at (``statuses.<level>``); ``inbound`` reads codes back."""
+
+
+class StatusCodes(BaseModel):
+    """The status codes a system's own schema or rules name, declared by its adapter.
+
+    ``closed``: the adapter cannot handle a code outside ``codes`` (AlphaAlpha's lifecycle plans
+    only over its own statuses), so such a code is refused. Open: the document gives no list
+    (``codes`` are its examples); any non-blank code is accepted and a new one is pointed out
+    when a draft is reviewed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    codes: tuple[str, ...] = ()
+    closed: bool = False
+    levels: tuple[str, ...] = LEVELS
+    source: str = "the adapter names no status codes"
 
 
 class MappingSpec(BaseModel):
@@ -156,3 +192,4 @@ class MappingSpec(BaseModel):
 
     crosswalks: dict[str, CrosswalkSpec] = Field(default_factory=dict)
     defaults: type[BaseModel] | None = None
+    statuses: StatusCodes = Field(default_factory=StatusCodes)

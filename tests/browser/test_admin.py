@@ -287,8 +287,11 @@ def test_mapping_editor_adds_a_row_with_validation_as_you_type(gw: Gateway, page
     sync_api.expect(page.locator("#preview")).not_to_be_empty()
     page.fill("#comment", "vendor added from the admin page")
     sync_api.expect(page.locator("#save")).to_be_enabled()
-    page.click("#save")
-    sync_api.expect(page.locator("#saved")).to_contain_text("Saved version")
+    page.click("#save")  # a draft: live only once reviewed and published (issue 15)
+    sync_api.expect(page.locator("#saved")).to_contain_text("Saved draft")
+    page.click("#review")
+    page.click("#publish")
+    sync_api.expect(page.locator("#saved")).to_contain_text("Published version")
     with gw.client("viewer") as c:
         saved = c.get("/api/v1/mappings/appliqloud").json()
     assert saved["mapping"]["crosswalks"]["vendor"]["AdminPageVendor"] == "777001"

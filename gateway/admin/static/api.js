@@ -62,6 +62,10 @@ export function signOut() {
   Object.assign(session, { key: null, name: null, role: null });
 }
 
+/** Set by a page holding unsaved edits: the question to confirm before leaving it (null:
+ * nothing would be lost). The router asks it on in-page navigation. */
+export const unsaved = { message: null };
+
 export const can = (role) => (RANK[session.role] || 0) >= RANK[role];
 
 /** h("tag.class#id", {attrs, onclick}, ...children): DOM without innerHTML. */

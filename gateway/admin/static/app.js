@@ -1,6 +1,6 @@
 // Entry point: sign-in and the hash router (#/messages, #/message/ID, #/problems, #/po,
 // #/po/PO, #/mappings/SYSTEM, #/health, #/audit).
-import { ApiError, can, h, mount, session, signIn, signOut, stopTimers, toast } from "./api.js";
+import { ApiError, can, h, mount, session, signIn, signOut, stopTimers, toast, unsaved } from "./api.js";
 import { messageView, messagesView, poView, problemsView } from "./messages.js";
 import { mappingsView } from "./mappings.js";
 import { healthView } from "./health.js";
@@ -42,7 +42,9 @@ function chrome() {
   }
 }
 
+let here = location.hash;
 export async function route() {
+  here = location.hash;
   stopTimers();
   if (!session.role && session.key) {
     try { await signIn(session.key); } catch { signOut(); }
@@ -71,7 +73,16 @@ export async function route() {
   }
 }
 
-document.getElementById("signout").addEventListener("click", () => { signOut(); location.hash = ""; route(); });
-window.addEventListener("hashchange", route);
+document.getElementById("signout").addEventListener("click", () => {
+  if (unsaved.message && !confirm(unsaved.message)) return;
+  unsaved.message = null;
+  signOut(); location.hash = ""; route();
+});
+window.addEventListener("hashchange", () => {
+  // unsaved edits (the mapping editor): ask first; staying puts the address back
+  if (unsaved.message && location.hash !== here && !confirm(unsaved.message)) return history.replaceState(null, "", here);
+  unsaved.message = null;
+  route();
+});
 window.pohubCan = can; // for the console
 route();

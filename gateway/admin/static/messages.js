@@ -123,7 +123,7 @@ export async function problemsView(view) {
     return h(`section.card#${status}`, h("h2", `${title} (${total} deliver${total === 1 ? "y" : "ies"})`),
       groups.length === 0 ? h("p.muted", "none") : h("table.causes", h("thead", h("tr", ["Target", "Cause", "Deliveries", ""].map((t) => h("th", t)))),
         h("tbody", groups.map((g) => h("tr.cause", h("td", g.target), h("td.cause-text", g.cause, " ",
-          g.cause.startsWith("mapping missing") ? h("a", { href: `#/mappings/${encodeURIComponent(g.target)}` }, "edit mapping") : null),
+          g.cause.startsWith("mapping missing") ? h("a", { href: `#/mappings/${encodeURIComponent(g.target)}?cause=${encodeURIComponent(g.cause)}` }, "edit mapping") : null),
           h("td.count", `${g.count} deliver${g.count === 1 ? "y" : "ies"}`),
           h("td", h("a", { href: `#/messages${query({ target: g.target, status, reason: g.cause })}` }, "show"), " ",
             can("operator") ? bulkReplay({ target: g.target, status, reason: g.cause }, "Replay…") : null))))));
