@@ -583,7 +583,8 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
                 if got:
                     r["delivered (effect at target)"] += 1
                 if state == "delivered" and not got:
-                    last = d["attempts"][-1] if d["attempts"] else {}
+                    # the hub's list gives summaries: the latest attempt, not every one
+                    last = d.get("last_attempt") or (d.get("attempts") or [{}])[-1]
                     noop = last.get("status") in (0, None) and last.get("step") == 0
                     r["no-op: hub delivered, nothing sent" if noop
                       else "hub delivered, target has none"] += 1  # fmt: skip
