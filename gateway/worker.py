@@ -79,6 +79,8 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Delivery] = {}
         self._rendered_without_state: dict[str, bool] = {}
+        self._events: dict[str, PoEvent] = {}
+        """Delivery id -> its event as render read it, for ``_learn`` (parsed once)."""
         self._pinned_mappings: dict[str, Mapping] = {}
         self._stopping = asyncio.Event()
         self.last_beat = time.monotonic()
@@ -188,6 +190,7 @@ class Worker:
             await self._retry(delivery, message, None, RetryableDelivery(f"internal error: {exc}"))
         finally:
             self._rendered_without_state.pop(delivery.id, None)
+            self._events.pop(delivery.id, None)
             structlog.contextvars.unbind_contextvars("message_id", "po_number", "target")
 
     async def _deliver(self, delivery: Delivery, message: Message) -> None:
@@ -267,6 +270,7 @@ class Worker:
         would raise again on every retry, and is ``Unrenderable``: dead at once."""
         with _pure():
             event = PoEvent.model_validate(message.canonical[0])
+        self._events[delivery.id] = event
         state = await self.store.get_po(delivery.po_number)
         self._rendered_without_state[delivery.id] = state is None
         remote_id = state.remote_ids.get(delivery.target) if state else None
@@ -435,7 +439,9 @@ class Worker:
             return
         if new_id is not None:
             await self.store.link_remote(delivery.target, new_id, delivery.po_number)
-        event = PoEvent.model_validate(message.canonical[0]) if wrote else None
+        event = None
+        if wrote:
+            event = self._events.get(delivery.id) or PoEvent.model_validate(message.canonical[0])
 
         def change(po: PurchaseOrder | None) -> PurchaseOrder | None:
             if po is None:

@@ -322,6 +322,8 @@ class SqliteStore(Store):
             ]
         ] = []
         self._flush_scheduled = False
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
 
     # plumbing ----------------------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
@@ -346,6 +348,33 @@ class SqliteStore(Store):
         if schedule:
             self._thread.submit(self._flush)
         return await future
+
+    async def _point_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read of a few rows by key (a PO, a link, a dedup key): on the caller's thread,
+        with that thread's own read-only connection, instead of a hop to the store thread.
+
+        The hop (a queued job, a thread wake-up, a wake-up of the event loop to settle the
+        future) costs several times what the indexed read does, and ingest and delivery do
+        one or two such reads per message (issue 14). Bounded (primary-key or unique-index
+        lookups only, never a scan); WAL lets it read the last committed state while the
+        store thread writes, so a caller sees every write it was told is done. An in-memory
+        database has one connection: its reads keep the hop."""
+        if self.path == ":memory:":
+            return await self._run(fn)
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        conn.execute("BEGIN")
+        try:
+            return fn(conn)
+        finally:
+            conn.execute("COMMIT")
 
     def _flush(self) -> None:
         with self._lock:
@@ -395,6 +424,11 @@ class SqliteStore(Store):
         if conn is not None:
             await asyncio.get_running_loop().run_in_executor(thread, conn.close)
         thread.shutdown(wait=True)
+        with self._lock:
+            readers, self._reader_conns = self._reader_conns, []
+        self._readers = threading.local()
+        for reader in readers:
+            reader.close()
 
     async def ping(self) -> bool:
         try:
@@ -404,7 +438,7 @@ class SqliteStore(Store):
 
     # ingest ------------------------------------------------------------------------------
     async def find_duplicate(self, dedup_key: str) -> Message | None:
-        found = await self._run(lambda c: _messages(c, "WHERE m.dedup_key = ?", [dedup_key]))
+        found = await self._point_read(lambda c: _messages(c, "WHERE m.dedup_key = ?", [dedup_key]))
         return found[0] if found else None
 
     async def accept(self, message: Message, targets: list[str]) -> tuple[Message, bool]:
@@ -666,7 +700,7 @@ class SqliteStore(Store):
 
     # PO state ----------------------------------------------------------------------------
     async def get_po(self, po_number: str) -> PurchaseOrder | None:
-        return await self._run(lambda c: _po(c, po_number))
+        return await self._point_read(lambda c: _po(c, po_number))
 
     async def update_po(self, po_number: str, change: PoUpdate) -> PurchaseOrder | None:
         """``change`` runs on the store thread inside the write transaction: keep it pure and
@@ -699,18 +733,19 @@ class SqliteStore(Store):
         return await self._run(link, True)
 
     async def find_remote(self, system: str, remote_id: str) -> str | None:
-        return await self._run(lambda c: _remote_po(c, system, remote_id))
+        return await self._point_read(lambda c: _remote_po(c, system, remote_id))
 
     async def lookup(
         self, po_number: str, pairs: list[tuple[str, str]]
     ) -> tuple[PurchaseOrder | None, dict[tuple[str, str], str]]:
-        """One read (one snapshot) instead of one per pair and one for the state."""
+        """One read (one snapshot, on the caller's thread: ``_point_read``) instead of one
+        per pair and one for the state."""
 
         def read(c: sqlite3.Connection) -> tuple[PurchaseOrder | None, dict[tuple[str, str], str]]:
             found = {pair: _remote_po(c, *pair) for pair in pairs}
             return _po(c, po_number), {k: v for k, v in found.items() if v is not None}
 
-        return await self._run(read)
+        return await self._point_read(read)
 
     async def link_new(self, pairs: list[tuple[str, str]], po_number: str) -> list[str]:
         """One write transaction for every link and its unpark."""
