@@ -42,7 +42,7 @@ from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
 from gateway.pause import PausedTargets
 from gateway.retry import next_attempt_at
-from gateway.store.base import LEASE_EXPIRED, Store
+from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import Attempt, Delivery, Message, State
 from gateway.targets import Breaker, RateLimit
 
@@ -415,8 +415,9 @@ class Worker:
             delivery, "delivered", done.status, latency, None, plan.mapping_version, done.steps
         )
         attempt.exchanges = sent
-        await self._learn(delivery, message, done.remote_ids, done.body, wrote=True)
-        await self._finish(delivery, State.DELIVERED, attempt)
+        change = await self._learn(delivery, message, done.remote_ids, done.body, wrote=True,
+                                   apply=False)  # fmt: skip
+        await self._finish(delivery, State.DELIVERED, attempt, po_change=change)
         metrics.DELIVERED.labels(delivery.target).inc()
         metrics.DELIVERY_SECONDS.labels(delivery.target).observe(latency / 1000)
         age = (utc_now() - message.received_at).total_seconds()
@@ -425,18 +426,21 @@ class Worker:
 
     async def _learn(
         self, delivery: Delivery, message: Message, remote_ids: dict[str, str], body: Any,
-        wrote: bool = False,
-    ) -> None:  # fmt: skip
+        wrote: bool = False, apply: bool = True,
+    ) -> PoUpdate | None:  # fmt: skip
         """Keep the PO number <-> remote id crosswalk, the target's status and version, and
         the mark of what the hub's write left there (``identity.written_mark``): after the
-        whole plan (``wrote``) or the steps a failed plan took (a reply ``body``)."""
+        whole plan (``wrote``) or the steps a failed plan took (a reply ``body``).
+
+        ``apply=False``: the change to the PO state is returned, not written, for the caller
+        to write with the delivery's outcome in one store write (``finish_and_update``)."""
         new_id = remote_ids.get(delivery.target)
         client = self.targets[delivery.target].client
         status = client.remote_status(body) if body is not None else None
         version = client.remote_version(body) if body is not None else None
         wrote = wrote or body is not None
         if new_id is None and status is None and version is None and not wrote:
-            return
+            return None
         if new_id is not None:
             await self.store.link_remote(delivery.target, new_id, delivery.po_number)
         event = None
@@ -462,13 +466,22 @@ class Worker:
             extensions = {**po.extensions, REMOTE: remote}
             return po.model_copy(update={"remote_ids": ids, "extensions": extensions})
 
+        if not apply:
+            return change
         await self.store.update_po(delivery.po_number, change)
+        return None
 
     async def _finish(
-        self, delivery: Delivery, state: State, attempt: Attempt | None, **kw: Any
-    ) -> None:
+        self, delivery: Delivery, state: State, attempt: Attempt | None,
+        po_change: PoUpdate | None = None, **kw: Any,
+    ) -> None:  # fmt: skip
         kw.setdefault("step", delivery.step if state is not State.DELIVERED else 0)
-        await self.store.finish(delivery.id, attempt, state, **kw)
+        if po_change is None:
+            await self.store.finish(delivery.id, attempt, state, **kw)
+        else:
+            await self.store.finish_and_update(
+                delivery.id, attempt, state, delivery.po_number, po_change, **kw
+            )
         if state is not State.DELIVERED:
             log.info(f"delivery.{state.value}", reason=kw.get("reason"))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
 from core.model import PurchaseOrder
 from gateway.store.records import (
@@ -128,6 +129,16 @@ class Store(abc.ABC):
         step: int = 0,
     ) -> None:
         """Move a claimed delivery on: DELIVERED, RETRYING (at ``next_at``), PARKED or DEAD."""
+
+    async def finish_and_update(
+        self, delivery_id: str, attempt: Attempt | None, state: State, po_number: str,
+        change: PoUpdate, **kw: Any,
+    ) -> None:  # fmt: skip
+        """``update_po(po_number, change)`` and ``finish(delivery_id, ...)`` together: what a
+        delivery taught the hub about the PO and the delivery's outcome, in one write where
+        the backend can (atomic, and a round trip less per delivery: issue 14)."""
+        await self.update_po(po_number, change)
+        await self.finish(delivery_id, attempt, state, **kw)
 
     @abc.abstractmethod
     async def extend(

@@ -512,6 +512,31 @@ class SqliteStore(Store):
         park_kind: str | None = None,
         step: int = 0,
     ) -> None:
+        await self._run(self._finishing(delivery_id, attempt, state, next_at, reason,
+                                        park_kind, step), True)  # fmt: skip
+
+    async def finish_and_update(
+        self, delivery_id: str, attempt: Attempt | None, state: State, po_number: str,
+        change: PoUpdate, **kw: Any,
+    ) -> None:  # fmt: skip
+        """One write transaction: the PO's new state, then the delivery's outcome."""
+        finishing = self._finishing(
+            delivery_id, attempt, state, kw.get("next_at"), kw.get("reason"),
+            kw.get("park_kind"), kw.get("step", 0),
+        )  # fmt: skip
+
+        def both(c: sqlite3.Connection) -> None:
+            _write_po(c, po_number, change(_po(c, po_number)))
+            finishing(c)
+
+        await self._run(both, True)
+
+    @staticmethod
+    def _finishing(
+        delivery_id: str, attempt: Attempt | None, state: State, next_at: datetime | None,
+        reason: str | None, park_kind: str | None, step: int,
+    ) -> Callable[[sqlite3.Connection], None]:  # fmt: skip
+        """The statements of ``finish``, for one write transaction."""
         if state not in FINISHABLE:
             raise ValueError(f"finish cannot move a delivery to {state.value}")
         stamp = _now()
@@ -544,7 +569,7 @@ class SqliteStore(Store):
                         (delivery_id, exchanges, delivery_id),
                     )
 
-        await self._run(finish, True)
+        return finish
 
     async def _requeue(
         self, to: State, due: str, where: list[str], args: list[Any], reason: str | None = None,

@@ -466,3 +466,17 @@ async def test_backlog_per_target_counts_what_waits_and_dates_the_oldest(store: 
     assert (loads["leo"].queued, loads["leo"].paused, loads["enkash"].queued) == (1, 0, 1)
     assert await store.sweep(T0 + timedelta(minutes=1)) == 1  # D's lease ran out
     assert (await store.backlog())["enkash"].retrying == 1
+
+
+async def test_finish_and_update_writes_the_po_and_the_outcome(store: Store) -> None:
+    from core.model import PurchaseOrder
+
+    await store.accept(msg(po="PO-F"), ["leo"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+    learnt = PurchaseOrder(po_number="PO-F", remote_ids={"leo": "ERP-1"})
+    await store.finish_and_update(d.id, attempt("delivered"), State.DELIVERED, "PO-F",
+                                  lambda po: learnt)  # fmt: skip
+    got = await store.get_message(d.message_id)
+    assert got is not None and got.deliveries[0].state is State.DELIVERED
+    state = await store.get_po("PO-F")
+    assert state is not None and state.remote_ids == {"leo": "ERP-1"}
