@@ -20,15 +20,19 @@ pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-p4"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """SQLite; one Redis with one partition (the default); one Redis with 4 partitions (the
+    merges of searches, counts and claims across partitions, cheaply)."""
     if request.param == "sqlite":
         s = Store.from_url(f"sqlite:///{tmp_path}/pohub.db")
     else:
         url = request.getfixturevalue("redis_url")
-        s = Store.from_url(url.rsplit("/", 1)[0] + f"/{hash(request.node.name) % 15 + 1}")
+        tag = uuid.uuid4().hex[:12]
+        options = "&partitions=4" if request.param == "redis-p4" else ""
+        s = Store.from_url(url.rsplit("/", 1)[0] + f"/0?prefix=c{tag}{options}")
     await s.open()
-    if request.param == "redis":
+    if request.param != "sqlite":
         await s._flush_for_tests()  # type: ignore[attr-defined]
     try:
         yield s
