@@ -43,7 +43,9 @@ class Store(abc.ABC):
             from gateway.store.sqlite import SqliteStore
 
             return SqliteStore(url)
-        if url.startswith(("redis://", "rediss://", "unix://")):
+        if url.startswith(
+            ("redis://", "rediss://", "unix://", "redis+cluster://", "redis+sentinel://")
+        ):
             from gateway.store.redis import RedisStore
 
             return RedisStore(url)

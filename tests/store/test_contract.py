@@ -20,12 +20,16 @@ pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "redis", "redis-p4"])
+@pytest.fixture(params=["sqlite", "redis", "redis-p4", "redis-cluster"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """SQLite; one Redis with one partition (the default); one Redis with 4 partitions (the
-    merges of searches, counts and claims across partitions, cheaply)."""
+    merges of searches, counts and claims across partitions, cheaply); a Redis Cluster of 3
+    primaries with the cluster default of 16 partitions."""
     if request.param == "sqlite":
         s = Store.from_url(f"sqlite:///{tmp_path}/pohub.db")
+    elif request.param == "redis-cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        s = Store.from_url(f"{url}?prefix=c{uuid.uuid4().hex[:12]}")
     else:
         url = request.getfixturevalue("redis_url")
         tag = uuid.uuid4().hex[:12]
