@@ -11,6 +11,7 @@ one: ``redis_keys`` (partitions and key names), ``redis_lua`` (the scripts), ``r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 from collections import defaultdict
@@ -36,7 +37,7 @@ from gateway.store.records import (
     load_exchanges,
 )
 from gateway.store.records import now as utc_now
-from gateway.store.redis_conn import StoreMisconfigured, connect, parse_url, safe_url
+from gateway.store.redis_conn import Bounded, StoreMisconfigured, connect, parse_url, safe_url
 from gateway.store.redis_keys import (
     GlobalKeys,
     Part,
@@ -77,6 +78,7 @@ class RedisStore(Store):
         self._r: Any = None
         self._scripts: dict[str, Any] = {}
         self._ready = False
+        self._gate: Any = contextlib.nullcontext()
         self._wait: tuple[Any, ...] = ()
         self._rr = random.randrange(self.n)
         """Where the next claim starts: processes start at random partitions and each claim
@@ -116,11 +118,13 @@ class RedisStore(Store):
         ``StoreMisconfigured`` does: the process must not start."""
         if self._r is not None:
             return
-        self._r = connect(self.settings)
+        raw = connect(self.settings)
+        self._r = Bounded(raw) if self.cluster else raw
+        self._gate = self._r.gate if self.cluster else contextlib.nullcontext()
         for name, body in SCRIPTS.items():
             # register_script runs EVALSHA and re-loads the script on NOSCRIPT (after a
             # restart or failover); on a Cluster, SCRIPT LOAD goes to every primary
-            self._scripts[name] = self._r.register_script(PRELUDE + body)
+            self._scripts[name] = raw.register_script(PRELUDE + body)
         if not await self.ping():
             log.warning("store.redis_unreachable", url=safe_url(self.url))
             return
@@ -185,7 +189,8 @@ class RedisStore(Store):
             await self._setup()
         base = part.base if part is not None else self.prefix
         declared = list(keys) if keys or part is None else [part.due]
-        return await self._scripts[name](keys=declared, args=[base, *args])
+        async with self._gate:
+            return await self._scripts[name](keys=declared, args=[base, *args])
 
     async def _run_durable(
         self, name: str, part: Part, keys: Sequence[str], args: Sequence[Any]
@@ -199,8 +204,10 @@ class RedisStore(Store):
         from gateway.store.redis_waits import run_and_wait
 
         script = self._scripts[name]
-        out, reply = await run_and_wait(self.r, self.cluster, script, list(keys),
-                                        [part.base, *args], self._wait)  # fmt: skip
+        raw = self.r.raw if self.cluster else self.r
+        async with self._gate:
+            out, reply = await run_and_wait(raw, self.cluster, script, list(keys),
+                                            [part.base, *args], self._wait)  # fmt: skip
         redis_durable.confirm(self._wait, reply)
         return out
 

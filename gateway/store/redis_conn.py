@@ -170,7 +170,9 @@ def connect(s: Settings) -> Any:
 
         return RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in s.nodes],
-            max_connections=MAX_CONNECTIONS,
+            # headroom over the MAX_CONNECTIONS permits of ``Bounded``: redis-py may hold a
+            # connection a moment after a command returns (and one for topology refreshes)
+            max_connections=2 * MAX_CONNECTIONS,
             **auth,
             **common,
         )
@@ -180,3 +182,32 @@ def connect(s: Settings) -> Any:
         list(s.nodes), socket_connect_timeout=2.0, socket_timeout=2.0
     )
     return sentinel.master_for(s.service, db=s.db, **auth, **common)
+
+
+class Bounded:
+    """A Cluster client that waits for a free connection instead of failing.
+
+    redis-py's Cluster client raises ``MaxConnectionsError`` past ``max_connections`` per
+    node, where the one-Redis client waits (``BlockingConnectionPool``). Here every command
+    holds one of ``MAX_CONNECTIONS`` permits while it runs, so a burst queues rather than
+    failing; the store takes a permit around each script (``gate``) and hands the scripts and
+    ``WAIT`` helpers the raw client (``raw``), so no call ever holds two."""
+
+    def __init__(self, client: Any, limit: int = MAX_CONNECTIONS) -> None:
+        import asyncio
+
+        self.raw = client
+        self.gate = asyncio.Semaphore(limit)
+
+    def __getattr__(self, name: str) -> Any:
+        import inspect
+
+        attr = getattr(self.raw, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+
+        async def bounded(*args: Any, **kwargs: Any) -> Any:
+            async with self.gate:
+                return await attr(*args, **kwargs)
+
+        return bounded

@@ -141,3 +141,17 @@ async def _until_durable(store: RedisStore, message: Message) -> Message:
         except NotDurable:
             await asyncio.sleep(0.1)
     return (await store.accept(message, ["leo"]))[0]
+
+
+async def test_a_burst_past_the_connection_limit_waits_instead_of_failing(
+    redis_cluster_url: str,
+) -> None:
+    """redis-py's Cluster client fails past max_connections per node; the store queues."""
+    store = RedisStore(f"{redis_cluster_url}?prefix=b{uuid.uuid4().hex[:8]}")
+    await store.open()
+    try:
+        done = await asyncio.gather(*(store.accept(msg(f"PO-{i}"), ["leo"]) for i in range(400)))
+        assert all(created for _, created in done)
+        assert (await store.counts())["queued"] == 400
+    finally:
+        await store.close()

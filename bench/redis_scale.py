@@ -1,0 +1,181 @@
+"""The Redis store past one Redis: the cost of each ``durability`` setting, and delivered/s,
+Redis CPU and commands per delivery on a Cluster of 1, 2 and 3 primaries.
+
+Both drive the store API directly (no HTTP, no targets): what is measured is the store.
+
+``--durability``: for each setting a fresh Redis set-up (``none``: AOF off, the baseline;
+``everysec``: AOF on; ``fsync``: ``appendfsync always`` (this server has no WAITAOF);
+``replica``: a primary and one replica, ``WAIT 1`` per accept), one process with
+``--concurrency`` coroutines ingesting new POs for ``--seconds``; prints accepted/s and
+Redis CPU (the primary's, and the replica's) per 1,000 accepts.
+
+``--scale``: for 1, 2 and 3 primaries (a Cluster, 16 partitions, AOF everysec), ``--procs``
+processes each run ingesters and claim/finish loops for ``--seconds``: a delivery is one
+ingest (GET + accept script), its share of a claim and one finish. Prints delivered/s,
+client CPU per delivery, Redis CPU per delivery (all primaries), commands per delivery (as
+Redis counts them: the scripts' inner calls included) and ops/s per primary. On this 2-core
+machine the Python clients saturate the cores long before Redis does: read the per-delivery
+costs, not the totals (docs/redis.md turns them into a sizing model).
+
+    uv run python bench/redis_scale.py --durability [--seconds 10] [--concurrency 64]
+    uv run python bench/redis_scale.py --scale [--seconds 10] [--procs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _redis_kit as kit
+from bench import _setup as s
+
+
+def _message(po: str) -> Any:
+    from gateway.store.records import Message
+
+    return Message(id=uuid.uuid4().hex, system="uniware", po_number=po, dedup_key=f"k:{po}",
+                   body='{"code": "' + po + '"}')  # fmt: skip
+
+
+def _change(po: str) -> Any:
+    from core.model import PurchaseOrder
+
+    return lambda _state: PurchaseOrder(po_number=po)
+
+
+async def _load(url: str, seconds: float, concurrency: int, deliver: bool) -> dict[str, float]:
+    """Ingest new POs (and, with ``deliver``, claim and finish them) for ``seconds``."""
+    import logging
+
+    import structlog
+
+    from gateway.store.records import State
+    from gateway.store.redis import RedisStore
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    store = RedisStore(url)
+    await store.open()
+    tag = uuid.uuid4().hex[:8]
+    counts = {"accepted": 0.0, "delivered": 0.0, "errors": 0.0}
+    stop = time.monotonic() + seconds
+
+    async def ingest(i: int) -> None:
+        n = 0
+        while time.monotonic() < stop:
+            po = f"PO-{tag}-{i}-{n}"
+            n += 1
+            try:
+                await store.ingest(_message(po), ["leo"], _change(po), False)
+                counts["accepted"] += 1
+            except Exception:
+                counts["errors"] += 1
+
+    async def work(i: int) -> None:
+        while time.monotonic() < stop:
+            claimed = await store.claim(f"w{tag}{i}", 16, 60)
+            for delivery, _ in claimed:
+                await store.finish(delivery.id, None, State.DELIVERED)
+                counts["delivered"] += 1
+            if not claimed:
+                await asyncio.sleep(0.005)
+
+    cpu0 = time.process_time()
+    tasks = [ingest(i) for i in range(concurrency)]
+    if deliver:
+        tasks += [work(i) for i in range(max(1, concurrency // 4))]
+    await asyncio.gather(*tasks)
+    counts["cpu"] = time.process_time() - cpu0
+    await store.close()
+    return counts
+
+
+def _proc(args: tuple[str, float, int, bool]) -> dict[str, float]:
+    return asyncio.run(_load(*args))
+
+
+def durability(args: argparse.Namespace) -> None:
+    setups: list[tuple[str, list[str], bool]] = [
+        ("none", ["--appendonly", "no"], False),
+        ("everysec", [], False),
+        ("fsync", ["--appendfsync", "always"], False),
+        ("replica", [], True),
+    ]
+    print(f"{'durability':<10} {'accepts/s':>10} {'vs none':>8} {'primary CPU ms/1k':>18}"
+          f" {'replica CPU ms/1k':>18}")  # fmt: skip
+    base = 0.0
+    for name, extra, with_replica in setups:
+        with tempfile.TemporaryDirectory() as tmp, s.Procs(Path(tmp)) as procs:
+            primary = kit.server(procs, Path(tmp), *extra)
+            replica = None
+            if with_replica:
+                replica = kit.server(procs, Path(tmp), "--replicaof", "127.0.0.1",
+                                     str(primary.port))  # fmt: skip
+                kit._until(lambda: kit._replicas(primary.port) >= 1)
+            url = f"redis://127.0.0.1:{primary.port}/0?durability={name}"
+            cpu0 = s.cpu_seconds(primary.pid)
+            rcpu0 = s.cpu_seconds(replica.pid) if replica else 0.0
+            got = _proc((url, args.seconds, args.concurrency, False))
+            cpu = s.cpu_seconds(primary.pid) - cpu0
+            rcpu = s.cpu_seconds(replica.pid) - rcpu0 if replica else 0.0
+        rate = got["accepted"] / args.seconds
+        base = base or rate
+        per_k = 1000 / max(got["accepted"], 1)
+        print(f"{name:<10} {rate:>10.0f} {rate / base:>8.2f} {cpu * 1000 * per_k:>18.1f}"
+              f" {rcpu * 1000 * per_k if replica else 0:>18.1f}"
+              + (f"  ({got['errors']:.0f} errors)" if got["errors"] else ""))  # fmt: skip
+
+
+def scale(args: argparse.Namespace) -> None:
+    print(f"{'primaries':>9} {'delivered/s':>11} {'client CPU µs/dlv':>18}"
+          f" {'Redis CPU µs/dlv':>17} {'cmds/dlv':>9} {'scripts/dlv':>11}"
+          f" {'ops/s per primary':>18}")  # fmt: skip
+    ctx = multiprocessing.get_context("spawn")
+    for primaries in (1, 2, 3):
+        with tempfile.TemporaryDirectory() as tmp, s.Procs(Path(tmp)) as procs:
+            nodes = kit.make_cluster(procs, Path(tmp), primaries)
+            url = f"redis+cluster://127.0.0.1:{nodes[0].port}"
+            cpu0 = [s.cpu_seconds(n.pid) for n in nodes]
+            cmd0 = [kit.commands(n.port) for n in nodes]
+            ev0 = [kit.scripts(n.port) for n in nodes]
+            job = (url, args.seconds, args.concurrency, True)
+            with ctx.Pool(args.procs) as pool:
+                results = pool.map(_proc, [job] * args.procs)
+            cpu = sum(s.cpu_seconds(n.pid) - c for n, c in zip(nodes, cpu0, strict=True))
+            cmds = [kit.commands(n.port) - c for n, c in zip(nodes, cmd0, strict=True)]
+            evs = sum(kit.scripts(n.port) - c for n, c in zip(nodes, ev0, strict=True))
+        delivered = sum(r["delivered"] for r in results)
+        client = sum(r["cpu"] for r in results)
+        d = max(delivered, 1)
+        per_primary = "/".join(f"{c / args.seconds:.0f}" for c in cmds)
+        print(f"{primaries:>9} {delivered / args.seconds:>11.0f} {client * 1e6 / d:>18.0f}"
+              f" {cpu * 1e6 / d:>17.0f} {sum(cmds) / d:>9.1f} {evs / d:>11.1f}"
+              f" {per_primary:>18}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--durability", action="store_true")
+    parser.add_argument("--scale", action="store_true")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--procs", type=int, default=2)
+    args = parser.parse_args()
+    if not (args.durability or args.scale):
+        parser.error("say --durability and/or --scale")
+    if args.durability:
+        durability(args)
+    if args.scale:
+        scale(args)
+
+
+if __name__ == "__main__":
+    main()
