@@ -20,6 +20,7 @@ class Node:
     dir: Path
     proc: subprocess.Popen[bytes]
     name: str
+    cmd: list[str]
 
     @property
     def pid(self) -> int:
@@ -46,11 +47,14 @@ def server(procs: s.Procs, tmp: Path, *extra: str, cluster: bool = False) -> Nod
     name = f"redis-{port}"
     proc = procs.start(name, cmd, cpu=s.OTHER_CPU)
     s.wait_port(port, proc)
-    return Node(port, bus, data, proc, name)
+    return Node(port, bus, data, proc, name, cmd)
 
 
-def restart(procs: s.Procs, node: Node, cmd: list[str]) -> None:
-    node.proc = procs.start(node.name, cmd, cpu=s.OTHER_CPU)
+def restart(procs: s.Procs, node: Node) -> None:
+    """The node again, same port and data directory (a cluster node rejoins by nodes.conf)."""
+    if node.proc in procs.running:
+        procs.running.remove(node.proc)
+    node.proc = procs.start(node.name, node.cmd, cpu=s.OTHER_CPU)
     s.wait_port(node.port, node.proc)
 
 

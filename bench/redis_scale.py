@@ -119,7 +119,7 @@ def durability(args: argparse.Namespace) -> None:
             if with_replica:
                 replica = kit.server(procs, Path(tmp), "--replicaof", "127.0.0.1",
                                      str(primary.port))  # fmt: skip
-                kit._until(lambda: kit._replicas(primary.port) >= 1)
+                kit._until(lambda p=primary.port: kit._replicas(p) >= 1)
             url = f"redis://127.0.0.1:{primary.port}/0?durability={name}"
             cpu0 = s.cpu_seconds(primary.pid)
             rcpu0 = s.cpu_seconds(replica.pid) if replica else 0.0
