@@ -5,14 +5,16 @@ Both drive the store API directly (no HTTP, no targets): what is measured is the
 
 ``--durability``: for each setting a fresh Redis set-up (``none``: AOF off, the baseline;
 ``everysec``: AOF on; ``fsync``: ``appendfsync always`` (this server has no WAITAOF);
-``replica``: a primary and one replica, ``WAIT 1`` per accept), one process with
-``--concurrency`` coroutines ingesting new POs for ``--seconds``; prints accepted/s and
-Redis CPU (the primary's, and the replica's) per 1,000 accepts.
+``replica``: a primary and one replica, ``WAIT 1`` per accept), all running at once and
+measured in ``--rounds`` interleaved rounds: ``--concurrency`` coroutines ingesting new POs
+(accepts/s, the primary's CPU per accept), then one at a time (ms per accept: what a sender
+waits). Medians.
 
 ``--scale``: for 1, 2 and 3 primaries (a Cluster, 16 partitions, AOF everysec), ``--procs``
 processes each run ingesters and claim/finish loops for ``--seconds``: a delivery is one
 ingest (GET + accept script), its share of a claim and one finish. Prints delivered/s,
-client CPU per delivery, Redis CPU per delivery (all primaries), commands per delivery (as
+client CPU per delivery, Redis CPU per delivery (all primaries, their idle upkeep measured
+for 3 s before and subtracted), commands per delivery (as
 Redis counts them: the scripts' inner calls included) and ops/s per primary. On this 2-core
 machine the Python clients saturate the cores long before Redis does: read the per-delivery
 costs, not the totals (docs/redis.md turns them into a sizing model).
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _redis_kit as kit
 from bench import _setup as s
+
+IDLE_S = 3.0
 
 
 def _message(po: str) -> Any:
@@ -103,35 +108,44 @@ def _proc(args: tuple[str, float, int, bool]) -> dict[str, float]:
 
 
 def durability(args: argparse.Namespace) -> None:
+    """All four set-ups side by side, measured in interleaved rounds (each setting for
+    ``seconds / rounds`` per round, medians reported), so load from other processes on a
+    shared machine falls on every setting alike."""
     setups: list[tuple[str, list[str], bool]] = [
         ("none", ["--appendonly", "no"], False),
         ("everysec", [], False),
         ("fsync", ["--appendfsync", "always"], False),
         ("replica", [], True),
     ]
-    print(f"{'durability':<10} {'accepts/s':>10} {'vs none':>8} {'primary CPU ms/1k':>18}"
-          f" {'replica CPU ms/1k':>18}")  # fmt: skip
-    base = 0.0
-    for name, extra, with_replica in setups:
-        with tempfile.TemporaryDirectory() as tmp, s.Procs(Path(tmp)) as procs:
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in setups}
+    lat: dict[str, list[float]] = {name: [] for name, _, _ in setups}
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in setups}
+    with tempfile.TemporaryDirectory() as tmp, s.Procs(Path(tmp)) as procs:
+        servers = {}
+        for name, extra, with_replica in setups:
             primary = kit.server(procs, Path(tmp), *extra)
-            replica = None
             if with_replica:
-                replica = kit.server(procs, Path(tmp), "--replicaof", "127.0.0.1",
-                                     str(primary.port))  # fmt: skip
+                kit.server(procs, Path(tmp), "--replicaof", "127.0.0.1", str(primary.port))
                 kit._until(lambda p=primary.port: kit._replicas(p) >= 1)
-            url = f"redis://127.0.0.1:{primary.port}/0?durability={name}"
-            cpu0 = s.cpu_seconds(primary.pid)
-            rcpu0 = s.cpu_seconds(replica.pid) if replica else 0.0
-            got = _proc((url, args.seconds, args.concurrency, False))
-            cpu = s.cpu_seconds(primary.pid) - cpu0
-            rcpu = s.cpu_seconds(replica.pid) - rcpu0 if replica else 0.0
-        rate = got["accepted"] / args.seconds
-        base = base or rate
-        per_k = 1000 / max(got["accepted"], 1)
-        print(f"{name:<10} {rate:>10.0f} {rate / base:>8.2f} {cpu * 1000 * per_k:>18.1f}"
-              f" {rcpu * 1000 * per_k if replica else 0:>18.1f}"
-              + (f"  ({got['errors']:.0f} errors)" if got["errors"] else ""))  # fmt: skip
+            servers[name] = primary
+        share = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            for name, primary in servers.items():
+                url = f"redis://127.0.0.1:{primary.port}/0?durability={name}"
+                cpu0 = s.cpu_seconds(primary.pid)
+                got = _proc((url, share, args.concurrency, False))
+                used = s.cpu_seconds(primary.pid) - cpu0
+                rates[name].append(got["accepted"] / share)
+                cpu[name].append(used * 1e6 / max(got["accepted"], 1))
+                one = _proc((url, min(share, 2.0), 1, False))  # one at a time: latency
+                lat[name].append(min(share, 2.0) * 1000 / max(one["accepted"], 1))
+    print(f"{'durability':<10} {'accepts/s':>10} {'vs none':>8} {'ms per accept (1 client)':>25}"
+          f" {'primary CPU µs/accept':>22}")  # fmt: skip
+    base = statistics.median(rates["none"])
+    for name in rates:
+        rate = statistics.median(rates[name])
+        print(f"{name:<10} {rate:>10.0f} {rate / base:>8.2f} {statistics.median(lat[name]):>25.2f}"
+              f" {statistics.median(cpu[name]):>22.0f}")  # fmt: skip
 
 
 def scale(args: argparse.Namespace) -> None:
@@ -143,6 +157,9 @@ def scale(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp, s.Procs(Path(tmp)) as procs:
             nodes = kit.make_cluster(procs, Path(tmp), primaries)
             url = f"redis+cluster://127.0.0.1:{nodes[0].port}"
+            idle0 = [s.cpu_seconds(n.pid) for n in nodes]
+            time.sleep(IDLE_S)  # each node's own upkeep (cron, cluster bus, AOF), subtracted
+            idle = sum(s.cpu_seconds(n.pid) - c for n, c in zip(nodes, idle0, strict=True))
             cpu0 = [s.cpu_seconds(n.pid) for n in nodes]
             cmd0 = [kit.commands(n.port) for n in nodes]
             ev0 = [kit.scripts(n.port) for n in nodes]
@@ -150,6 +167,7 @@ def scale(args: argparse.Namespace) -> None:
             with ctx.Pool(args.procs) as pool:
                 results = pool.map(_proc, [job] * args.procs)
             cpu = sum(s.cpu_seconds(n.pid) - c for n, c in zip(nodes, cpu0, strict=True))
+            cpu = max(0.0, cpu - idle * args.seconds / IDLE_S)
             cmds = [kit.commands(n.port) - c for n, c in zip(nodes, cmd0, strict=True)]
             evs = sum(kit.scripts(n.port) - c for n, c in zip(nodes, ev0, strict=True))
         delivered = sum(r["delivered"] for r in results)
@@ -168,6 +186,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5, help="--durability: interleaved rounds")
     args = parser.parse_args()
     if not (args.durability or args.scale):
         parser.error("say --durability and/or --scale")

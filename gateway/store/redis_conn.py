@@ -87,9 +87,13 @@ def parse_url(url: str, prefix: str | None = None) -> Settings:
         )
     scheme = parts.scheme
     kind = {CLUSTER_SCHEME: "cluster", SENTINEL_SCHEME: "sentinel"}.get(scheme, "plain")
+    chosen_durability = opts.get("durability") or Durability.EVERYSEC
+    if chosen_durability not in set(Durability):
+        raise StoreMisconfigured(f"durability={chosen_durability!r}: give one of"
+                                 f" {', '.join(d.value for d in Durability)}")  # fmt: skip
+    durability = Durability(chosen_durability)
     try:
         partitions = int(opts.get("partitions") or DEFAULT_PARTITIONS[kind])
-        durability = Durability(opts.get("durability") or Durability.EVERYSEC)
         wait_ms = int(opts.get("wait_ms") or 1000)
     except ValueError as exc:
         raise StoreMisconfigured(f"store URL option: {exc}") from None
