@@ -15,7 +15,9 @@ processes each run ingesters and claim/finish loops for ``--seconds``: a deliver
 ingest (GET + accept script), its share of a claim and one finish. Prints delivered/s,
 client CPU per delivery, Redis CPU per delivery (all primaries, their idle upkeep measured
 for 3 s before and subtracted), commands per delivery (as
-Redis counts them: the scripts' inner calls included) and ops/s per primary. On this 2-core
+Redis counts them: the scripts' inner calls included), the µs Redis spent executing scripts
+per delivery (INFO commandstats: its own timing, without request/reply I/O) and ops/s
+per primary. On this 2-core
 machine the Python clients saturate the cores long before Redis does: read the per-delivery
 costs, not the totals (docs/redis.md turns them into a sizing model).
 
@@ -150,7 +152,7 @@ def durability(args: argparse.Namespace) -> None:
 
 def scale(args: argparse.Namespace) -> None:
     print(f"{'primaries':>9} {'delivered/s':>11} {'client CPU µs/dlv':>18}"
-          f" {'Redis CPU µs/dlv':>17} {'cmds/dlv':>9} {'scripts/dlv':>11}"
+          f" {'Redis CPU µs/dlv':>17} {'script µs/dlv':>14} {'cmds/dlv':>9} {'scripts/dlv':>11}"
           f" {'ops/s per primary':>18}")  # fmt: skip
     ctx = multiprocessing.get_context("spawn")
     for primaries in (1, 2, 3):
@@ -169,13 +171,15 @@ def scale(args: argparse.Namespace) -> None:
             cpu = sum(s.cpu_seconds(n.pid) - c for n, c in zip(nodes, cpu0, strict=True))
             cpu = max(0.0, cpu - idle * args.seconds / IDLE_S)
             cmds = [kit.commands(n.port) - c for n, c in zip(nodes, cmd0, strict=True)]
-            evs = sum(kit.scripts(n.port) - c for n, c in zip(nodes, ev0, strict=True))
+            ev1 = [kit.scripts(n.port) for n in nodes]
+            evs = sum(b[0] - a[0] for a, b in zip(ev0, ev1, strict=True))
+            exec_us = sum(b[1] - a[1] for a, b in zip(ev0, ev1, strict=True))
         delivered = sum(r["delivered"] for r in results)
         client = sum(r["cpu"] for r in results)
         d = max(delivered, 1)
         per_primary = "/".join(f"{c / args.seconds:.0f}" for c in cmds)
         print(f"{primaries:>9} {delivered / args.seconds:>11.0f} {client * 1e6 / d:>18.0f}"
-              f" {cpu * 1e6 / d:>17.0f} {sum(cmds) / d:>9.1f} {evs / d:>11.1f}"
+              f" {cpu * 1e6 / d:>17.0f} {exec_us / d:>14.0f} {sum(cmds) / d:>9.1f} {evs / d:>11.1f}"
               f" {per_primary:>18}")  # fmt: skip
 
 
