@@ -1,6 +1,7 @@
 """The Redis Cluster of ``bench/chaos.py --store redis-cluster`` (not a benchmark itself).
 
-3 primaries with one replica each (AOF on, ``appendfsync everysec``; node timeout 1 s). Its
+3 primaries with one replica each (AOF on, ``appendfsync everysec``, or ``always`` for
+``--durability fsync``; node timeout 1 s). Its
 ``restart()`` is the chaos step: SIGKILL the primary that owns partition 0 (no fsync, no
 goodbye), wait until its replica has been promoted and the cluster serves every slot again,
 then start the killed node again on its port and data directory, where it rejoins as the
@@ -22,7 +23,9 @@ from bench import _setup as s
 class ClusterChaos:
     def __init__(self, procs: s.Procs, tmp: Path, durability: str) -> None:
         self.procs, self.durability = procs, durability
-        self.nodes = kit.make_cluster(procs, tmp, 3, 1)
+        # fsync on a server without WAITAOF needs appendfsync always (the store checks)
+        extra = ("--appendfsync", "always") if durability == "fsync" else ()
+        self.nodes = kit.make_cluster(procs, tmp, 3, 1, *extra)
         self.what = "a Cluster primary SIGKILLed and its replica promoted"
 
     @property

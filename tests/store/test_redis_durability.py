@@ -71,6 +71,9 @@ async def test_replica_waits_for_a_replica_and_is_refused_without_one() -> None:
                 assert created
                 # WAIT 1 returned: the replica has it already, nothing to wait for here
                 assert await replica.exists(store.parts[0].msg(stored.id)) == 1
+                await store.r.script_flush()  # as after a restart: NOSCRIPT, loaded again
+                again, created = await store.accept(msg("PO-R2"), ["leo"])
+                assert created and await replica.exists(store.parts[0].msg(again.id)) == 1
             finally:
                 await replica.aclose()
                 await store.close()
