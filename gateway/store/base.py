@@ -49,7 +49,10 @@ class Store(abc.ABC):
             from gateway.store.redis import RedisStore
 
             return RedisStore(url)
-        raise ValueError(f"unknown store URL {url!r}: use sqlite:///path or redis://host:port/db")
+        raise ValueError(
+            f"unknown store URL {url!r}: use sqlite:///path, redis://host:port/db,"
+            " redis+cluster://host:port or redis+sentinel://host:port/service"
+        )
 
     # life cycle ------------------------------------------------------------------------
     @abc.abstractmethod
