@@ -127,14 +127,25 @@ class Unsure:
     version: int | None = None
     """The target's object version as the hub last learnt it (AlphaAlpha: the last reply's
     ``updated``, ms): what the target did after it may be the lost call's doing."""
-    po_number: str | None = None
-    """The hub's PO number."""
-    owner: Callable[[str], Awaitable[str | None]] | None = None
-    """Which hub PO already holds a remote id (the store's crosswalk); None: nobody's."""
-    claim: Callable[[str], Awaitable[bool]] | None = None
-    """Take a remote id for this hub PO in the crosswalk, atomically, unless another hub PO
-    holds it: True when it is now this PO's. Two deliveries that lost their create replies
-    at once cannot both adopt the same remote PO."""
+
+
+@dataclass(frozen=True, slots=True)
+class Crosswalk:
+    """The hub's crosswalk ``(system, remote id) -> hub PO`` as one delivery sees it.
+
+    A system that assigns its own ids to the hub's POs (AlphaAlpha's ``create``) and knows
+    nothing of the hub's number cannot be asked which order is whose: the crosswalk is the
+    one place that says it. The client claims an id the moment a create's reply names it,
+    before anything else is sent to that order, so an order is acted on by one hub PO only
+    (issue 12)."""
+
+    po_number: str
+    """The hub's PO number this delivery is for."""
+    owner: Callable[[str], Awaitable[str | None]]
+    """Which hub PO already holds a remote id; None: nobody's."""
+    claim: Callable[[str], Awaitable[bool]]
+    """Take a remote id for this hub PO, atomically, unless another hub PO holds it: True
+    when it is now this PO's (first wins)."""
 
 
 def make_transport(kind: str = "aiohttp") -> httpx.AsyncBaseTransport:
@@ -187,13 +198,15 @@ class SystemClient:
         remote_ids: AbcMapping[str, str] | None = None,
         exchanges: list[Exchange] | None = None,
         unsure: Unsure | None = None,
+        crosswalk: Crosswalk | None = None,
     ) -> Delivered:
         """Run the plan from ``start_step``; a failure carries its step and the ids learned.
 
         With ``exchanges``, every call sent is appended to it as it went on the wire (secret
         headers redacted, bodies capped), failed ones included. ``unsure``: an earlier
         sending got no reply; the kit sends again (the systems it serves as it is upsert),
-        a client for a system that is not idempotent overrides this to read back first."""
+        a client for a system that is not idempotent overrides this to read back first.
+        ``crosswalk``: used by a client whose target assigns the PO's id (see ``Crosswalk``)."""
         learned = dict(remote_ids or {})
         started = time.perf_counter()
         result = Delivered(status=0, body=None, remote_ids=learned)

@@ -59,10 +59,17 @@ in ``_received`` too, so the check replays its version rule to tell applied from
 * **re-sent requests**: a write key applied more than once (the hub sent it again after a
   failure it could not tell from a loss). Not a failure in itself: upsert targets (Uniware,
   Leo, AppliQloud) take the same event twice with no harm;
-* **double effects** (business level, keys being ignored): per hub PO more than one
-  AlphaAlpha PO, or one AlphaAlpha PO written for more than one hub PO (AlphaAlpha numbers
+* **double effects** (business level, keys being ignored): at AlphaAlpha, one AlphaAlpha
+  PO per hub PO, judged against the hub's crosswalk (``GET /api/v1/purchase-orders/{po}``,
+  ``remote_ids``): an order no hub PO holds (a create that took effect twice), an order
+  held by two hub POs, an order acted on (approve, patch, receive...) for a hub PO that does
+  not hold it, a hub PO that wrote there and holds none, and an order held by a hub PO
+  other than its creator whose content differs from the holder's create (AlphaAlpha numbers
   its POs in creation order, so the n-th create applied made ``AA-PO-n``; later calls name
-  the PO in their path; the count is cross-checked with its ``dynamic-search``); an
+  the PO in their path; the count is cross-checked with its ``dynamic-search``). A create
+  request carries nothing of the hub, so until the hub claims the order it made, identical
+  orders are interchangeable: one hub PO adopting the identical order another's create
+  made, while that one creates its own, is one order each, not a double effect; an
   AlphaAlpha order with more received than ordered; a non-idempotent AlphaAlpha step
   (create, a lifecycle action, comment, receive-goods) applied twice for one delivery; one
   hub event applied at EnKash as more than one version step, or an EnKash version applied
@@ -116,11 +123,12 @@ TARGETS = sorted({t for targets in ROUTES.values() for t in targets})
 UPSERT = frozenset({"uniware", "leo", "appliqloud"})
 """Targets that take a whole document (or status) each time: a resend is harmless."""
 PLANS: dict[str, list[tuple[str, str | None]]] = {
-    # (source, status it says) per event. Family "status" (even POs): EnKash names the PO,
-    # Leo moves it on, and Leo's writes to Uniware and EnKash follow. Family "document" (odd
-    # POs): AppliQloud updates the whole PO for AlphaAlpha. Kept apart because an
-    # AppliQloud update replaces the stored PO with one that has no Uniware ``created``
-    # date, and a Leo status rendered for Uniware after it parks (docs/reliability.md, "Found with honest targets" C).
+    # (source, status it says) per event; a PO's family is its number modulo 3. "status":
+    # EnKash names the PO, Leo moves it on, and Leo's writes to Uniware and EnKash follow.
+    # "document": AppliQloud updates the whole PO for AlphaAlpha. "mixed": both on one PO,
+    # with a Uniware PENDING_APPROVAL queued behind an AppliQloud update (the update must not
+    # drive AlphaAlpha past it: docs/reliability.md, finding D) and Leo statuses written to
+    # Uniware after an AppliQloud update (which must not erase Uniware's ``created``: C).
     "status": [("uniware", "CREATED"), ("enkash", "PENDING_APPROVAL"), ("leo", "APPROVED"),
                ("uniware", "APPROVED"), ("leo", "CONFIRMED"), ("uniware", "APPROVED"),
                ("leo", "CONFIRMED"), ("uniware", "APPROVED"), ("leo", "CONFIRMED"),
@@ -129,7 +137,12 @@ PLANS: dict[str, list[tuple[str, str | None]]] = {
                  ("appliqloud", None), ("uniware", "APPROVED"), ("appliqloud", None),
                  ("uniware", "APPROVED"), ("appliqloud", None), ("uniware", "APPROVED"),
                  ("appliqloud", None)],
+    "mixed": [("uniware", "CREATED"), ("enkash", "PENDING_APPROVAL"), ("appliqloud", None),
+              ("uniware", "PENDING_APPROVAL"), ("leo", "APPROVED"), ("uniware", "APPROVED"),
+              ("appliqloud", None), ("leo", "CONFIRMED"), ("uniware", "APPROVED"),
+              ("appliqloud", None)],
 }  # fmt: skip
+FAMILIES = ("status", "document", "mixed")
 MAX_EVENTS = 10
 INBOUND = {
     "uniware": ("POST", "/inbound/uniware/approvedPurchaseOrder"),
@@ -157,7 +170,7 @@ AA_ID = re.compile(r"^/api/v1/purchase-orders/(?!find/|dynamic-search|stats)([^/
 
 
 def plan_of(po: int, event: int) -> tuple[str, str | None]:
-    return PLANS["status" if po % 2 == 0 else "document"][event]
+    return PLANS[FAMILIES[po % len(FAMILIES)]][event]
 
 
 def chaos_config(tmp: Path, sim: str, store: str) -> Path:
@@ -432,13 +445,33 @@ def check(sim: str, hub_url: str, sender: Sender, aa_auth: dict[str, str]) -> di
             received[t] = client.get(f"{sim}/{t}/_received").json()
     orders = aa_orders(sim, aa_auth)
     messages = hub_messages(hub_url)
-    return analyse(received, orders, messages, sender.accepted, sender.source)
+    holders = aa_holders(hub_url, sender.accepted)
+    return analyse(received, orders, messages, sender.accepted, sender.source, holders)
+
+
+def aa_holders(url: str, accepted: dict[str, list[str]]) -> dict[str, str]:
+    """The hub's crosswalk at AlphaAlpha: hub PO -> the AlphaAlpha PO it holds (the PO
+    state's ``remote_ids``), for every hub PO the run pushed."""
+    out: dict[str, str] = {}
+    with httpx.Client(base_url=url, headers=ADMIN, timeout=120) as client:
+        for po in accepted:
+            got = client.get(f"/api/v1/purchase-orders/{po}")
+            if got.status_code == 200:
+                held = ((got.json().get("po") or {}).get("remote_ids") or {}).get("alphaalpha")
+                if held:
+                    out[po] = held
+    return out
 
 
 def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
             messages: dict[str, dict[str, Any]], accepted: dict[str, list[str]],
-            source: dict[str, str]) -> dict[str, Any]:  # fmt: skip
-    """The checks, from what the simulators and the hub hold (also ``--recheck`` a dump)."""
+            source: dict[str, str], holders: dict[str, str] | None = None,
+            ) -> dict[str, Any]:  # fmt: skip
+    """The checks, from what the simulators and the hub hold (also ``--recheck`` a dump).
+
+    ``holders`` (the hub's crosswalk, hub PO -> AlphaAlpha PO) settles who an AlphaAlpha
+    PO belongs to: a create request carries nothing of the hub, so until the hub claims
+    the PO it made, identical creates are interchangeable (see ``_aa_doubles``)."""
     owner = {d["id"]: m["id"] for m in messages.values() for d in m["deliveries"]}
     place = {mid: (po, i) for po, ids in accepted.items() for i, mid in enumerate(ids)}
     r: Counter[str] = Counter()
@@ -450,6 +483,8 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
     creates = Counter[str]()  # hub PO -> AlphaAlpha creates applied
     aa_ids: dict[str, set[str]] = defaultdict(set)  # hub PO -> AlphaAlpha POs it made or wrote
     aa_pos: dict[str, set[str]] = defaultdict(set)  # AlphaAlpha PO -> hub POs that did
+    made: dict[str, tuple[str, str]] = {}  # AlphaAlpha PO -> (hub PO that created it, content)
+    acted: dict[str, set[str]] = defaultdict(set)  # AlphaAlpha PO -> hub POs that acted on it
     versions: dict[str, Counter[int]] = defaultdict(Counter)  # EnKash objectId -> newVersion
     for t in TARGETS:
         keys = Counter[str]()
@@ -490,9 +525,11 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
                 if step == "create":
                     creates[po] += 1
                     aa_id = f"AA-PO-{sum(creates.values()):06d}"
+                    made[aa_id] = (po, _aa_content(rec.get("json")))
                 else:
                     found = AA_ID.match(rec["path"])
                     aa_id = found.group(1) if found else "?"
+                    acted[aa_id].add(po)
                 aa_ids[po].add(aa_id)
                 aa_pos[aa_id].add(po)
             if t == "enkash":
@@ -503,20 +540,10 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
         per_target[t]["re-sent"] = sum(n - 1 for n in keys.values() if n > 1)
         per_target[t]["dropped replies"] = received[t].get("dropped", 0)
     doubles = Counter[str]()
-    for po, made in aa_ids.items():
-        if len(made) > 1:
-            doubles["alphaalpha: more than one AlphaAlpha PO for a hub PO"] += len(made) - 1
-            if len(problems) < 12:
-                problems.append(f"double alphaalpha {po}: {len(made)} AlphaAlpha POs "
-                                f"({', '.join(sorted(made))}; {creates[po]} created)")  # fmt: skip
-    for aa_id, pos in aa_pos.items():
-        if len(pos) > 1:
-            doubles["alphaalpha: one AlphaAlpha PO written for more than one hub PO"] += (
-                len(pos) - 1
-            )
-            if len(problems) < 16:
-                problems.append(f"double alphaalpha {aa_id}: written for hub POs "
-                                f"{', '.join(sorted(pos))}")  # fmt: skip
+    if holders is None:  # an old dump: who created an order is whose it is
+        _aa_doubles_by_creator(aa_ids, aa_pos, creates, doubles, problems)
+    else:
+        _aa_doubles(made, acted, holders, doubles, problems)
     if len(orders) != sum(creates.values()):
         problems.append(f"alphaalpha holds {len(orders)} orders; the hub's creates that took "
                         f"effect: {sum(creates.values())}")  # fmt: skip
@@ -595,8 +622,83 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
     problems += [f"{n} x {k}" for k, n in why.most_common(10)]
     problems += [f"{n} x double effect: {k}" for k, n in doubles.most_common()]
     raw = {"received": received, "alphaalpha_orders": orders, "messages": messages,
-           "accepted": accepted, "source": source}  # fmt: skip
+           "accepted": accepted, "source": source, "alphaalpha_holders": holders}  # fmt: skip
     return {"counts": dict(r), "problems": problems, "per_target": per_target, "raw": raw}
+
+
+def _aa_doubles_by_creator(
+    aa_ids: dict[str, set[str]], aa_pos: dict[str, set[str]], creates: Counter[str],
+    doubles: Counter[str], problems: list[str],
+) -> None:  # fmt: skip
+    """Double effects at AlphaAlpha when the hub's crosswalk is unknown (a dump made before
+    it was recorded): an order is its creator's."""
+    for po, made in aa_ids.items():
+        if len(made) > 1:
+            doubles["alphaalpha: more than one AlphaAlpha PO for a hub PO"] += len(made) - 1
+            if len(problems) < 12:
+                problems.append(f"double alphaalpha {po}: {len(made)} AlphaAlpha POs "
+                                f"({', '.join(sorted(made))}; {creates[po]} created)")  # fmt: skip
+    for aa_id, pos in aa_pos.items():
+        if len(pos) > 1:
+            doubles["alphaalpha: one AlphaAlpha PO written for more than one hub PO"] += (
+                len(pos) - 1
+            )
+            if len(problems) < 16:
+                problems.append(f"double alphaalpha {aa_id}: written for hub POs "
+                                f"{', '.join(sorted(pos))}")  # fmt: skip
+
+
+def _aa_doubles(
+    made: dict[str, tuple[str, str]], acted: dict[str, set[str]], holders: dict[str, str],
+    doubles: Counter[str], problems: list[str],
+) -> None:  # fmt: skip
+    """Double effects at AlphaAlpha, business level: one AlphaAlpha PO per hub PO.
+
+    - every order AlphaAlpha made is held by a hub PO (else a create took effect twice);
+    - no two hub POs hold one order; every hub PO that created or acted holds one;
+    - calls naming an order (approve, patch, receive...) come from its holder only;
+    - an order held by a hub PO other than the one whose create made it (it adopted it after
+      its own create's reply was lost) has the same content as the holder's create: the
+      create request carries nothing of the hub, so identical orders are interchangeable
+      until claimed, and a swap between them changes nothing anyone can see.
+    """
+
+    def note(kind: str, text: str) -> None:
+        doubles[f"alphaalpha: {kind}"] += 1
+        if len(problems) < 16:
+            problems.append(f"double alphaalpha {text}")
+
+    held_by: dict[str, list[str]] = defaultdict(list)
+    for po, aa_id in holders.items():
+        held_by[aa_id].append(po)
+    content = {po: c for po, c in made.values()}
+    for aa_id, pos in held_by.items():
+        if len(pos) > 1:
+            note("one AlphaAlpha PO held by more than one hub PO", f"{aa_id}: {sorted(pos)}")
+    for aa_id, (creator, what) in sorted(made.items()):
+        holder = held_by.get(aa_id, [None])[0]
+        if holder is None:
+            note("an AlphaAlpha PO no hub PO holds (a create took effect twice)",
+                 f"{aa_id}: created for {creator}, held by none")  # fmt: skip
+        elif holder != creator and content.get(holder, what) != what:
+            note("an adopted AlphaAlpha PO unlike the holder's create",
+                 f"{aa_id}: created for {creator}, held by {holder}")  # fmt: skip
+    for aa_id, pos in sorted(acted.items()):
+        holder = held_by.get(aa_id, [None])[0]
+        for po in sorted(pos - {holder}):
+            note("an AlphaAlpha PO acted on for a hub PO that does not hold it",
+                 f"{aa_id}: by {po}, held by {holder}")  # fmt: skip
+    for po in sorted({c for c, _ in made.values()} | {p for ps in acted.values() for p in ps}):
+        if po not in holders:
+            note("a hub PO that wrote to AlphaAlpha holds no AlphaAlpha PO", po)
+
+
+def _aa_content(body: Any) -> str:
+    """A create request's content, comparable: subsidiary and products, order-free."""
+    if not isinstance(body, dict):
+        return "?"
+    products = sorted(json.dumps(p, sort_keys=True) for p in body.get("products") or [])
+    return json.dumps([body.get("subsidiaryId"), products])
 
 
 def _enkash_takes(rec: dict[str, Any], held: dict[str, int]) -> bool:
@@ -775,7 +877,7 @@ def main() -> None:
     if args.recheck:
         raw = json.loads(Path(args.recheck).read_text())
         again = analyse(raw["received"], raw["alphaalpha_orders"], raw["messages"],
-                        raw["accepted"], raw["source"])  # fmt: skip
+                        raw["accepted"], raw["source"], raw.get("alphaalpha_holders"))  # fmt: skip
         for k, v in sorted(again["counts"].items()):
             print(f"    {k}: {v}")
         for p in again["problems"]:

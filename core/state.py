@@ -14,12 +14,14 @@ from core.model import (
     Line,
     LineReceipt,
     LineStatus,
+    Party,
     PoEvent,
     PoStatus,
     PurchaseOrder,
     Schedule,
     ScheduleStatus,
     StatusChange,
+    Taxes,
 )
 
 
@@ -66,11 +68,107 @@ def _replace(state: PurchaseOrder | None, event: PoEvent) -> PurchaseOrder:
     }
     if state is not None and event.po.status is None and event.po.source_status is None:
         update["status"], update["source_status"] = state.status, state.source_status
+    po = filled(event.po, state)
     if state is not None:
-        update["lines"] = [
-            _keep_received(line, state.line(line.line_number)) for line in event.po.lines
-        ]
-    return event.po.model_copy(update=update)
+        update["lines"] = [_keep_received(line, state.line(line.line_number)) for line in po.lines]
+    return po.model_copy(update=update)
+
+
+HEADER_KEPT = ("po_type", "created_at", "created_by", "delivery_date", "expiry_date",
+               "currency", "amended_po_number", "amendment_po_number")  # fmt: skip
+"""Header fields a full PO that leaves them empty does not erase: no dialect clears them by
+omission, and several cannot say them at all (AppliQloud's update has no ``created``)."""
+LINE_KEPT = ("sku", "vendor_sku", "product_name", "product_group", "unit", "mrp",
+             "item_type", "ascription", "location", "storage", "required_delivery_date",
+             "status", "source_status", "quantity")  # fmt: skip
+"""Line fields kept the same way, for the line with the same number."""
+LINE_CHARGES = ("discount", "discount_percent", "logistic_charges")
+"""A line's charges: kept while its quantity and price stay (a discount may be per line)."""
+
+
+def filled(po: PurchaseOrder, state: PurchaseOrder | None) -> PurchaseOrder:
+    """``po`` (a sender's whole PO) with what it leaves empty taken from the stored PO.
+
+    A full-document dialect says only what it has words for: AppliQloud's update carries no
+    creation time, creator, expiry or MRP, so replacing the stored PO by it would erase them
+    and a later write to Uniware, whose document requires them, would have none (chaos
+    finding C). An empty header or line field (``HEADER_KEPT``, ``LINE_KEPT``), party name,
+    e-mail or code, custom fields, and ids keep the stored value. A total and taxes, which
+    are computed from quantities and prices, are kept only while those did not change; a
+    stale one would be a number nobody stated."""
+    if state is None:
+        return po
+    update: dict[str, object] = {
+        k: getattr(state, k) for k in HEADER_KEPT
+        if getattr(po, k) is None and getattr(state, k) is not None
+    }  # fmt: skip
+    update["buyer"] = _party(po.buyer, state.buyer)
+    update["supplier"] = _party(po.supplier, state.supplier)
+    if not po.custom_fields and state.custom_fields:
+        update["custom_fields"] = state.custom_fields
+    same_money = [_line_filled(line, state.line(line.line_number)) for line in po.lines]
+    update["lines"] = [line for line, _ in same_money]
+    unchanged = len(po.lines) == len(state.lines) and all(same for _, same in same_money)
+    if po.total is None and state.total is not None and unchanged:
+        update["total"] = state.total
+    return po.model_copy(update=update)
+
+
+def _party(new: Party, old: Party) -> Party:
+    kept = {k: getattr(old, k) for k in ("code", "name", "email")
+            if getattr(new, k) is None and getattr(old, k) is not None}  # fmt: skip
+    return new.model_copy(update={**kept, "ids": {**old.ids, **new.ids}})
+
+
+def _line_filled(line: Line, old: Line | None) -> tuple[Line, bool]:
+    """``line`` with its empty fields from ``old``, and whether its money is unchanged.
+
+    The unit price stays while the price the sender states (gross, or AppliQloud's net) is
+    the old one; charges while quantity and price stay (a zero charge while the price
+    stays); a total and tax amounts, computed from all of these, only while every one of
+    them stays (else only the tax rate and zero amounts)."""
+    if old is None:
+        return line, False
+    same_price = line.unit_price in (None, old.unit_price) and line.net_unit_price in (
+        None, old.net_unit_price, _net(old))  # fmt: skip
+    same_quantity = line.quantity in (None, old.quantity)
+    kept = list(LINE_KEPT)
+    if same_price:
+        kept += ["unit_price", "net_unit_price"]
+    same = same_price and same_quantity and all(
+        getattr(line, k) in (None, getattr(old, k)) for k in LINE_CHARGES
+    )  # fmt: skip
+    if same_price:  # a zero charge is zero for any quantity
+        kept += [k for k in LINE_CHARGES if same_quantity or getattr(old, k) == 0]
+    update: dict[str, object] = {
+        k: getattr(old, k) for k in kept if getattr(line, k) is None and getattr(old, k) is not None
+    }  # fmt: skip
+    if same and line.total is None and old.total is not None:
+        update["total"] = old.total
+    if line.taxes == Taxes() and old.taxes != Taxes() and same_price:
+        update["taxes"] = old.taxes if same else _rates_only(old.taxes)
+    if old.product_ids:
+        update["product_ids"] = {**old.product_ids, **line.product_ids}
+    if not line.custom_fields and old.custom_fields:
+        update["custom_fields"] = old.custom_fields
+    if not line.schedules and old.schedules:
+        update["schedules"] = old.schedules
+    return line.model_copy(update=update), same
+
+
+def _rates_only(taxes: Taxes) -> Taxes:
+    """What of a line's taxes holds for another quantity: the rate, and amounts of zero."""
+    amounts = {k: v for k, v in taxes.model_dump().items() if k != "tax_percent"}
+    return Taxes(tax_percent=taxes.tax_percent,
+                 **{k: v for k, v in amounts.items() if v == 0})  # fmt: skip
+
+
+def _net(line: Line) -> Decimal | None:
+    """The net unit price a line implies when it has no charges: its gross price."""
+    if line.net_unit_price is not None:
+        return line.net_unit_price
+    charged = any(getattr(line, k) for k in LINE_CHARGES)
+    return None if charged else line.unit_price
 
 
 def _keep_received(line: Line, old: Line | None) -> Line:
@@ -225,11 +323,12 @@ def fully_received(po: PurchaseOrder) -> bool:
 
 
 def full_po(event: PoEvent, state: PurchaseOrder | None, system: str) -> PurchaseOrder:
-    """The whole PO a full-document target is rendered from. A full PO that names no status
+    """The whole PO a full-document target is rendered from: the event's PO with what it
+    leaves empty from the stored PO (``filled``). A full PO that names no status
     (AppliQloud's update has none) is in the status the hub stored, as ``apply_event`` keeps
     it: the event changes no status, so no target is asked for one it never stated."""
     if event.po is not None:
-        po = event.po
+        po = filled(event.po, state)
         if po.status is None and po.source_status is None and state is not None:
             return po.model_copy(
                 update={"status": state.status, "source_status": state.source_status}

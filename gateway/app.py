@@ -14,12 +14,14 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from prometheus_client import generate_latest
 
-from gateway import inbound, mapping_versions, metrics
+from gateway import circuits, inbound, mapping_versions, metrics
 from gateway.admin import AdminController, StatsController
+from gateway.alerts_api import AlertsController, alerts_for
 from gateway.hub import Hub
 from gateway.logs import configure_logging
 from gateway.mappings_api import MappingsController, whoami
 from gateway.ops import Messages
+from gateway.targets_api import TargetsController
 
 READY_STALE_S = 30.0
 
@@ -106,6 +108,9 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
                 )
                 hub.workers.append(worker)
                 hub.spawn(worker.run()).set_name(f"worker-{i}")
+            hub.spawn(circuits.publish_loop(hub))
+        if hub.config.alerts is not None:
+            hub.spawn(alerts_for(hub, hub.config.alerts).run()).set_name("alerts")
         try:
             yield
         finally:
@@ -125,6 +130,8 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             ready,
             prometheus,
             Messages,
+            TargetsController,
+            AlertsController,
             *inbound.handlers(lambda r: r.app.state.hub),
         ],
         lifespan=[lifespan],

@@ -177,6 +177,8 @@ def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
     import asyncio
     import signal
 
+    from gateway import circuits
+    from gateway.alerts_api import alerts_for
     from gateway.logs import configure_logging
     from gateway.worker import Worker
 
@@ -190,6 +192,10 @@ def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
 
         follow = asyncio.create_task(mapping_versions.watch_store(hub))
         w = Worker(hub.config, hub.store, hub.mappings, batch=concurrency, lease_s=lease_s)
+        hub.workers.append(w)  # alerts see its circuits (known in this process only)
+        alerts = hub.config.alerts
+        alerting = asyncio.create_task(alerts_for(hub, alerts).run()) if alerts else None
+        publishing = asyncio.create_task(circuits.publish_loop(hub))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, w.stop)
@@ -197,6 +203,9 @@ def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
             await w.run()
         finally:
             follow.cancel()
+            publishing.cancel()
+            if alerting is not None:
+                alerting.cancel()
             await hub.store.close()
 
     click.echo(f"pohub worker (store {_safe_url(hub)})", err=True)

@@ -92,6 +92,66 @@ class ApiKey(_Strict):
     key_env: str
 
 
+class WebhookAlert(_Strict):
+    """A URL that receives each alert as an HTTP POST (Standard Webhooks signed)."""
+
+    url: str | None = Field(default=None, description="Where to POST (or url_env).")
+    url_env: str | None = Field(
+        default=None, description="Variable holding the URL (Slack and Teams URLs are secrets)."
+    )
+    secret_env: str | None = Field(
+        default=None,
+        description="Variable holding a Standard Webhooks secret (whsec_<base64>): every "
+        "request then carries webhook-id, webhook-timestamp and webhook-signature.",
+    )
+    format: Literal["standard", "slack", "teams"] = Field(
+        default="standard",
+        description="standard: {type, timestamp, data}; slack and teams: {text} (their "
+        "incoming webhooks' plain message).",
+    )
+    timeout_s: float = Field(default=5.0, gt=0, description="Per-request timeout.")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookAlert:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url, url_env")
+        return self
+
+
+class EmailAlert(_Strict):
+    """An SMTP server that mails each alert to ``to``."""
+
+    host: str = Field(description="SMTP server.")
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = Field(default=True, description="Upgrade with STARTTLS before signing in.")
+    ssl: bool = Field(default=False, description="TLS from the first byte (port 465).")
+    username_env: str | None = Field(default=None, description="Variable holding the user.")
+    password_env: str | None = Field(default=None, description="Variable holding the password.")
+    from_: str = Field(alias="from", description="Sender address.")
+    to: list[str] = Field(min_length=1, description="Recipients.")
+    timeout_s: float = Field(default=10.0, gt=0, description="Connection and reply timeout.")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AlertsConfig(_Strict):
+    """Notifications when trouble starts (README "Alerts"): one per new cause, until it clears."""
+
+    interval_s: float = Field(default=15.0, gt=0, description="How often causes are looked for.")
+    causes: list[Literal["dead", "parked", "circuit", "backlog"]] = Field(
+        default=["dead", "parked", "circuit", "backlog"],
+        description="Which causes alert: a new dead or parked reason per target, a circuit "
+        "opening, a target's oldest waiting delivery older than backlog_age_s.",
+    )
+    backlog_age_s: float = Field(
+        default=900.0, gt=0, description="Age of a target's oldest waiting delivery that alerts."
+    )
+    admin_url: str | None = Field(
+        default=None, description="The admin page's address, put in each alert as a link."
+    )
+    webhooks: list[WebhookAlert] = Field(default_factory=list)
+    email: EmailAlert | None = None
+
+
 class Config(_Strict):
     store: str = Field(
         default="sqlite:///var/pohub.db",
@@ -119,6 +179,7 @@ class Config(_Strict):
     auth_fail_max_clients: int = Field(
         default=10_000, ge=1, description="Client addresses tracked for failed sign-ins at most."
     )
+    alerts: AlertsConfig | None = Field(default=None, description="Notifications; none: off.")
 
     def targets_of(self, system: str) -> list[str]:
         return [t for r in self.routes if r.from_ == system for t in r.to]

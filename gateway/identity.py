@@ -6,8 +6,9 @@ It is written whenever the hub learns a remote id: from a target's reply to the 
 and ``event.po.remote_ids``: AlphaAlpha's ``id``, EnKash's ``objectId``, Leo's ``erpNumber``
 under ``erp``...; fills gaps only).
 
-**Resolution** (``resolve``). An inbound event names its PO the way its sender knows it
-(AlphaAlpha has no PO number: its events carry AlphaAlpha's ``id``). When that number is not
+**Resolution** (``resolved``, on what ``Store.lookup`` read). An inbound event names its PO
+the way its sender knows it (AlphaAlpha has no PO number: its events carry AlphaAlpha's
+``id``). When that number is not
 a hub PO but one of the event's remote ids, the sender's own first, is linked to a hub PO, the
 event is rewritten to the hub's number before dedup, state and routing; the raw remote id
 stays in ``remote_ids``. A number that is a hub PO wins over the crosswalk.
@@ -55,14 +56,17 @@ def remote_ids(sender: str, event: PoEvent) -> list[tuple[str, str]]:
     return own + [(k, v) for k, v in found.items() if k != sender and v]
 
 
-async def resolve(store: Store, sender: str, event: PoEvent) -> PoEvent:
-    """``event`` under the hub's PO number when its own number is not a hub PO but one of its
-    remote ids is linked to one; else ``event`` unchanged."""
-    for system, remote_id in remote_ids(sender, event):
-        hub_po = await store.find_remote(system, remote_id)
+def resolved(
+    sender: str, event: PoEvent, state: PurchaseOrder | None, links: dict[tuple[str, str], str]
+) -> PoEvent:
+    """``event`` under the hub's PO number when its own number is not a hub PO (``state``,
+    the state stored under it, is None) but one of its remote ids is linked to one
+    (``links``: ``Store.lookup``); else ``event`` unchanged."""
+    for pair in remote_ids(sender, event):
+        hub_po = links.get(pair)
         if hub_po is None:
             continue
-        if hub_po == event.po_number or await store.get_po(event.po_number) is not None:
+        if hub_po == event.po_number or state is not None:
             return event
         return renumbered(event, hub_po)
     return event
@@ -73,17 +77,18 @@ def renumbered(event: PoEvent, po_number: str) -> PoEvent:
     return event.model_copy(update={"po_number": po_number, "po": po})
 
 
-async def learn(store: Store, sender: str, event: PoEvent) -> None:
+async def learn(
+    store: Store, sender: str, event: PoEvent, links: dict[tuple[str, str], str]
+) -> None:
     """Link every remote id the (resolved) event reveals to its PO, where not linked yet
-    (a read, and a write only the first time: this runs for every inbound event).
+    (``links``, read before the event was stored; the store keeps a link made meanwhile).
 
     A system that names a PO by its own id (EnKash ``objectId``) parks the PO's deliveries
     as ``identity missing`` until it has named it: the first time it does, they go out.
     """
-    for system, remote_id in remote_ids(sender, event):
-        if await store.find_remote(system, remote_id) is None:
-            await store.link_remote(system, remote_id, event.po_number, replace=False)
-            await store.unpark(target=system, park_kind="unknown_po", po_number=event.po_number)
+    new = [pair for pair in remote_ids(sender, event) if pair not in links]
+    if new:
+        await store.link_new(new, event.po_number)
 
 
 def carried_over(original: PurchaseOrder, amendment: PurchaseOrder, sender: str) -> PurchaseOrder:

@@ -1,6 +1,6 @@
 """Inbound messages into the store: parse, refuse or accept, apply to the PO's state.
 
-Each event is first put under the hub's PO number (``identity.resolve``: AlphaAlpha's events
+Each event is first put under the hub's PO number (``identity.resolved``: AlphaAlpha's events
 carry its own id) and checked for being an echo of the hub's own write (``identity.echo_of``),
 which is recorded with no deliveries; the remote ids it reveals feed the crosswalk.
 
@@ -11,9 +11,11 @@ A payload is answered with success only after ``accept`` has stored it; a bulk p
 from __future__ import annotations
 
 import hashlib
-import uuid
+import os
+import time
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import structlog
@@ -34,7 +36,7 @@ log = structlog.get_logger("pohub.ingest")
 
 def new_id() -> str:
     """Sortable by time (ms prefix) and unique."""
-    return f"{int(utc_now().timestamp() * 1000):013x}{uuid.uuid4().hex[:12]}"
+    return f"{int(time.time() * 1000):013x}{os.urandom(6).hex()}"
 
 
 @dataclass(slots=True)
@@ -77,8 +79,12 @@ class Ingest:
         result = Ingested(events, [], [])
         for index, parsed in enumerate(events):
             # the reply speaks the sender's terms (``result.events``); the store the hub's
-            event = await identity.resolve(self.store, system, parsed)
-            state = await self.store.get_po(event.po_number)
+            state, links = await self.store.lookup(
+                parsed.po_number, identity.remote_ids(system, parsed)
+            )
+            event = identity.resolved(system, parsed, state, links)
+            if event.po_number != parsed.po_number:  # renumbered: the hub PO's own state
+                state = await self.store.get_po(event.po_number)
             dedup = _dedup_key(system, event, key, index, _previous(state, system))
             event.occurred_at = event.occurred_at or utc_now()
             try:
@@ -92,7 +98,7 @@ class Ingest:
                 raise
             if not created and key and message.body != body.decode("utf-8", "replace"):
                 raise KeyReused(system, key, message.id)
-            await identity.learn(self.store, system, event)
+            await identity.learn(self.store, system, event, links)
             result.messages.append(message)
             result.created.append(created)
         return result
@@ -122,6 +128,7 @@ class Ingest:
                 # passed the dedup check while the first was still being stored. Applying it
                 # again would count a receipt twice.
                 return None
+            as_of(canonical, event, state)
             new = identity.noted(apply_event(state, event), system, event)
             if original is not None and new is not None:
                 new = identity.carried_over(original, new, system)
@@ -171,6 +178,22 @@ class KeyReused(PohubError):
         super().__init__(
             f"Idempotency-Key {key!r} was already used with a different body (message {first})"
         )
+
+
+def as_of(canonical: dict[str, Any], event: PoEvent, state: PurchaseOrder | None) -> None:
+    """Stamp a whole PO that names no status (AppliQloud's update) with the status the PO
+    had when it arrived (canonical only, no sender's code), in the stored ``canonical``.
+
+    Its deliveries are rendered later, from the newest state; without the stamp a target
+    that acts on statuses (AlphaAlpha's lifecycle) would be driven to the status of an event
+    stored after this one and still queued behind it, which then cannot go back (chaos
+    finding D). With it, the update moves no status, as the sender meant. Runs inside the
+    store's ingest, on the state the event is applied to."""
+    po = canonical.get("po")
+    if event.po is None or not isinstance(po, dict) or state is None or state.status is None:
+        return
+    if event.po.status is None and event.po.source_status is None:
+        po["status"] = state.status.value
 
 
 def _previous(state: PurchaseOrder | None, system: str) -> dict[str, str] | None:

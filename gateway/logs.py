@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 
+import orjson
 import structlog
 
 _done = False
@@ -24,9 +25,24 @@ def configure_logging(level: str | None = None) -> None:
     as_json = (
         os.environ.get("POHUB_LOG", "json" if not sys.stderr.isatty() else "console") == "json"
     )
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
-    )
+    # JSON lines through orjson straight to stderr's bytes: about a third of the cost of the
+    # stdlib json renderer and a text print per line, and every delivery logs a line.
+    binary = getattr(sys.stderr, "buffer", None)
+    renderer: structlog.typing.Processor
+    factory: structlog.typing.WrappedLogger
+    if not as_json:
+        renderer, factory = (
+            structlog.dev.ConsoleRenderer(),
+            structlog.PrintLoggerFactory(sys.stderr),
+        )
+    elif binary is not None:
+        renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
+        factory = structlog.BytesLoggerFactory(binary)
+    else:  # a stderr without bytes underneath (replaced by a test or an embedding app)
+        renderer = structlog.processors.JSONRenderer(
+            serializer=lambda v, **kw: orjson.dumps(v, default=kw.get("default")).decode()
+        )
+        factory = structlog.PrintLoggerFactory(sys.stderr)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -38,6 +54,6 @@ def configure_logging(level: str | None = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelName((level or os.environ.get("POHUB_LOG_LEVEL", "INFO")).upper())
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )

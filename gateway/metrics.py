@@ -48,3 +48,7 @@ API_RATE_LIMITED = Counter(
     "pohub_api_rate_limited_total", "Operations API requests refused by the per-key rate limit",
     ["key"], registry=REGISTRY,
 )  # fmt: skip
+ALERTS = Counter(
+    "pohub_alerts_total", "Alerts per channel kind (webhook, email) and outcome (sent, failed, "
+    "dropped: the send queue was full)", ["channel", "outcome"], registry=REGISTRY,
+)  # fmt: skip

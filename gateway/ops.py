@@ -1,4 +1,4 @@
-"""Operations API: messages, replay (one and bulk), PO timelines, targets, health."""
+"""Operations API: messages, replay (one and bulk), PO timelines (targets: ``targets_api``)."""
 
 from __future__ import annotations
 
@@ -288,14 +288,6 @@ class Messages(Controller):
                 "timeline": [message_summary(m, page.body_sizes.get(m.id))
                              for m in reversed(page.items)],
                 "timeline_total": page.total}  # fmt: skip
-
-    @get("/targets", guards=[requires("viewer")])
-    async def targets(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for worker in hub_of(request).workers:
-            for name, t in worker.targets.items():
-                out[name] = {"circuit": t.breaker.state, "failures_in_a_row": t.breaker.failures}
-        return {"targets": out}
 
 
 async def superseded_by(store: Any, delivery: Delivery) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gateway import metrics
@@ -56,6 +57,19 @@ class Breaker:
         if self.failures >= self.threshold:
             self.opened_at = time.monotonic()
             metrics.CIRCUIT_OPEN.labels(self.target).set(1)
+
+
+SEVERITY = {"closed": 0, "half-open": 1, "open": 2}
+
+
+def worst(breakers: Iterable[Breaker]) -> dict[str, Breaker]:
+    """Per target, the breaker in the worst state: each worker of a process has its own."""
+    out: dict[str, Breaker] = {}
+    for breaker in breakers:
+        seen = out.get(breaker.target)
+        if seen is None or SEVERITY[breaker.state] > SEVERITY[seen.state]:
+            out[breaker.target] = breaker
+    return out
 
 
 @dataclass

@@ -22,7 +22,7 @@ import httpx
 import structlog
 
 from adapters import registry
-from adapters._http import Delivered, Exchange, SystemClient, Unsure, make_transport
+from adapters._http import Crosswalk, Delivered, Exchange, SystemClient, Unsure, make_transport
 from core.adapter import RemoteState, RenderContext, Rendered
 from core.errors import (
     AuthFailure,
@@ -40,6 +40,7 @@ from core.model import PoEvent, PurchaseOrder, utc_now
 from gateway import identity, metrics, pins, secrets
 from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
+from gateway.pause import PausedTargets
 from gateway.retry import next_attempt_at
 from gateway.store.base import LEASE_EXPIRED, Store
 from gateway.store.records import Attempt, Delivery, Message, State
@@ -81,6 +82,7 @@ class Worker:
         self._pinned_mappings: dict[str, Mapping] = {}
         self._stopping = asyncio.Event()
         self.last_beat = time.monotonic()
+        self.paused = PausedTargets(store)
 
     def _routed_targets(self) -> list[str]:
         return sorted({t for route in self.config.routes for t in route.to})
@@ -193,6 +195,9 @@ class Worker:
         if target is None:
             await self._finish(delivery, State.DEAD, None, reason=f"no route to {delivery.target}")
             return
+        if await self.paused.holds(delivery.target):  # an operator paused it (gateway.pause)
+            await self.paused.hold(delivery)
+            return
         if not target.breaker.allow():
             due = utc_now().timestamp() + target.breaker.reopens_in()
             await self.store.finish(delivery.id, None, State.RETRYING, step=delivery.step,
@@ -219,11 +224,10 @@ class Worker:
                 key = f"{delivery.id}:{_round(delivery)}"
                 if unsure is not None:
                     unsure = await self._unsure_of(delivery, unsure)
-                    done = await target.client.send(
-                        plan, key, delivery.step, remote_ids, sent, unsure=unsure
-                    )
-                else:
-                    done = await target.client.send(plan, key, delivery.step, remote_ids, sent)
+                done = await target.client.send(
+                    plan, key, delivery.step, remote_ids, sent, unsure=unsure,
+                    crosswalk=self._crosswalk(delivery),
+                )  # fmt: skip
             except DeliveryError as exc:
                 _count_reconciled(delivery.target, sent)
                 target.breaker.failure() if isinstance(exc, RetryableDelivery) else None
@@ -234,22 +238,25 @@ class Worker:
         await self._delivered(delivery, message, plan, done, started, sent)
 
     async def _unsure_of(self, delivery: Delivery, unsure: Unsure) -> Unsure:
-        """``unsure`` with what a read-back compares with: the target's status as last
-        learnt, and the crosswalk (which hub PO holds a remote id)."""
+        """``unsure`` with what a read-back compares with: the target's status and object
+        version as last learnt."""
         state = await self.store.get_po(delivery.po_number)
         known = _remote(state, delivery.target)
-        status, version = known.get("status"), known.get("version")
+        return dataclasses.replace(unsure, status=known.get("status"), version=known.get("version"))
+
+    def _crosswalk(self, delivery: Delivery) -> Crosswalk:
+        """The store's crosswalk at ``delivery.target``, for this delivery's hub PO: a client
+        claims an id its target assigned before acting on it (``adapters._http.Crosswalk``)."""
+        store, target, po_number = self.store, delivery.target, delivery.po_number
 
         async def owner(remote_id: str) -> str | None:
-            return await self.store.find_remote(delivery.target, remote_id)
+            return await store.find_remote(target, remote_id)
 
         async def claim(remote_id: str) -> bool:
-            held = await self.store.link_remote(
-                delivery.target, remote_id, delivery.po_number, replace=False
-            )
-            return held == delivery.po_number
+            held = await store.link_remote(target, remote_id, po_number, replace=False)
+            return held == po_number
 
-        return dataclasses.replace(unsure, status=status, version=version, owner=owner, claim=claim)
+        return Crosswalk(po_number, owner, claim)
 
     async def _render(
         self, delivery: Delivery, message: Message, unsure: bool = False
@@ -439,11 +446,12 @@ class Worker:
             known.update(
                 {k: v for k, v in (("status", status), ("version", version)) if v is not None}
             )
-            if event is not None:
+            if event is not None:  # what *this* write left: its reply's status, else none
+                # (a target whose reply carries no status, Leo, would otherwise be marked
+                # with its own last status and its next report of it taken for an echo)
                 known[identity.WRITTEN] = identity.written_mark(
-                    event, po, delivery.target, delivery.id, known.get("status"),
-                    known.get("version"),
-                )  # fmt: skip
+                    event, po, delivery.target, delivery.id, status, version
+                )
             remote[delivery.target] = known
             extensions = {**po.extensions, REMOTE: remote}
             return po.model_copy(update={"remote_ids": ids, "extensions": extensions})
@@ -486,11 +494,11 @@ def lost_reply(delivery: Delivery, message: Message) -> Unsure | None:
     worker holding it stopped mid-call (its lease was swept, or it was handed back at
     shutdown). None when the hub knows every reply. Unsure costs a read-back, not more."""
     if delivery.reason in (LEASE_EXPIRED, RETURNED):
-        return Unsure(since=message.received_at, po_number=delivery.po_number)
+        return Unsure(since=message.received_at)
     ended = [i for i, a in enumerate(delivery.attempts) if a.outcome in ("delivered", "dead")]
     current = delivery.attempts[ended[-1] + 1 :] if ended else delivery.attempts
     if any(a.outcome == "retry" and a.status in LOST_REPLY for a in current):
-        return Unsure(since=message.received_at, po_number=delivery.po_number)
+        return Unsure(since=message.received_at)
     return None
 
 

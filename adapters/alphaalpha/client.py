@@ -22,9 +22,17 @@ call that may already have taken effect is never simply sent again (issue 12):
 
 - a ``create`` after a lost reply (``unsure``, no id learnt): ``POST /dynamic-search`` for a
   PO the lost create made (same subsidiary and products, created since the message came,
-  held by no other hub PO); found, it is adopted and the plan goes on from its status;
+  held by no other hub PO); found and claimed in the crosswalk, it is adopted and the plan
+  goes on from its status;
+- a ``create`` answered: its id is claimed in the crosswalk (``Crosswalk.claim``, first
+  wins) before anything else is sent to that PO. The create request carries nothing of the
+  hub, so identical POs are interchangeable until claimed: when another hub PO's lost-reply
+  search adopted this one first, this delivery creates again (``CREATE_TRIES``) instead of
+  acting on a PO another hub PO holds;
 - an action after a lost reply: render plans a ``read`` first (``RemoteState.unsure``), and
   the plan is re-planned from the status read, so an action that took effect is skipped;
+- a partial ``receive-goods`` after a lost reply: the PO stays PARTIALLY_RECEIVED, so the
+  read's status cannot tell; its totals can (``_without_landed_receipts``);
 - a ``409`` to an action (e.g. its reply was lost in a worker that was killed): ``GET
   /find/{id}``; when the PO is where the action leads (or the plan can go on from where it
   is) the plan continues, else the ``409`` stands.
@@ -36,6 +44,7 @@ Each read-back is an exchange with ``reconciled`` set (``already_done`` / ``not_
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -44,11 +53,19 @@ from typing import Any
 import httpx
 import orjson
 
-from adapters._http import ID_PLACEHOLDER, Delivered, Exchange, SystemClient, Unsure, step_keys
+from adapters._http import (
+    ID_PLACEHOLDER,
+    Crosswalk,
+    Delivered,
+    Exchange,
+    SystemClient,
+    Unsure,
+    step_keys,
+)
 from adapters.alphaalpha import lifecycle, rules
 from adapters.alphaalpha.schema import SYSTEM
 from core.adapter import Call, Rendered
-from core.errors import DeliveryError, PermanentDelivery, TransitionNotAllowed
+from core.errors import DeliveryError, PermanentDelivery, RetryableDelivery, TransitionNotAllowed
 
 READ = "read"
 CREATE = "create"
@@ -58,6 +75,8 @@ SEARCH_PAGE = 100
 SEARCH_PAGES = 10
 CLOCK_SKEW = timedelta(minutes=5)
 """How far AlphaAlpha's clock (its ``created``) may be behind the hub's."""
+CREATE_TRIES = 3
+"""Creates one delivery sends when each PO made is claimed first by another hub PO."""
 
 
 class AlphaalphaClient(SystemClient):
@@ -94,18 +113,26 @@ class AlphaalphaClient(SystemClient):
         remote_ids: AbcMapping[str, str] | None = None,
         exchanges: list[Exchange] | None = None,
         unsure: Unsure | None = None,
+        crosswalk: Crosswalk | None = None,
     ) -> Delivered:
         """Run the plan from ``start_step``: up to a ``read``, then what ``replan`` keeps.
 
         ``unsure`` (an earlier sending got no reply): a create is looked for before it is
-        sent again; a planned read is marked as the read-back it is."""
+        sent again; a planned read is marked as the read-back it is. ``crosswalk``: a
+        created PO is claimed for this hub PO before the plan goes on."""
         calls = plan.calls
         first = calls[start_step] if start_step < len(calls) else None
         known = (remote_ids or {}).get(SYSTEM)
-        if unsure is not None and first is not None and first.step == CREATE and not known:
-            found = await self._find_created(first, start_step, unsure, idempotency_key, exchanges)
-            if found is not None:
-                return await self._after(plan, start_step, found, idempotency_key, exchanges)
+        if first is not None and first.step == CREATE and not known:
+            if unsure is not None:
+                found = await self._find_created(
+                    first, start_step, unsure, idempotency_key, exchanges, crosswalk
+                )
+                if found is not None:
+                    return await self._after(plan, start_step, found, idempotency_key, exchanges)
+            return await self._create(
+                plan, start_step, idempotency_key, remote_ids, exchanges, crosswalk
+            )
         read = next((i for i, c in enumerate(calls) if c.step == READ), None)
         if read is None or start_step > read:
             return await self._run(plan, range(start_step, len(calls)), idempotency_key,
@@ -127,11 +154,34 @@ class AlphaalphaClient(SystemClient):
             raise
         if unsure is not None:
             unsent = _without_landed_comments(calls, keep, upto.body, unsure.version)
+            unsent = _without_landed_receipts(calls, unsent, upto.body, unsure.version)
             moved = status != unsure.status or len(unsent) < len(keep)
             keep = unsent
             _mark(exchanges, read, "already_done" if moved else "not_done")
         return await self._run(
             plan, keep, idempotency_key, upto.remote_ids, upto, exchanges=exchanges
+        )
+
+    async def _create(
+        self, plan: Rendered, index: int, key: str, remote_ids: AbcMapping[str, str] | None,
+        exchanges: list[Exchange] | None, crosswalk: Crosswalk | None,
+    ) -> Delivered:  # fmt: skip
+        """Send ``plan.calls[index]`` (the create), claim the PO it made, then the rest.
+
+        A claim refused means another hub PO's search (its own create's reply was lost)
+        adopted this PO in the moment between AlphaAlpha making it and this reply: the two
+        orders are identical, that hub PO now owns this one, and this delivery creates its
+        own (a new key per try: ``<key>.again<n>``)."""
+        for again in range(CREATE_TRIES):
+            round_key = key if again == 0 else f"{key}.again{again}"
+            made = await self._run(plan, [index], round_key, remote_ids, None, exchanges=exchanges)
+            po_id = made.remote_ids.get(SYSTEM)
+            if crosswalk is None or po_id is None or await crosswalk.claim(po_id):
+                rest = range(index + 1, len(plan.calls))
+                return await self._run(plan, rest, key, made.remote_ids, made, exchanges=exchanges)
+        raise RetryableDelivery(
+            f"{SYSTEM}: the {CREATE_TRIES} POs this delivery created were each adopted first "
+            "by another hub PO whose create reply was lost; creating again later"
         )
 
     async def _after(
@@ -162,7 +212,7 @@ class AlphaalphaClient(SystemClient):
 
     async def _find_created(
         self, create: Call, index: int, unsure: Unsure, key: str,
-        exchanges: list[Exchange] | None,
+        exchanges: list[Exchange] | None, crosswalk: Crosswalk | None,
     ) -> dict[str, Any] | None:  # fmt: skip
         """The PO an earlier, unanswered ``create`` made, or None when it made none.
 
@@ -170,7 +220,7 @@ class AlphaalphaClient(SystemClient):
         PO is recognised by what it holds: ``POST /dynamic-search`` filtered on the
         subsidiary, newest first; a match has the same products (id, quantity, price, unit),
         was created since ``unsure.since`` (less ``CLOCK_SKEW``) and is no other hub PO's
-        (``unsure.owner``). Of several, the oldest is taken."""
+        (``crosswalk.owner``). Of several, the oldest this delivery can claim is taken."""
         wanted = _products(create.json)
         since = unsure.since - CLOCK_SKEW if unsure.since is not None else None
         filters: dict[str, Any] = {}
@@ -194,15 +244,15 @@ class AlphaalphaClient(SystemClient):
                     older = True
                     continue
                 if _products(order) == wanted and isinstance(order.get("id"), str):
-                    owner = await unsure.owner(order["id"]) if unsure.owner else None
-                    if owner is None or owner == unsure.po_number:
+                    owner = await crosswalk.owner(order["id"]) if crosswalk else None
+                    if owner is None or (crosswalk and owner == crosswalk.po_number):
                         matches.append(order)
             if older or len(orders) < SEARCH_PAGE or found.get("last") is True:
                 break
         matches.sort(key=lambda o: str(o.get("created") or ""))
         adopted = None
         for order in matches:  # oldest first; another delivery may take one meanwhile
-            if unsure.claim is None or await unsure.claim(order["id"]):
+            if crosswalk is None or await crosswalk.claim(order["id"]):
                 adopted = order
                 break
         outcome = "already_done" if adopted is not None else "not_done"
@@ -307,6 +357,52 @@ def _without_landed_comments(
             landed.remove(call.text)
             continue
         out.append(index)
+    return out
+
+
+def _without_landed_receipts(
+    calls: Sequence[Call], keep: list[int], po: Any, since_ms: int | None
+) -> list[int]:
+    """``keep`` less a ``receive-goods`` whose goods the PO read back already holds.
+
+    A partial receipt leaves the PO where it was (PARTIALLY_RECEIVED), so the status cannot
+    tell whether a receive-goods whose reply was lost was booked; sent again, it would book
+    the goods twice. It counts as booked when the PO changed since the last reply the hub
+    saw (``updated`` newer than ``since_ms``; unknown: any time) and holds, per product of
+    the call, at least its quantity (``acceptedProducts`` plus ``rejectedProducts``).
+    pohub's reading: the document lists those totals on the PO object; it does not say how
+    a receipt shows in ``events[]``."""
+    if not isinstance(po, dict):
+        return keep
+    changed = since_ms is None or (rules.millis(po.get("updated")) or 0) > since_ms
+    held: dict[str, float] = defaultdict(float)
+    for key in ("acceptedProducts", "rejectedProducts"):
+        for entry in po.get(key) or []:
+            if isinstance(entry, dict):
+                held[str(entry.get("productId"))] += _num(entry.get("quantity"))
+    out = []
+    for index in keep:
+        call = calls[index]
+        goods = _goods_of(call.json) if call.step == lifecycle.Action.RECEIVE_GOODS else {}
+        if changed and goods and all(held[p] + 1e-9 >= q for p, q in goods.items()):
+            continue
+        out.append(index)
+    return out
+
+
+def _goods_of(body: Any) -> dict[str, float]:
+    """Per product, the quantity a receive-goods body brings (accepted plus rejected)."""
+    out: dict[str, float] = defaultdict(float)
+    if not isinstance(body, dict):
+        return out
+    for key in ("acceptedGoods", "rejectedGoods"):
+        for entry in body.get(key) or []:
+            if not isinstance(entry, dict):
+                continue
+            splits = entry.get("uomSplit") or [entry]
+            for split in splits:
+                if isinstance(split, dict):
+                    out[str(entry.get("productId"))] += _num(split.get("quantity"))
     return out
 
 

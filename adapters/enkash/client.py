@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
-from adapters._http import MAX_ERROR_BODY, Delivered, Exchange, SystemClient, Unsure
+from adapters._http import MAX_ERROR_BODY, Crosswalk, Delivered, Exchange, SystemClient, Unsure
 from adapters.enkash.replies import SUCCESS
 from adapters.enkash.schema import SYSTEM
 from core.adapter import Call, Rendered
@@ -47,6 +47,7 @@ class EnkashClient(SystemClient):
         remote_ids: AbcMapping[str, str] | None = None,
         exchanges: list[Exchange] | None = None,
         unsure: Unsure | None = None,
+        crosswalk: Crosswalk | None = None,
     ) -> Delivered:
         """The kit's send; after a lost reply (``unsure``) a ``STALE_VERSION`` that shows
         the change already there is the change done (the exchange says ``already_done``)."""

@@ -6,6 +6,7 @@ with an API key and calls the operations and mappings APIs like any other client
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ STATIC = Path(__file__).parent / "static"
 MEDIA = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}  # fmt: skip
 FAILED = frozenset({"retry", "dead"})
+SERIES = ("delivered", "failed", "park_events")
 HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
@@ -62,6 +64,18 @@ class AdminController(Controller):
         return _file(name)
 
 
+def percentiles(values: list[float]) -> dict[str, float | int | None]:
+    """p50 and p99 by nearest rank (a value that was measured, never an interpolation)."""
+    ordered = sorted(values)
+
+    def rank(p: float) -> float | None:
+        if not ordered:
+            return None
+        return round(ordered[max(0, math.ceil(p * len(ordered)) - 1)], 1)
+
+    return {"p50": rank(0.50), "p99": rank(0.99), "count": len(ordered)}
+
+
 class StatsController(Controller):
     path = "/api/v1/stats"
     tags = ["operations"]
@@ -70,29 +84,35 @@ class StatsController(Controller):
     async def throughput(
         self, request: Request[Any, Any, Any], minutes: int = 60
     ) -> dict[str, Any]:
-        """Delivered and failed (retry/dead) attempts per target per minute, oldest first.
+        """Attempts per target per minute, oldest first: ``delivered``, ``failed`` (retry or
+        dead) and ``park_events`` (attempts that parked a delivery: one delivery parked
+        twice counts twice; how many are parked now is ``/api/v1/targets``' backlog). Per
+        target, ``latency_ms``: p50 and p99 of the delivered attempts' send-to-reply time.
 
         Counted from the attempts of messages received in the window (fine for now).
         """
         minutes = min(max(minutes, 1), 24 * 60)
         end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
         since = end - timedelta(minutes=minutes)
-        series: dict[str, dict[str, list[int]]] = {}
+        series: dict[str, dict[str, Any]] = {}
+        latencies: dict[str, list[float]] = defaultdict(list)
         async for delivery in hub_of(request).store.deliveries(MessageFilter(since=since)):
             for attempt in delivery.attempts:
                 at = attempt.at if attempt.at.tzinfo else attempt.at.replace(tzinfo=UTC)
                 slot = int((at - since).total_seconds() // 60)
                 if not 0 <= slot < minutes:
                     continue
-                counts = series.setdefault(
-                    attempt.target, {k: [0] * minutes for k in ("delivered", "failed", "parked")}
-                )
+                counts = series.setdefault(attempt.target, {k: [0] * minutes for k in SERIES})
                 if attempt.outcome == "delivered":
                     counts["delivered"][slot] += 1
+                    if attempt.latency_ms is not None:
+                        latencies[attempt.target].append(attempt.latency_ms)
                 elif attempt.outcome in FAILED:
                     counts["failed"][slot] += 1
                 elif attempt.outcome == "parked":
-                    counts["parked"][slot] += 1
+                    counts["park_events"][slot] += 1
+        for target, counts in series.items():
+            counts["latency_ms"] = percentiles(latencies[target])
         return {"minutes": minutes, "since": since.isoformat(),
                 "buckets": [(since + timedelta(minutes=i)).isoformat() for i in range(minutes)],
                 "targets": dict(sorted(series.items()))}  # fmt: skip

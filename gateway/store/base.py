@@ -25,6 +25,7 @@ from gateway.store.records import (
     MessageFilter,
     Page,
     State,
+    TargetLoad,
 )
 
 PoUpdate = Callable[[PurchaseOrder | None], PurchaseOrder | None]
@@ -180,6 +181,12 @@ class Store(abc.ABC):
     async def counts(self) -> dict[str, int]:
         """Deliveries per state plus ``rejected`` messages (live counts, queue depth)."""
 
+    @abc.abstractmethod
+    async def backlog(self) -> dict[str, TargetLoad]:
+        """What waits per target (targets with nothing unfinished may be left out). Cheap
+        enough to call every few seconds whatever the history holds: its cost follows the
+        number of unfinished deliveries at most (SQLite) or of targets (Redis)."""
+
     # PO state ----------------------------------------------------------------------------
     @abc.abstractmethod
     async def get_po(self, po_number: str) -> PurchaseOrder | None: ...
@@ -204,6 +211,32 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def find_remote(self, system: str, remote_id: str) -> str | None:
         """The hub PO number ``system`` knows as ``remote_id``, if the hub learnt it."""
+
+    async def lookup(
+        self, po_number: str, pairs: list[tuple[str, str]]
+    ) -> tuple[PurchaseOrder | None, dict[tuple[str, str], str]]:
+        """What ingest reads before it stores an event: the PO's state, and the hub PO each
+        ``(system, remote id)`` is linked to (pairs linked to none are left out). A backend
+        answers it in one read where it can (a round trip per accepted event, issue 14)."""
+        links = {}
+        for system, remote_id in pairs:
+            found = await self.find_remote(system, remote_id)
+            if found is not None:
+                links[(system, remote_id)] = found
+        return await self.get_po(po_number), links
+
+    async def link_new(self, pairs: list[tuple[str, str]], po_number: str) -> list[str]:
+        """Link each ``(system, remote id)`` not linked yet to ``po_number`` (an existing link
+        stays), and hand that system's deliveries of this PO parked ``unknown_po`` back to
+        the queue; the systems newly linked. One write where the backend can."""
+        linked = []
+        for system, remote_id in pairs:
+            if await self.find_remote(system, remote_id) is not None:
+                continue
+            await self.link_remote(system, remote_id, po_number, replace=False)
+            await self.unpark(target=system, park_kind="unknown_po", po_number=po_number)
+            linked.append(system)
+        return linked
 
     # checkpoints -------------------------------------------------------------------------
     @abc.abstractmethod

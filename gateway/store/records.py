@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, computed_field
 
 from adapters._http import Exchange
 
@@ -136,3 +136,27 @@ class Page(BaseModel):
     limit: int
     body_sizes: dict[str, int] = Field(default_factory=dict)
     """Message id -> its body's size in bytes, for a ``light`` page (whose bodies are empty)."""
+
+
+class TargetLoad(BaseModel):
+    """What waits for one target (``Store.backlog``): the health page's backlog and the
+    alerts' "backlog too old" both read it, so it is computed by the store without loading
+    deliveries (an SQL aggregate; counters and sorted sets kept by the Redis scripts)."""
+
+    queued: int = 0
+    retrying: int = 0
+    delivering: int = 0
+    parked: int = 0
+    """Parked for a cause (a mapping row, an unknown PO), not for a pause."""
+    paused: int = 0
+    """Parked because an operator paused the target (``gateway.pause``)."""
+    oldest_at: datetime | None = None
+    """When the message of the oldest queued, retrying or delivering delivery arrived."""
+    next_retry_at: datetime | None = None
+    """The soonest time a retrying delivery is due again."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def backlog(self) -> int:
+        """Deliveries on their way: queued, retrying or being delivered."""
+        return self.queued + self.retrying + self.delivering

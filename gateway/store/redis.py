@@ -16,7 +16,7 @@ import hashlib
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -33,6 +33,7 @@ from gateway.store.records import (
     MessageFilter,
     Page,
     State,
+    TargetLoad,
     attempt_parts,
     load_exchanges,
 )
@@ -58,6 +59,12 @@ UNPARK_BATCH = 500
 LIGHT_CHUNK = 10
 """Messages loaded per call by a light (list) read: at most ~10 bodies in memory at once."""
 CAS_TRIES = 1000
+_COUNTED = ("queued", "retrying", "delivering", "parked", "paused")
+"""The ``TargetLoad`` fields the per-target state counts fill in."""
+
+
+def _at(score: float | None) -> datetime | None:
+    return None if score is None else datetime.fromtimestamp(score, UTC)
 
 
 def _sha(raw: str | None) -> str:
@@ -639,6 +646,32 @@ class RedisStore(Store):
         totals = [sum(int(v[i]) for v in each) for i in range(len(names))]
         out = {s.value: totals[i] for i, s in enumerate(DELIVERY_STATES)}
         out[State.REJECTED.value] = totals[-1]
+        return out
+
+    async def backlog(self) -> dict[str, TargetLoad]:
+        """Per target, the ``backlog`` script of every partition (a few keys per target each),
+        merged: counts added, the oldest arrival and the next retry the earliest."""
+        each = await asyncio.gather(*(self._run("backlog", p, [], []) for p in self.parts))
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        oldest: dict[str, float] = {}
+        retry: dict[str, float] = {}
+        for rows_of_part in each:
+            for name, flat, first, soonest in rows_of_part:
+                target = str(name)
+                for k, v in rows.pairs(flat).items():
+                    counts[target][k] += int(v)
+                if first:
+                    oldest[target] = min(oldest.get(target, float("inf")), float(first))
+                if soonest:
+                    retry[target] = min(retry.get(target, float("inf")), float(soonest))
+        out: dict[str, TargetLoad] = {}
+        for target, by_state in counts.items():
+            load = TargetLoad(
+                **{k: max(0, by_state.get(k, 0)) for k in _COUNTED},
+                oldest_at=_at(oldest.get(target)), next_retry_at=_at(retry.get(target)),
+            )  # fmt: skip
+            if load.backlog or load.parked or load.paused:
+                out[target] = load
         return out
 
     # PO state ------------------------------------------------------------------------------

@@ -29,6 +29,33 @@ local function reindex(line)
   end
   redis.call('ZREM', P .. ':due', line)
 end
+-- per-target indexes read by Store.backlog (call after a delivery's fields are final):
+-- P:tc:<t> counts by state ('paused' for parked by a pause), P:tq:<t> the backlog (queued,
+-- retrying, delivering) scored by creation, P:tr:<t> the retrying scored by due time
+local BACKLOG = {queued = true, retrying = true, delivering = true}
+local function track(id)
+  local dk = dkey(id)
+  local f = redis.call('HMGET', dk, 'state', 'target', 'cts', 'due', 'tstate', 'park_kind')
+  local st, t = f[1], f[2]
+  if not st or not t then return end
+  if st == 'parked' and f[6] == 'paused' then st = 'paused' end
+  if f[5] ~= st then
+    if f[5] then redis.call('HINCRBY', P .. ':tc:' .. t, f[5], -1) end
+    redis.call('HINCRBY', P .. ':tc:' .. t, st, 1)
+    redis.call('HSET', dk, 'tstate', st)
+    redis.call('SADD', P .. ':targets', t)
+  end
+  if BACKLOG[st] then
+    redis.call('ZADD', P .. ':tq:' .. t, f[3] or 0, id)
+  else
+    redis.call('ZREM', P .. ':tq:' .. t, id)
+  end
+  if st == 'retrying' and f[4] then
+    redis.call('ZADD', P .. ':tr:' .. t, f[4], id)
+  else
+    redis.call('ZREM', P .. ':tr:' .. t, id)
+  end
+end
 local function loadmsg(mid)
   local m = redis.call('HMGET', P .. ':m:' .. mid, 'json', 'dids')
   if not m[1] then return false end
@@ -76,10 +103,12 @@ for i = 1, n do
   local seq = redis.call('HINCRBY', KEYS[6], target, 1)
   redis.call('HSET', dk, 'id', did, 'message_id', mid, 'target', target, 'po_number', ARGV[10],
              'seq', seq, 'state', 'queued', 'next_at', ARGV[6], 'due', ARGV[7], 'step', 0,
-             'attempts', '[]', 'created_at', ARGV[6], 'updated_at', ARGV[6], 'line', line)
+             'attempts', '[]', 'created_at', ARGV[6], 'updated_at', ARGV[6], 'line', line,
+             'cts', ARGV[5])
   redis.call('SADD', KEYS[8], did)
   redis.call('RPUSH', line, did)
   reindex(line)
+  track(did)
   out[#out + 1] = seq
 end
 return out
@@ -105,6 +134,7 @@ while #out < limit and rounds < 100 do
                  'updated_at', nowiso)
       redis.call('ZADD', P .. ':lease', ARGV[5], head)
       redis.call('ZREM', P .. ':due', line)
+      track(head)
       out[#out + 1] = {redis.call('HGETALL', dkey(head)), loadmsg(f[3])}
     else
       reindex(line)  -- stale entry: drops the line or re-scores it above now
@@ -146,6 +176,7 @@ if st == 'retrying' or st == 'queued' then
 end
 if st == 'delivered' or st == 'dead' then redis.call('LREM', f[2], 0, id) end
 reindex(f[2])
+track(id)
 return 1
 """
 
@@ -179,6 +210,7 @@ for _, id in ipairs(ids) do
                'reason', ARGV[6])
     redis.call('HDEL', dk, 'lease_until', 'worker')
     reindex(f[2])
+    track(id)
     n = n + 1
   end
 end
@@ -202,6 +234,7 @@ for i = 7, #ARGV do
     redis.call('HSET', dk, 'next_at', ARGV[5], 'due', ARGV[6], 'updated_at', ARGV[5])
     redis.call('HDEL', dk, 'reason', 'park_kind')
     reindex(f[4])
+    track(id)
     n = n + 1
   end
 end
@@ -254,6 +287,7 @@ else
   redis.call('HDEL', dk, 'pinned_mapping')
 end
 reindex(f[2])
+track(id)
 return 1
 """
 
@@ -323,6 +357,17 @@ redis.call('SADD', KEYS[5], ARGV[2])
 return 1
 """
 
+# ARGV: P -> per target: {name, {field, count}*, oldest creation score, next retry score}
+BACKLOG = """
+local out = {}
+for _, t in ipairs(redis.call('SMEMBERS', P .. ':targets')) do
+  local q = redis.call('ZRANGE', P .. ':tq:' .. t, 0, 0, 'WITHSCORES')
+  local r = redis.call('ZRANGE', P .. ':tr:' .. t, 0, 0, 'WITHSCORES')
+  out[#out + 1] = {t, redis.call('HGETALL', P .. ':tc:' .. t), q[2] or '', r[2] or ''}
+end
+return out
+"""
+
 COUNTS = """
 local out = {}
 for i = 2, #ARGV do out[#out + 1] = redis.call('SCARD', P .. ':' .. ARGV[i]) end
@@ -342,6 +387,7 @@ SCRIPTS = {
     "load": LOAD,
     "meta": META,
     "counts": COUNTS,
+    "backlog": BACKLOG,
     "link": LINK,
     "cas": CAS,
     "reject": REJECT,

@@ -43,6 +43,7 @@ from gateway.store.records import (
     MessageFilter,
     Page,
     State,
+    TargetLoad,
     attempt_parts,
     load_exchanges,
 )
@@ -103,6 +104,18 @@ SELECT id FROM (
     SELECT * FROM (SELECT d.id, d.next_at FROM deliveries d
         WHERE d.state = 'retrying' AND d.next_at <= :now AND {HEAD} ORDER BY d.next_at LIMIT :n)
 ) ORDER BY next_at LIMIT :n"""
+
+BACKLOG = """SELECT target,
+    SUM(state = 'queued'), SUM(state = 'retrying'), SUM(state = 'delivering'),
+    SUM(state = 'parked' AND park_kind IS NOT 'paused'),
+    SUM(state = 'parked' AND park_kind IS 'paused'),
+    MIN(CASE WHEN state IN ('queued', 'retrying', 'delivering')
+        THEN (SELECT m.received_at FROM messages m WHERE m.id = d.message_id) END),
+    MIN(CASE WHEN state = 'retrying' THEN next_at END)
+FROM deliveries d WHERE state NOT IN ('delivered', 'dead') GROUP BY target"""
+"""Per target, what is unfinished: its WHERE is the one of the partial index
+``deliveries_open``, so the scan reads the unfinished deliveries only, never the history.
+The oldest is dated by its message's arrival: how long the event has waited at the hub."""
 
 IDS = "(SELECT value FROM json_each(?))"
 """A list parameter as one JSON array: no limit on the number of ids."""
@@ -568,6 +581,15 @@ class SqliteStore(Store):
 
         return await self._run(counts)
 
+    async def backlog(self) -> dict[str, TargetLoad]:
+        def backlog(c: sqlite3.Connection) -> dict[str, TargetLoad]:
+            names = ("queued", "retrying", "delivering", "parked", "paused", "oldest_at",
+                     "next_retry_at")  # fmt: skip
+            return {row[0]: TargetLoad.model_validate(dict(zip(names, row[1:], strict=True)))
+                    for row in c.execute(BACKLOG)}  # fmt: skip
+
+        return await self._run(backlog)
+
     # PO state ----------------------------------------------------------------------------
     async def get_po(self, po_number: str) -> PurchaseOrder | None:
         return await self._run(lambda c: _po(c, po_number))
@@ -604,6 +626,38 @@ class SqliteStore(Store):
 
     async def find_remote(self, system: str, remote_id: str) -> str | None:
         return await self._run(lambda c: _remote_po(c, system, remote_id))
+
+    async def lookup(
+        self, po_number: str, pairs: list[tuple[str, str]]
+    ) -> tuple[PurchaseOrder | None, dict[tuple[str, str], str]]:
+        """One read (one snapshot) instead of one per pair and one for the state."""
+
+        def read(c: sqlite3.Connection) -> tuple[PurchaseOrder | None, dict[tuple[str, str], str]]:
+            found = {pair: _remote_po(c, *pair) for pair in pairs}
+            return _po(c, po_number), {k: v for k, v in found.items() if v is not None}
+
+        return await self._run(read)
+
+    async def link_new(self, pairs: list[tuple[str, str]], po_number: str) -> list[str]:
+        """One write transaction for every link and its unpark."""
+        insert = (
+            "INSERT INTO remote_ids VALUES (?, ?, ?) ON CONFLICT (system, remote_id) DO NOTHING"
+        )
+        unpark = (
+            "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
+            "lease_until = NULL, reason = NULL, park_kind = NULL WHERE state = 'parked' "
+            "AND park_kind = 'unknown_po' AND target = ? AND po_number = ?"
+        )
+
+        def link(c: sqlite3.Connection) -> list[str]:
+            linked = []
+            for system, remote_id in pairs:
+                if c.execute(insert, (system, remote_id, po_number)).rowcount:
+                    c.execute(unpark, (_now(), _now(), system, po_number))
+                    linked.append(system)
+            return linked
+
+        return await self._run(link, True)
 
     # checkpoints -------------------------------------------------------------------------
     async def get_checkpoint(self, name: str) -> str | None:

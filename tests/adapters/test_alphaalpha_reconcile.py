@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from adapters._http import Delivered, Exchange, Unsure
+from adapters._http import Crosswalk, Delivered, Exchange, Unsure
 from adapters.alphaalpha.simulator import AlphaalphaSimulator
 from core.adapter import Call, Rendered
-from core.errors import PermanentDelivery
+from core.errors import PermanentDelivery, RetryableDelivery
 from tests.servers import SimulatorServer, client_for
 
 pytestmark = pytest.mark.anyio
@@ -56,7 +56,19 @@ async def send(
 
 
 def unsure(**kw: Any) -> Unsure:
-    return Unsure(since=datetime.now(UTC) - timedelta(seconds=5), po_number="PO-1", **kw)
+    return Unsure(since=datetime.now(UTC) - timedelta(seconds=5), **kw)
+
+
+def crosswalk(po: str, holders: dict[str, str]) -> Crosswalk:
+    """A crosswalk like the store's: ``holders`` maps remote id -> hub PO, first claim wins."""
+
+    async def owner(remote_id: str) -> str | None:
+        return holders.get(remote_id)
+
+    async def claim(remote_id: str) -> bool:
+        return holders.setdefault(remote_id, po) == po
+
+    return Crosswalk(po, owner, claim)
 
 
 async def test_an_unsure_create_adopts_the_po_the_lost_create_made(
@@ -90,10 +102,10 @@ async def test_a_po_held_by_another_hub_po_is_not_adopted(
     first, _ = await send(sim, [create()], "k")
     taken = first.remote_ids[SYSTEM]
 
-    async def owner(remote_id: str) -> str | None:
-        return "PO-OTHER" if remote_id == taken else None
-
-    done, _ = await send(sim, [create()], "k2", unsure=unsure(owner=owner))
+    holders = {taken: "PO-OTHER"}
+    done, _ = await send(
+        sim, [create()], "k2", unsure=unsure(), crosswalk=crosswalk("PO-1", holders)
+    )
     assert len(aa.orders) == 2 and done.remote_ids[SYSTEM] != taken
 
 
@@ -105,18 +117,73 @@ async def test_an_order_another_delivery_claims_first_is_not_adopted_twice(
     await send(sim, [create()], "k1")
     await send(sim, [create()], "k2")
     holders: dict[str, str] = {}
-
-    def claimer(po: str) -> Any:
-        async def claim(remote_id: str) -> bool:
-            return holders.setdefault(remote_id, po) == po
-
-        return claim
-
-    a, _ = await send(sim, [create()], "k3", unsure=unsure(claim=claimer("PO-A")))
-    b, _ = await send(sim, [create()], "k4", unsure=unsure(claim=claimer("PO-B")))
+    a, _ = await send(sim, [create()], "k3", unsure=unsure(), crosswalk=crosswalk("PO-A", holders))
+    b, _ = await send(sim, [create()], "k4", unsure=unsure(), crosswalk=crosswalk("PO-B", holders))
     assert len(aa.orders) == 2  # both adopted, neither created a third
     assert a.remote_ids[SYSTEM] != b.remote_ids[SYSTEM]
     assert holders == {a.remote_ids[SYSTEM]: "PO-A", b.remote_ids[SYSTEM]: "PO-B"}
+
+
+async def test_a_created_po_is_claimed_before_anything_else_is_sent_to_it(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """The id a create's reply names is taken in the crosswalk at once: until then another
+    hub PO whose create reply was lost could adopt the (identical) order."""
+    holders: dict[str, str] = {}
+    seen: list[tuple[str, str]] = []
+    walk = crosswalk("PO-1", holders)
+
+    async def claim(remote_id: str) -> bool:
+        seen.append((remote_id, aa.orders[remote_id]["status"]))
+        return await walk.claim(remote_id)
+
+    done, _ = await send(sim, [create(), approve_internal()], "k",
+                         crosswalk=Crosswalk("PO-1", walk.owner, claim))  # fmt: skip
+    po_id = done.remote_ids[SYSTEM]
+    assert holders == {po_id: "PO-1"}
+    assert seen == [(po_id, "DRAFT")]  # claimed while still as created: before approve
+    assert done.body["status"] == "APPROVED_INTERNALLY"
+
+
+async def test_a_created_po_another_hub_po_adopted_first_is_left_to_it(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """Between AlphaAlpha making the PO and this reply, another hub PO's lost-reply search
+    adopted it (identical content): this delivery creates its own instead of approving an
+    order another hub PO holds."""
+    holders: dict[str, str] = {}
+    walk = crosswalk("PO-1", holders)
+    stolen: list[str] = []
+
+    async def claim(remote_id: str) -> bool:
+        if not stolen:  # the other delivery's claim lands first
+            stolen.append(remote_id)
+            holders[remote_id] = "PO-OTHER"
+        return await walk.claim(remote_id)
+
+    done, sent = await send(sim, [create(), approve_internal()], "k",
+                            crosswalk=Crosswalk("PO-1", walk.owner, claim))  # fmt: skip
+    mine = done.remote_ids[SYSTEM]
+    assert mine != stolen[0] and holders == {stolen[0]: "PO-OTHER", mine: "PO-1"}
+    assert aa.orders[stolen[0]]["status"] == "DRAFT"  # the other hub PO's: untouched
+    assert aa.orders[mine]["status"] == "APPROVED_INTERNALLY"
+    keys = [x.request.headers.get("idempotency-key") for x in sent]
+    assert keys == ["k:create", "k.again1:create", "k:approve-internal"]
+
+
+async def test_a_delivery_whose_creates_are_all_taken_retries_later(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    async def claim(remote_id: str) -> bool:
+        return False
+
+    async def owner(remote_id: str) -> str | None:
+        return "PO-OTHER"
+
+    with pytest.raises(RetryableDelivery, match="adopted first by another hub PO"):
+        await send(sim, [create(), approve_internal()], "k",
+                   crosswalk=Crosswalk("PO-1", owner, claim))  # fmt: skip
+    assert all(o["status"] == "DRAFT" for o in aa.orders.values())
 
 
 async def test_a_409_to_an_action_that_took_effect_reads_back_and_goes_on(
@@ -219,3 +286,58 @@ def test_an_unsure_comment_is_rendered_after_a_read() -> None:
     assert [(c.step, c.method, c.path) for c in calls] == [
         ("read", "GET", f"{BASE}/find/AA-PO-1"), ("comment", "POST", f"{BASE}/AA-PO-1/comment")
     ]  # fmt: skip
+
+
+def receive(quantity: int) -> Call:
+    goods = {"acceptedGoods": [{"productId": "P-1", "uomSplit": [
+        {"productId": "P-1", "quantity": quantity, "unit": "PCS"}]}],
+        "rejectedGoods": [], "shortageGoods": []}  # fmt: skip
+    return Call("POST", f"{ID}/receive-goods", goods, step="receive-goods",
+                reaches="PARTIALLY_RECEIVED")  # fmt: skip
+
+
+def read(reaches: str) -> Call:
+    return Call("GET", f"{BASE}/find/{{id}}", step="read", reaches=reaches)
+
+
+async def partly_received(sim: SimulatorServer, aa: AlphaalphaSimulator) -> tuple[str, int]:
+    """A PO of 4 x P-1 with 1 received; the ``updated`` (ms) of the last reply the hub saw."""
+    from adapters.alphaalpha import rules
+
+    made, _ = await send(sim, [create()], "k")
+    po_id = made.remote_ids[SYSTEM]
+    order = aa.orders[po_id]
+    order["status"], order["acceptedProducts"] = (
+        "PARTIALLY_RECEIVED",
+        [{"productId": "P-1", "quantity": 1.0}],
+    )
+    since = rules.millis(order["updated"])
+    assert since is not None
+    return po_id, since
+
+
+async def test_a_partial_receipt_whose_reply_was_lost_is_not_booked_twice(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """Receiving part of an order leaves it PARTIALLY_RECEIVED: the status cannot tell that
+    the lost receive-goods was booked, the PO's totals can."""
+    po_id, since = await partly_received(sim, aa)
+    plan = [read("PARTIALLY_RECEIVED"), receive(2)]
+    await send(sim, plan, "r", remote_ids={SYSTEM: po_id})  # booked; its reply "lost"
+    assert aa.orders[po_id]["acceptedProducts"] == [{"productId": "P-1", "quantity": 3.0}]
+    was = unsure(status="PARTIALLY_RECEIVED", version=since)
+    done, sent = await send(sim, plan, "r", remote_ids={SYSTEM: po_id}, unsure=was)
+    assert aa.orders[po_id]["acceptedProducts"] == [{"productId": "P-1", "quantity": 3.0}]
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "already_done")]
+    assert done.body["status"] == "PARTIALLY_RECEIVED"
+
+
+async def test_a_partial_receipt_that_was_not_booked_is_sent(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    po_id, since = await partly_received(sim, aa)
+    was = unsure(status="PARTIALLY_RECEIVED", version=since)
+    plan = [read("PARTIALLY_RECEIVED"), receive(2)]
+    _, sent = await send(sim, plan, "r", remote_ids={SYSTEM: po_id}, unsure=was)
+    assert aa.orders[po_id]["acceptedProducts"] == [{"productId": "P-1", "quantity": 3.0}]
+    assert [(x.name, x.reconciled) for x in sent] == [("read", "not_done"), ("receive-goods", None)]

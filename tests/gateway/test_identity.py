@@ -172,3 +172,37 @@ def test_enkash_reporting_back_the_change_the_hub_made_is_an_echo(gw: Gateway) -
     assert stored.note == f"echo of delivery {first['enkash']}"
     settle(gw)
     assert len(leo_documents(gw)) == leo_before
+
+
+def leo_says(gw: Gateway, status: str, key: str) -> Message:
+    body = {"documentNumber": PO, "lob": "DEFAULT", "subType": "PO", "status": status}
+    reply = push(gw, "leo", orjson.dumps(body), {"event": "POStatusUpdate",
+                 "subtypeAppId": "pohub", "Idempotency-Key": key})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    message = on_hub(gw, gw.hub.store.get_message(reply.headers["X-Pohub-Message-Id"]))
+    assert message is not None  # stored before the 200
+    return message
+
+
+def test_a_leo_status_after_a_hub_write_is_compared_with_what_the_hub_wrote(gw: Gateway) -> None:
+    """Chaos finding B: Leo's reply carries no status, and the mark of the hub's write took
+    Leo's *own* last status (noted from its event) for what the hub wrote there. Leo saying
+    that status again was then stored as an echo and routed nowhere."""
+    doc = orjson.loads(sample("uniware")[0])
+    doc.update(code=PO, statusCode="APPROVED")
+    first = push(gw, "uniware", orjson.dumps(doc))
+    assert first.status_code == 200, first.text
+    gw.wait(first.headers["X-Pohub-Message-Id"], ("delivered",), timeout=30, target="leo")
+    confirmed = leo_says(gw, "CONFIRMED", "leo-1")
+    assert confirmed.note is None and confirmed.deliveries, "a real change: routed"
+    doc["purchaseOrderItems"][0]["quantity"] += 1  # Uniware changes the PO: written to Leo
+    again = push(gw, "uniware", orjson.dumps(doc))
+    assert again.status_code == 200, again.text
+    gw.wait(again.headers["X-Pohub-Message-Id"], ("delivered",), timeout=30, target="leo")
+    state = on_hub(gw, gw.hub.store.get_po(PO))
+    assert state is not None
+    mark = state.extensions["pohub.remote"]["leo"]["written"]
+    assert mark["status"] is None and mark["canonical"] == "APPROVED", mark
+    back = leo_says(gw, "CONFIRMED", "leo-2")  # Leo confirms again, after the hub's APPROVED
+    assert back.note is None, back.note
+    assert sorted(d.target for d in back.deliveries) == sorted(gw.hub.config.targets_of("leo"))

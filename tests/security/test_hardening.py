@@ -240,9 +240,10 @@ def test_failed_inbound_auth_is_counted_and_logged_without_the_secret(
     lines: list[str] = []
     for name in ("msg", "info", "warning", "warn", "error", "err", "debug", "critical",
                  "exception", "fatal", "failure", "log"):  # fmt: skip
-        if hasattr(structlog.PrintLogger, name):
-            monkeypatch.setattr(structlog.PrintLogger, name,
-                                lambda self, message="", *a, **k: lines.append(str(message)))  # fmt: skip
+        for logger in (structlog.PrintLogger, structlog.BytesLogger):  # console / JSON lines
+            if hasattr(logger, name):
+                monkeypatch.setattr(logger, name, lambda self, message="", *a, **k: lines.append(
+                    message.decode() if isinstance(message, bytes) else str(message)))  # fmt: skip
     from gateway.inbound import inbound_specs
 
     route = inbound_specs()[system].routes[0]

@@ -49,6 +49,9 @@ CONTRACT = {
     "GET /api/v1/replays/{job_id:str}": "operator",
     "GET /api/v1/purchase-orders/{po_number:str}": "viewer",
     "GET /api/v1/targets": "viewer",
+    "GET /api/v1/alerts": "viewer",
+    "POST /api/v1/targets/{name:str}/pause": "operator",
+    "POST /api/v1/targets/{name:str}/resume": "operator",
 }
 
 

@@ -436,3 +436,44 @@ async def test_extend_renews_only_the_holders_lease(store: Store) -> None:
     assert await store.sweep(T0 + timedelta(seconds=6)) == 0  # renewed until T0 + 9 s
     assert await store.sweep(T0 + timedelta(seconds=10)) == 1
     assert await store.extend("w1", [d.id], 5, T0 + timedelta(seconds=11)) == 0  # swept
+
+
+async def test_backlog_per_target_counts_what_waits_and_dates_the_oldest(store: Store) -> None:
+    """The health page's backlog (issue 15): what is on its way per target, apart from what
+    is parked for a cause and what waits for a paused target; the oldest dated by arrival."""
+    assert await store.backlog() == {}
+    await store.accept(msg(po="A", at=T0), ["leo", "enkash"])
+    await store.accept(msg(po="B", at=T0 + timedelta(hours=1)), ["leo"])
+    await store.accept(msg(po="C", at=T0 + timedelta(hours=2)), ["leo"])
+    await store.accept(msg(po="D", at=T0 + timedelta(hours=3)), ["enkash"])
+    await store.accept(msg(po="E", at=T0 + timedelta(hours=4)), ["uniware"])
+    claimed = {(m.po_number, d.target): d for d, m in await store.claim("w", 10, 30, T0)}
+    assert len(claimed) == 6
+    # E back in the queue (claiming 5 of 6 would leave a different one queued on a store
+    # with partitions: first-in first-out holds within a partition, not across them)
+    await store.finish(claimed["E", "uniware"].id, None, State.QUEUED)
+    due = T0 + timedelta(hours=5)
+    await store.finish(claimed["A", "leo"].id, attempt("retry", 500), State.RETRYING, next_at=due)
+    await store.finish(claimed["B", "leo"].id, attempt("parked", None), State.PARKED,
+                       reason="mapping missing", park_kind="mapping")  # fmt: skip
+    await store.finish(claimed["C", "leo"].id, None, State.PARKED, reason="paused",
+                       park_kind="paused")  # fmt: skip
+    await store.finish(claimed["A", "enkash"].id, attempt("delivered"), State.DELIVERED)
+    loads = await store.backlog()
+    assert set(loads) == {"leo", "enkash", "uniware"}
+    leo, enkash, uniware = loads["leo"], loads["enkash"], loads["uniware"]
+    assert (leo.queued, leo.retrying, leo.delivering, leo.parked, leo.paused) == (0, 1, 0, 1, 1)
+    assert leo.backlog == 1
+    second = timedelta(seconds=1)
+    assert leo.oldest_at is not None and abs(leo.oldest_at - T0) < second
+    assert leo.next_retry_at is not None and abs(leo.next_retry_at - due) < second
+    assert (enkash.delivering, enkash.backlog, enkash.next_retry_at) == (1, 1, None)
+    assert enkash.oldest_at is not None
+    assert abs(enkash.oldest_at - (T0 + timedelta(hours=3))) < second
+    assert (uniware.queued, uniware.backlog) == (1, 1)
+    assert await store.unpark(target="leo", park_kind="paused") == 1
+    assert await store.replay(claimed["A", "enkash"].id)
+    loads = await store.backlog()
+    assert (loads["leo"].queued, loads["leo"].paused, loads["enkash"].queued) == (1, 0, 1)
+    assert await store.sweep(T0 + timedelta(minutes=1)) == 1  # D's lease ran out
+    assert (await store.backlog())["enkash"].retrying == 1

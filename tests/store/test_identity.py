@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.model import PurchaseOrder
 from gateway.store.base import Store, aggregate
 from gateway.store.records import MessageFilter, State
 from tests.store.test_contract import msg, store
@@ -77,3 +78,33 @@ async def test_sqlite_file_from_before_the_note_column_is_migrated(tmp_path: Pat
         assert got is not None and got.note == "echo of delivery d-2"
     finally:
         await s.close()
+
+
+async def test_lookup_reads_the_state_and_every_link_at_once(store: Store) -> None:
+    await store.link_remote("enkash", "OBJ-1", "PO-1")
+    state, links = await store.lookup("PO-1", [("enkash", "OBJ-1"), ("leo", "ERP-9")])
+    assert state is None and links == {("enkash", "OBJ-1"): "PO-1"}
+    await store.ingest(
+        msg(po="PO-1", key="k1"), [], lambda s: PurchaseOrder(po_number="PO-1"), True
+    )
+    state, links = await store.lookup("PO-1", [])
+    assert state is not None and state.po_number == "PO-1" and links == {}
+
+
+async def test_link_new_links_only_what_is_unlinked_and_releases_its_parked(store: Store) -> None:
+    from datetime import timedelta
+
+    from tests.store.test_contract import T0
+
+    await store.accept(msg(po="PO-1"), ["enkash", "leo"])
+    for d, _ in await store.claim("w", 10, 30, T0):
+        await store.finish(d.id, None, State.PARKED, reason="identity missing",
+                           park_kind="unknown_po")  # fmt: skip
+    await store.link_remote("leo", "ERP-1", "PO-OTHER")
+    linked = await store.link_new([("enkash", "OBJ-1"), ("leo", "ERP-1")], "PO-1")
+    assert linked == ["enkash"]
+    assert await store.find_remote("enkash", "OBJ-1") == "PO-1"
+    assert await store.find_remote("leo", "ERP-1") == "PO-OTHER", "an existing link stays"
+    claimed = await store.claim("w", 10, 30, T0 + timedelta(seconds=1))
+    assert [d.target for d, _ in claimed] == ["enkash"], "only the newly named system's"
+    assert await store.link_new([("enkash", "OBJ-1")], "PO-1") == []
