@@ -588,7 +588,8 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
                 if got:
                     r["delivered (effect at target)"] += 1
                 if state == "delivered" and not got:
-                    last = d["attempts"][-1] if d["attempts"] else {}
+                    attempts = d.get("attempts") or []  # a list page may leave them out
+                    last = attempts[-1] if attempts else {}
                     noop = last.get("status") in (0, None) and last.get("step") == 0
                     r["no-op: hub delivered, nothing sent" if noop
                       else "hub delivered, target has none"] += 1  # fmt: skip
