@@ -94,16 +94,18 @@ def _role(port: int) -> str:
     return _cli(port, "ROLE").split("\n", 1)[0].strip()
 
 
-def start_cluster_node(binary: str, port: int, bus: int, data: str,
-                       *extra: str) -> subprocess.Popen[bytes]:  # fmt: skip
-    """One cluster node; ``cluster-port`` chosen too (port + 10000 may not be free)."""
+def start_cluster_node(binary: str, port: int, bus: int, data: str, *extra: str,
+                       node_timeout_ms: int = 5000) -> subprocess.Popen[bytes]:  # fmt: skip
+    """One cluster node; ``cluster-port`` chosen too (port + 10000 may not be free). The
+    node timeout is long by default, so a stall of this busy machine never marks a node
+    failed; the failover test asks for a short one."""
     return start(binary, port, data, "--cluster-enabled", "yes", "--cluster-port", str(bus),
-                 "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
-                 *extra)  # fmt: skip
+                 "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
+                 str(node_timeout_ms), *extra)  # fmt: skip
 
 
 @contextmanager
-def redis_cluster(replicas: int = 0, *extra: str) -> Iterator[Cluster]:
+def redis_cluster(replicas: int = 0, *extra: str, node_timeout_ms: int = 5000) -> Iterator[Cluster]:
     """3 primaries (and ``replicas`` replicas each) on loopback free ports, AOF on, made a
     cluster by ``redis-cli --cluster create``; yields ``redis+cluster://`` of the first."""
     binary, cli = redis_binary(), redis_cli()
@@ -112,7 +114,8 @@ def redis_cluster(replicas: int = 0, *extra: str) -> Iterator[Cluster]:
         for _ in range(3 * (1 + replicas)):
             port, bus = free_port(), free_port()
             data = tempfile.mkdtemp(prefix="pohub-cluster-")
-            proc = start_cluster_node(binary, port, bus, data, *extra)
+            proc = start_cluster_node(binary, port, bus, data, *extra,
+                                      node_timeout_ms=node_timeout_ms)  # fmt: skip
             cluster.nodes.append(ClusterNode(port, bus, data, proc))
         addresses = [f"127.0.0.1:{n.port}" for n in cluster.nodes]
         subprocess.run([cli, "--cluster", "create", *addresses, "--cluster-replicas",

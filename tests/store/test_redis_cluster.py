@@ -68,7 +68,7 @@ async def test_a_killed_primary_loses_no_acknowledged_message() -> None:
     replica took over; while the promoted primary has no replica of its own, its writes are
     refused as not durable (never answered 2xx); once the old primary is back as its
     replica, they are acknowledged again."""
-    with redis_cluster(1) as cluster:
+    with redis_cluster(1, node_timeout_ms=1000) as cluster:
         store = RedisStore(f"{cluster.url}?durability=replica&wait_ms=3000")
         await _open_when_replicas_attached(store)
         try:
@@ -118,7 +118,8 @@ async def _after_failover(call: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def _restart(node: ClusterNode) -> None:
-    node.proc = start_cluster_node(redis_binary(), node.port, node.bus, node.data)
+    node.proc = start_cluster_node(redis_binary(), node.port, node.bus, node.data,
+                                   node_timeout_ms=1000)  # fmt: skip
 
 
 async def _open_when_replicas_attached(store: RedisStore) -> None:
