@@ -38,6 +38,10 @@ While it sends, chaos runs (every step bounded):
 * the gateway gets SIGKILL at 40 % of the pushes and is restarted 1 s later;
 * (redis) redis-server (AOF on, ``appendfsync everysec``) is stopped (SIGTERM) at 60 % (and
   at least 3 s after the gateway kill) and restarted on the same port and data directory 1 s later;
+* (redis-cluster: 3 primaries + 3 replicas, ``--durability`` as given) instead, the primary
+  owning partition 0 gets SIGKILL at the same moment; once its replica has been promoted
+  and the cluster is whole again, the killed node restarts and rejoins as a replica
+  (``bench/_chaos_cluster.py``);
 * every target fails 30 % of requests, rotating every 5 s between 500, 429 with
   ``Retry-After: 1`` and a 1.5 s delay (a timeout for the hub) then 503; and on top of that
   ``--drop-reply`` (0.15) of the requests it does apply lose their reply (``drop_reply_rate``:
@@ -79,6 +83,7 @@ in ``_received`` too, so the check replays its version rule to tell applied from
 Verdict PASS: 0 lost, 0 double effects, 0 out of order, 0 dead, 0 given up.
 
     uv run python bench/chaos.py [--store both] [--pos 1000 --events 10] [--quick]
+    uv run python bench/chaos.py --store redis-cluster --durability replica --quick
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _setup as s
+from bench._chaos_cluster import ClusterChaos
 
 ROUTES = {
     "uniware": ["leo", "appliqloud", "alphaalpha"],
@@ -361,7 +367,7 @@ def set_faults(sim: str, tick: int | None, drop_reply: float) -> None:
             client.put(f"{sim}/{target}/_faults", json=faults).raise_for_status()
 
 
-def chaos(hub: Hub, redis: Redis | None, sim: str, sender: Sender, log: list[str],
+def chaos(hub: Hub, redis: Redis | ClusterChaos | None, sim: str, sender: Sender, log: list[str],
           stop: threading.Event, drop_reply: float) -> None:  # fmt: skip
     rng = random.Random(7)
     started = time.monotonic()
@@ -386,9 +392,8 @@ def chaos(hub: Hub, redis: Redis | None, sim: str, sender: Sender, log: list[str
                 and time.monotonic() - gateway_at >= 3):  # fmt: skip
             redis.restart()
             redis_done = True
-            log.append(
-                f"redis-server restarted at {progress:.0%} of pushes, t={now - started:.1f} s"
-            )
+            what = getattr(redis, "what", "redis-server restarted")
+            log.append(f"{what} at {progress:.0%} of pushes, t={now - started:.1f} s")
         time.sleep(0.1)
     log.append(f"{hub.kills['worker']} worker SIGKILLs")
 
@@ -736,8 +741,14 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
         tmp = Path(t)
         first = s.write_config(tmp, "http://127.0.0.1:1", "sqlite:///x", ROUTES, None)
         sim = s.start_simulators(procs, s.bench_env(first))
-        redis = Redis(procs, tmp) if store == "redis" else None
+        redis: Redis | ClusterChaos | None = None
+        if store == "redis":
+            redis = Redis(procs, tmp)
+        elif store == "redis-cluster":
+            redis = ClusterChaos(procs, tmp, args.durability)
         store_url = redis.url if redis else f"sqlite:///{tmp}/pohub.db"
+        if store == "redis" and args.durability != "everysec":
+            store_url += f"?durability={args.durability}"
         config = chaos_config(tmp, sim, store_url)
         env = {**s.bench_env(config), "POHUB_LOG_LEVEL": "WARNING"}
         hub = Hub(procs, config, env, args.workers)
@@ -782,7 +793,8 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
                     f"{name} log: {len(errors)} error lines, e.g. {errors[-1][:300]}"
                 )
     c = result["counts"]
-    print(f"\n== {store}: {args.pos} POs x {args.events} events, {args.workers} workers; "
+    label = f"{store} (durability {args.durability})" if store != "sqlite" else store
+    print(f"\n== {label}: {args.pos} POs x {args.events} events, {args.workers} workers; "
           f"pushing {send_s:.1f} s, chaos {0 if args.calm else args.chaos_after:g} s more, "
           f"then drain {drain_s:.1f} s (hub counts at end: {counts})")  # fmt: skip
     for line in log:
@@ -823,7 +835,15 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--store", choices=["sqlite", "redis", "both"], default="both")
+    parser.add_argument("--store", choices=["sqlite", "redis", "redis-cluster", "both"],
+                        default="both")  # fmt: skip
+    parser.add_argument(
+        "--durability",
+        choices=["none", "everysec", "fsync", "replica"],
+        default="everysec",
+        help="the Redis store's durability setting (redis, redis-cluster); fsync on one Redis "
+        "needs appendfsync always, which this script's Redis does not set",
+    )
     parser.add_argument("--pos", type=int, default=1000)
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)

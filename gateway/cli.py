@@ -149,6 +149,7 @@ def serve(config_file: str | None, host: str, port: int, n_workers: int) -> None
     from gateway.app import create_app
 
     hub = _hub(config_file)
+    _check_store(hub)
     app = create_app(hub, run_workers=n_workers > 0, workers=max(n_workers, 1))
     click.echo(f"pohub gateway on http://{host}:{port} (store {_safe_url(hub)})", err=True)
     loop, http = fast_server()
@@ -183,6 +184,7 @@ def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
 
     configure_logging()
     hub = _hub(config_file)
+    _check_store(hub)
 
     async def run() -> None:
         await hub.store.open()
@@ -236,6 +238,23 @@ def _hub(config_file: str | None) -> Any:
         return Hub.build(config_file)
     except ConfigError as exc:
         _fail(exc)
+
+
+def _check_store(hub: Any) -> None:
+    """Open and close the store once before serving: a store whose server contradicts what
+    it must promise (Redis persistence below the ``durability`` setting, another partition
+    count) raises ``ValueError`` with what to change, and the process does not start."""
+    import asyncio
+
+    async def check() -> None:
+        await hub.store.open()
+        await hub.store.close()
+
+    try:
+        asyncio.run(check())
+    except ValueError as exc:
+        click.echo(f"error: store {_safe_url(hub)}: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
 
 
 def _safe_url(hub: Any) -> str:

@@ -153,7 +153,11 @@ class AlertsConfig(_Strict):
 
 
 class Config(_Strict):
-    store: str = Field(default="sqlite:///var/pohub.db", description="sqlite:///path or redis://")
+    store: str = Field(
+        default="sqlite:///var/pohub.db",
+        description="sqlite:///path, redis://, redis+cluster:// or redis+sentinel:// "
+        "(options ?partitions=&durability=: docs/redis.md)",
+    )
     mappings_dir: str = Field(default="mappings", description="Seed mapping files, one per system.")
     systems: dict[str, SystemConfig] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)

@@ -34,6 +34,16 @@ def redis_url():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def redis_cluster_url():  # type: ignore[no-untyped-def]
+    """A real Redis Cluster (3 primaries, AOF on) for the whole run: ``redis+cluster://``.
+    Tests keep apart by key prefix; one cluster start (~2 s) serves every module."""
+    from tests.redis_server import redis_cluster
+
+    with redis_cluster() as cluster:
+        yield cluster.url
+
+
+@pytest.fixture(scope="session")
 def simulators():  # type: ignore[no-untyped-def]
     """All simulators on one loopback port, with generated secrets (``sims[s].secrets``)."""
     from adapters import registry

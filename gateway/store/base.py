@@ -49,11 +49,16 @@ class Store(abc.ABC):
             from gateway.store.sqlite import SqliteStore
 
             return SqliteStore(url)
-        if url.startswith(("redis://", "rediss://", "unix://")):
+        if url.startswith(
+            ("redis://", "rediss://", "unix://", "redis+cluster://", "redis+sentinel://")
+        ):
             from gateway.store.redis import RedisStore
 
             return RedisStore(url)
-        raise ValueError(f"unknown store URL {url!r}: use sqlite:///path or redis://host:port/db")
+        raise ValueError(
+            f"unknown store URL {url!r}: use sqlite:///path, redis://host:port/db,"
+            " redis+cluster://host:port or redis+sentinel://host:port/service"
+        )
 
     # life cycle ------------------------------------------------------------------------
     @abc.abstractmethod
