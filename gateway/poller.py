@@ -41,6 +41,7 @@ import httpx
 import orjson
 import structlog
 
+from adapters import registry
 from core.dates import format_iso_z
 from core.errors import InvalidInput
 from gateway import secrets
@@ -50,9 +51,12 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("pohub.poller")
 
-SEARCH_PATH = "/api/v1/purchase-orders/dynamic-search"
-POLLED = ("alphaalpha",)
-"""Systems read by polling ``dynamic-search``."""
+
+def polled() -> list[str]:
+    """Systems read by polling: those whose ``System`` declares ``poll``."""
+    return [s.name for s in registry.systems() if s.poll is not None]
+
+
 HEADERS = {"content-type": "application/json", "x-pohub-poll": "dynamic-search"}
 """What a polled PO object is ingested with (stored on the message, read by no parser)."""
 
@@ -83,6 +87,10 @@ class DynamicSearchPoller:
         self.interval_s = interval_s
         self.page_size = page_size
         self.checkpoint = f"{system}.poll"
+        poll = registry.system(system).poll
+        if poll is None:
+            raise ValueError(f"{system} declares no poll")
+        self.search_path = poll.search_path
         self._http: httpx.AsyncClient | None = None
         self._stopping = asyncio.Event()
 
@@ -131,7 +139,7 @@ class DynamicSearchPoller:
             "size": self.page_size,
             "sort": [{"field": "updated", "ascending": False}],
         }
-        response = await self._client().post(SEARCH_PATH, content=orjson.dumps(request),
+        response = await self._client().post(self.search_path, content=orjson.dumps(request),
                                               headers={"Content-Type": "application/json"})  # fmt: skip
         if response.status_code >= 400:
             raise PollError(
@@ -198,7 +206,7 @@ def start_pollers(hub: Hub) -> None:
     """Spawn a poller per polled system whose ``base_url`` is set and whose interval variable
     (``POHUB_POLL_ALPHAALPHA_S``) holds a positive number of seconds. Call once the store is
     open (the app's lifespan); the tasks are the hub's, cancelled at shutdown."""
-    for system in POLLED:
+    for system in polled():
         cfg = hub.config.systems.get(system)
         raw = os.environ.get(interval_env(system))
         if cfg is None or not cfg.base_url or not raw:

@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 
 from adapters import registry
-from core.adapter import Adapter, RemoteState, RenderContext
+from core.adapter import RemoteState, RenderContext
 from core.errors import PohubError
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PurchaseOrder
 from gateway.catalog import check_mappings
+from gateway.render import parse_for, render_for
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVED_AT = datetime(2024, 3, 13, 9, 30, tzinfo=UTC)
@@ -48,11 +49,7 @@ def headers_for(path: Path) -> dict[str, str]:
 
 
 def parse(system: str, body: bytes, headers: dict[str, str] | None = None) -> list[PoEvent]:
-    events = registry.get(system).parse(body, mappings()[system], headers or {})
-    for event in events:
-        if event.occurred_at is None:
-            event.occurred_at = RECEIVED_AT
-    return events
+    return parse_for(system, body, mappings()[system], headers, received_at=RECEIVED_AT)
 
 
 def parse_sample(system: str, path: Path) -> list[PoEvent]:
@@ -101,9 +98,11 @@ def context_for(target: str, event: PoEvent) -> RenderContext:
 
 
 def render_all(target: str, events: list[PoEvent]) -> Any:
-    adapter: Adapter = registry.get(target)
-    rendered = [adapter.render(ev, context_for(target, ev)) for ev in events]
-    return adapter.combine(rendered)
+    rendered = [
+        render_for(target, ev, mappings()[target], state_for(ev), remote_for(target))
+        for ev in events
+    ]
+    return registry.get(target).combine(rendered)
 
 
 def render_outcome(target: str, events: list[PoEvent]) -> Any:
