@@ -89,6 +89,28 @@ def translate(
         sys.exit(3)
 
 
+@main.command("new-adapter")
+@click.argument("name")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), default=".",
+    help="The project's directory (holding adapters/, mappings/ and config.yaml).",
+)  # fmt: skip
+def new_adapter(name: str, root: Path) -> None:
+    """Write the skeleton of a new system NAME: adapters/NAME/, mappings/NAME.yaml and its
+    config.yaml entry (a working JSON status update dialect to start from)."""
+    from gateway.scaffold import ScaffoldError
+    from gateway.scaffold import new_adapter as scaffold
+
+    try:
+        written = scaffold(root, name)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path.relative_to(root)}")
+    click.echo(f"next: uv run pytest tests/test_golden.py --regen-golden -k {name}, review "
+               f"the goldens, then run the generated suites")  # fmt: skip
+
+
 @main.command("check-config")
 @_config_option
 def check_config(config_file: str | None) -> None:

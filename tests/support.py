@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from adapters import registry
-from core.adapter import RemoteState, RenderContext
+from core.adapter import RemoteState, Rendered
 from core.errors import PohubError
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PurchaseOrder
@@ -92,17 +92,14 @@ def remote_for(target: str) -> RemoteState:
     )
 
 
-def context_for(target: str, event: PoEvent) -> RenderContext:
-    """The render context the generated suites give ``target`` for ``event``."""
-    return RenderContext(mappings()[target], state_for(event), remote_for(target))
+def plan_for(target: str, event: PoEvent) -> Rendered:
+    """The plan ``target`` gets for ``event`` in the generated suites: ``render_for`` (the
+    worker's own) with the base state and what the target already revealed."""
+    return render_for(target, event, mappings()[target], state_for(event), remote_for(target))
 
 
 def render_all(target: str, events: list[PoEvent]) -> Any:
-    rendered = [
-        render_for(target, ev, mappings()[target], state_for(ev), remote_for(target))
-        for ev in events
-    ]
-    return registry.get(target).combine(rendered)
+    return registry.get(target).combine([plan_for(target, ev) for ev in events])
 
 
 def render_outcome(target: str, events: list[PoEvent]) -> Any:
@@ -126,7 +123,17 @@ def wire_of(system: str, events: list[PoEvent]) -> Any:
 
 
 def golden_path(source: str, sample: Path, target: str) -> Path:
-    return sample.parent / "golden" / f"{sample.stem}.{target}.json"
+    """Next to the sample (``<source>/samples/golden/<stem>.<target>.json``), except where
+    the target keeps the goldens of other systems' samples into it in its own folder
+    (``<target>/samples/golden/from/<source>/<stem>.json``, a directory a system added
+    later has, ``pohub new-adapter`` writes it): adding a system then touches nothing
+    outside its folder. A golden that exists is used where it is."""
+    beside = sample.parent / "golden" / f"{sample.stem}.{target}.json"
+    received = registry.samples_dir(target) / "golden" / "from"
+    theirs = received / source / f"{sample.stem}.json"
+    if beside.exists() or not (theirs.exists() or received.is_dir()):
+        return beside
+    return theirs
 
 
 def dumps(value: Any) -> bytes:

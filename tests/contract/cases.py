@@ -12,7 +12,6 @@ from core.adapter import Rendered
 from core.errors import PohubError
 from gateway import secrets
 from gateway.config import load_config
-from gateway.render import render_for
 from tests import support
 
 ERROR_STATUSES = [400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503]
@@ -44,18 +43,15 @@ def success_plan(target: str) -> Rendered:
     """A plan a fresh simulator of ``target`` accepts: the first sample (the hub's base PO
     first) that renders for ``target`` with no refused step and acts on no id the target
     has not given yet."""
-    base = support.registry.samples_dir(support.BASE_STATE[0]) / support.BASE_STATE[1]
+    base = registry.samples_dir(support.BASE_STATE[0]) / support.BASE_STATE[1]
     ordered = [(support.BASE_STATE[0], base), *support.all_samples()]
     for source, path in ordered:
         events = support.parse_sample(source, path)
         if len(events) != 1:
             continue
         event = events[0]
-        mapping = support.mappings()[target]
         try:
-            plan = render_for(
-                target, event, mapping, support.state_for(event), support.remote_for(target)
-            )
+            plan = support.plan_for(target, event)
         except PohubError:
             continue
         known = {*event.remote_ids.values(), *(support.remote_for(target).remote_id or "",)}

@@ -38,6 +38,7 @@ CLASSES = [
     (500, RetryableDelivery),
     (502, RetryableDelivery),
     (503, RetryableDelivery),
+    (504, RetryableDelivery),
 ]
 
 
@@ -89,7 +90,7 @@ async def test_each_error_class_of_the_system_s_envelope(
     assert kind is AuthFailure or not isinstance(error, AuthFailure)
     assert error.status == status and error.step == 0
     if status == 429:
-        assert error.retry_after == 7
+        assert isinstance(error, RetryableDelivery) and error.retry_after == 7
     assert simulator.received == []
 
 
@@ -126,16 +127,20 @@ async def test_a_2xx_that_is_not_the_documented_reply_is_unconfirmed(
 
 @pytest.mark.parametrize("system", SYSTEMS)
 @pytest.mark.parametrize(
-    "error",
-    [httpx.ReadTimeout("slow"), httpx.ConnectError("refused")],
-    ids=lambda e: type(e).__name__,
+    ("error", "shown"),
+    [
+        (httpx.ReadTimeout("slow"), "timeout"),
+        (httpx.ConnectTimeout("slow"), "timeout"),
+        (httpx.ConnectError("refused"), "connection error"),
+    ],
+    ids=["read-timeout", "connect-timeout", "connect"],
 )
-async def test_transport_failures_are_retryable(system: str, error: Exception) -> None:
+async def test_transport_failures_are_retryable(system: str, error: Exception, shown: str) -> None:
     def fail(request: httpx.Request) -> httpx.Response:
         raise error
 
     async with _client(system, transport=httpx.MockTransport(fail)) as client:
-        with pytest.raises(RetryableDelivery) as raised:
+        with pytest.raises(RetryableDelivery, match=shown) as raised:
             await client.send(success_plan(system), uuid.uuid4().hex)
     assert raised.value.status is None and raised.value.step == 0
 
@@ -143,5 +148,5 @@ async def test_transport_failures_are_retryable(system: str, error: Exception) -
 @pytest.mark.parametrize("system", SYSTEMS)
 async def test_a_closed_port_on_loopback_is_retryable(system: str) -> None:
     async with _client(system, f"http://127.0.0.1:{free_port()}", timeout_s=2) as client:
-        with pytest.raises(RetryableDelivery):
+        with pytest.raises(RetryableDelivery, match="connection error"):
             await client.send(success_plan(system), uuid.uuid4().hex)
