@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.adapter import Adapter, RenderContext, Rendered
 from core.inbound import InboundSpec, Reply
@@ -43,10 +43,17 @@ class DateFormats:
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """A system the hub reads by polling instead of being pushed to (``gateway/poller.py``)."""
+    """A system the hub reads by polling instead of being pushed to (``gateway/poller.py``
+    runs the loop, the checkpoint and the ingest; the system says how to ask and read)."""
 
     search_path: str
-    """The search endpoint, relative to the system's base URL."""
+    """The search endpoint (``POST``, JSON), relative to the system's base URL."""
+    page_request: Callable[[int, int], dict[str, Any]]
+    """``(page, size) -> body``: one page of POs, the most recently changed first."""
+    read_page: Callable[[Any], tuple[list[Any], bool] | None]
+    """A reply body -> (its POs, whether it is the last page); None: not a page."""
+    changed_at: Callable[[Any], datetime | None]
+    """When one PO of a page last changed (what the checkpoint moves to)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,7 @@ class DynamicSearchPoller:
         poll = registry.system(system).poll
         if poll is None:
             raise ValueError(f"{system} declares no poll")
-        self.search_path = poll.search_path
+        self.poll = poll
         self._http: httpx.AsyncClient | None = None
         self._stopping = asyncio.Event()
 
@@ -120,26 +120,22 @@ class DynamicSearchPoller:
         found: list[tuple[datetime | None, Any]] = []
         page = 0
         while True:
-            body = await self._search(page)
-            content = body.get("content")
-            if not isinstance(content, list):
-                raise PollError(f"{self.system}: dynamic-search page {page} has no content list")
+            read = self.poll.read_page(await self._search(page))
+            if read is None:
+                raise PollError(f"{self.system}: search page {page} is not a page of POs")
+            content, last = read
             for po in content:
-                when = _updated(po)
+                when = self.poll.changed_at(po)
                 if since is not None and when is not None and when < since:
                     return found
                 found.append((when, po))
-            if not content or len(content) < self.page_size or body.get("last") is True:
+            if not content or len(content) < self.page_size or last:
                 return found
             page += 1
 
-    async def _search(self, page: int) -> dict[str, Any]:
-        request = {
-            "page": page,
-            "size": self.page_size,
-            "sort": [{"field": "updated", "ascending": False}],
-        }
-        response = await self._client().post(self.search_path, content=orjson.dumps(request),
+    async def _search(self, page: int) -> Any:
+        request = self.poll.page_request(page, self.page_size)
+        response = await self._client().post(self.poll.search_path, content=orjson.dumps(request),
                                               headers={"Content-Type": "application/json"})  # fmt: skip
         if response.status_code >= 400:
             raise PollError(
@@ -150,8 +146,6 @@ class DynamicSearchPoller:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise PollError(f"{self.system}: dynamic-search answered no JSON") from None
-        if not isinstance(body, dict):
-            raise PollError(f"{self.system}: dynamic-search answered no page object")
         return body
 
     async def _ingest(self, po: Any) -> int:
@@ -220,19 +214,6 @@ def start_pollers(hub: Hub) -> None:
             continue
         poller = DynamicSearchPoller(hub, system, interval_s=interval)
         hub.spawn(poller.run()).set_name(f"poller-{system}")
-
-
-def _updated(po: Any) -> datetime | None:
-    """A PO object's ``updated`` (else ``created``) as an aware date-time, if readable."""
-    if not isinstance(po, dict):
-        return None
-    for key in ("updated", "created"):
-        value = po.get(key)
-        if isinstance(value, str):
-            when = _parse(value)
-            if when is not None:
-                return when
-    return None
 
 
 def _parse(text: str) -> datetime | None:

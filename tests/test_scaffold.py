@@ -72,3 +72,13 @@ def test_a_name_that_is_taken_or_unusable_is_refused(tree: Path) -> None:
     for name in ("uniware", "Bad-Name", "x"):
         got = _run(tree, "-m", "gateway.cli", "new-adapter", name)
         assert got.returncode == 2 and "Error" in got.stderr, (name, got.stderr)
+
+
+def test_the_config_entry_goes_at_the_end_of_systems_and_nothing_else_moves() -> None:
+    from gateway.scaffold import with_entry
+
+    config = (
+        "store: x\n\nsystems:\n  a:\n    base_url: u\n  # note\n  b: {}\n\nroutes:\n  - from: a\n"
+    )
+    got = with_entry(config, "  acme:\n    base_url: v\n")
+    assert got == config.replace("  b: {}\n", "  b: {}\n  acme:\n    base_url: v\n")

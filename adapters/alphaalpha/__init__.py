@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters._system import Poll, System
+from adapters._system import System
 from adapters.alphaalpha import parse as _parse
 from adapters.alphaalpha import render as _render
 from adapters.alphaalpha import replies as _replies
 from adapters.alphaalpha import wire as _wire
 from adapters.alphaalpha.client import AlphaalphaClient
 from adapters.alphaalpha.inbound import INBOUND
+from adapters.alphaalpha.poll import POLL
 from adapters.alphaalpha.simulator import AlphaalphaSimulator
 from adapters.alphaalpha.spec import SPEC
 from core.adapter import Rendered, SystemAdapter, plan_step
@@ -70,5 +71,5 @@ SYSTEM = System(
     client=AlphaalphaClient,
     simulator=AlphaalphaSimulator,
     errors=_replies.error_reply,
-    poll=Poll(search_path=f"{_render.BASE}/dynamic-search"),
+    poll=POLL,
 )
