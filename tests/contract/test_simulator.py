@@ -1,9 +1,11 @@
 """Every simulator's contract, generated over the registry: who may call it, its own error
 envelope (the system's ``replies`` table) for refusals and injected faults, and the
-``_received`` log of effects that keeps no secret."""
+``_received`` log of effects that keeps no secret, the fault settings ``honour_keys`` and
+``drop_reply_rate`` (the effect happens, the reply is lost)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +14,11 @@ import orjson
 import pytest
 
 from adapters import registry
+from adapters._sim import Faults
 from core.adapter import Call
+from core.errors import RetryableDelivery
 from tests.contract.cases import credentials, delivering, shape, success_plan
-from tests.servers import SimulatorServer
+from tests.servers import SimulatorServer, client_for
 
 SYSTEMS = delivering()
 
@@ -107,3 +111,31 @@ def test_injected_faults_answer_in_the_envelope_and_change_nothing(
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_unknown_fault_settings_are_refused(http: httpx.Client, system: str) -> None:
     assert http.put(f"/{system}/_faults", json={"fail_rat": 1}).status_code == 400
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_honour_keys_answers_a_repeated_key_with_no_second_effect(
+    sim: SimulatorServer, system: str
+) -> None:
+    simulator = sim.sims[system]
+    simulator.faults = Faults.parse({"honour_keys": True})
+    plan = success_plan(system)
+    async with client_for(sim, system) as client:
+        first = await client.send(plan, "same-key")
+        effects = len(simulator.received)
+        again = await client.send(plan, "same-key")
+    assert again.body == first.body
+    assert simulator.duplicates == len(plan.calls)
+    assert len(simulator.received) == effects
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("system", SYSTEMS)
+async def test_a_dropped_reply_comes_after_the_effect(sim: SimulatorServer, system: str) -> None:
+    simulator = sim.sims[system]
+    simulator.faults = Faults.parse({"drop_reply_rate": 1, "drop_reply_limit": 1})
+    async with client_for(sim, system) as client:
+        with pytest.raises(RetryableDelivery, match="connection error"):
+            await client.send(success_plan(system), uuid.uuid4().hex)
+    assert len(simulator.received) == 1 and simulator.dropped == 1
