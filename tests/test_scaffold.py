@@ -60,7 +60,7 @@ def test_a_scaffolded_sixth_system_passes_the_generated_suite(tree: Path) -> Non
     assert any(p.startswith(f"adapters/{NAME}/samples/golden/from/") for p in changed)
 
     suites = ["tests/test_golden.py", "tests/test_bad_input.py", "tests/contract",
-              "tests/test_simulated_delivery.py"]  # fmt: skip
+              "tests/test_simulated_delivery.py", "tests/adapters/test_sim_keys.py"]  # fmt: skip
     run = _run(tree, *pytest_args, "-rs", *suites)
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
     summary = run.stdout.strip().splitlines()[-1]
