@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.inbound import SECRET_HEADERS
+from core.inbound import SECRET_HEADERS, Reply
 
 
 @dataclass(slots=True)
@@ -126,6 +126,12 @@ class Faults:
         return True
 
 
+def from_reply(reply: Reply) -> SimReply:
+    """A reply of the system's shared error table (``replies.error_reply``) as the simulator
+    sends it: the same envelope the hub's drop-in endpoint answers with."""
+    return SimReply(reply.status, reply.json, dict(reply.headers))
+
+
 def same_secret(given: str | None, expected: str) -> bool:
     """Constant-time comparison, so a wrong token takes as long as a right one."""
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
@@ -157,8 +163,11 @@ class Simulator:
         """None when the caller is who the system expects; else the system's 401 reply."""
         return None
 
-    def error(self, status: int, message: str, field: str | None = None) -> SimReply:
-        """The system's error envelope for ``status``."""
+    def error(
+        self, status: int, message: str, field: str | None = None, rule: str | None = None
+    ) -> SimReply:
+        """The system's error envelope for ``status``: override with the system's shared
+        table (``from_reply(replies.error_reply(...))``)."""
         return SimReply(status, {"message": message, "field": field})
 
     # the kit ---------------------------------------------------------------------------

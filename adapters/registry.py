@@ -1,6 +1,9 @@
-"""Finds the adapters: every folder under ``adapters/`` not starting with ``_``.
+"""Finds the systems: every folder under ``adapters/`` not starting with ``_``, each
+declaring one ``SYSTEM`` (``adapters._system.System``) in its ``__init__.py``.
 
-A sixth system is a new folder exporting ``ADAPTER``; nothing here changes.
+A sixth system is a new folder; nothing here changes. A folder whose files fail to import,
+or that declares no ``SYSTEM``, raises here: a broken adapter stops the app instead of
+quietly losing an endpoint.
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ import importlib
 import pkgutil
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 
 import adapters
+from adapters._system import System
 from core.adapter import Adapter
 
 ADAPTERS_DIR = Path(adapters.__file__).parent
@@ -25,23 +28,28 @@ def system_ids() -> list[str]:
 
 
 @cache
-def get(system: str) -> Adapter:
-    """The adapter of ``system``; ``KeyError`` names the known ones."""
-    if system not in system_ids():
-        raise KeyError(f"unknown system {system!r}; known: {', '.join(system_ids())}")
-    module = importlib.import_module(f"adapters.{system}")
-    adapter: Adapter = module.ADAPTER
-    return adapter
+def system(name: str) -> System:
+    """The declared ``System`` of ``name``; ``KeyError`` names the known ones."""
+    if name not in system_ids():
+        raise KeyError(f"unknown system {name!r}; known: {', '.join(system_ids())}")
+    module = importlib.import_module(f"adapters.{name}")
+    declared = getattr(module, "SYSTEM", None)
+    if not isinstance(declared, System):
+        raise TypeError(f"adapters/{name}/__init__.py declares no SYSTEM = System(...)")
+    if declared.name != name:
+        raise TypeError(f"adapters/{name}/ declares the system {declared.name!r}")
+    return declared
 
 
-def part(system: str, name: str) -> ModuleType | None:
-    """The module ``adapters.<system>.<name>`` (``inbound``, ``simulator``, ``client``), or
-    None when the adapter has no such file. A file that exists but fails to import raises:
-    a typo in an adapter must fail loudly, never make its endpoint quietly disappear."""
-    if not (ADAPTERS_DIR / system / f"{name}.py").is_file():
-        return None
-    return importlib.import_module(f"adapters.{system}.{name}")
+def systems() -> list[System]:
+    """Every declared system, in name order."""
+    return [system(name) for name in system_ids()]
 
 
-def samples_dir(system: str) -> Path:
-    return ADAPTERS_DIR / system / "samples"
+def get(name: str) -> Adapter:
+    """The pure dialect (parse, render) of ``name``; ``KeyError`` names the known ones."""
+    return system(name).adapter
+
+
+def samples_dir(name: str) -> Path:
+    return ADAPTERS_DIR / name / "samples"

@@ -6,15 +6,6 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
-_MONTH_NAMES = {i: m for m, i in _MONTHS.items()}
-
-
 MIN_YEAR, MAX_YEAR = 1900, 2999
 """Dates a PO can mean. Year 0001 or 9999 converts out of range in some zone at render time
 (and used to fail there, retried for days), so it is refused where it is read."""
@@ -51,36 +42,3 @@ def format_iso_z(value: datetime) -> str:
 def format_date(value: datetime, tz: str) -> str:
     """``2024-07-22`` in the system's zone."""
     return value.astimezone(zone(tz)).date().isoformat()
-
-
-def parse_uniware(text: str, tz: str) -> datetime:
-    """``Mar 12, 2024 4:16:42 PM`` in the mapping's zone (default Asia/Kolkata)."""
-    try:
-        month_s, day_s, year_s, clock, meridiem = text.replace(",", "").split()
-        hour_s, minute_s, second_s = clock.split(":")
-        hour = int(hour_s) % 12 + (12 if meridiem.upper() == "PM" else 0)
-        if meridiem.upper() not in ("AM", "PM"):
-            raise ValueError(meridiem)
-        return check_year(
-            datetime(
-                int(year_s),
-                _MONTHS[month_s[:3].title()],
-                int(day_s),
-                hour,
-                int(minute_s),
-                int(second_s),
-                tzinfo=zone(tz),
-            )
-        )
-    except (ValueError, KeyError) as exc:
-        raise ValueError(f"expected a date like 'Mar 12, 2024 4:16:42 PM', got {text!r}") from exc
-
-
-def format_uniware(value: datetime, tz: str) -> str:
-    local = value.astimezone(zone(tz))
-    hour12 = local.hour % 12 or 12
-    meridiem = "PM" if local.hour >= 12 else "AM"
-    return (
-        f"{_MONTH_NAMES[local.month]} {local.day}, {local.year} "
-        f"{hour12}:{local.minute:02d}:{local.second:02d} {meridiem}"
-    )

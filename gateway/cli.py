@@ -10,12 +10,13 @@ import click
 import orjson
 
 from adapters import registry
-from core.adapter import RemoteState, RenderContext
+from core.adapter import RemoteState
 from core.errors import ConfigError, ConfigProblem, InvalidInput, PohubError
 from core.mapping.loader import notes
-from core.model import PurchaseOrder, utc_now
+from core.model import PurchaseOrder
 from gateway.catalog import check_mappings, load_mapping, mappings_dir
 from gateway.config import config_path, load_config, parse_config
+from gateway.render import parse_for, render_for
 
 EXIT_INVALID = 2
 EXIT_MAPPING = 3
@@ -66,20 +67,17 @@ def translate(
 ) -> None:
     """Translate one payload (FILE or - for stdin) from one dialect to another."""
     try:
-        src, dst = registry.get(source), registry.get(target)
+        registry.get(source)  # an unknown name is a usage error before a file is read
+        dst = registry.get(target)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
     directory = _mappings_dir(config_file)
     try:
         m_src, m_dst = load_mapping(directory, source), load_mapping(directory, target)
         state = PurchaseOrder.model_validate_json(state_file.read()) if state_file else None
-        events = src.parse(payload.read(), m_src, _headers(headers))
+        events = parse_for(source, payload.read(), m_src, _headers(headers))
         remote = RemoteState(remote_id=remote_id, status=remote_status)
-        rendered = []
-        for event in events:
-            if event.occurred_at is None:
-                event.occurred_at = utc_now()
-            rendered.append(dst.render(event, RenderContext(m_dst, state, remote)))
+        rendered = [render_for(target, event, m_dst, state, remote) for event in events]
     except PohubError as exc:
         _fail(exc)
     out = orjson.dumps(dst.combine(rendered), option=orjson.OPT_INDENT_2)
@@ -89,6 +87,28 @@ def translate(
         click.echo(f"error: the plan stops before {refused[0].step}: {refused[0].refused}",
                    err=True)  # fmt: skip
         sys.exit(3)
+
+
+@main.command("new-adapter")
+@click.argument("name")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), default=".",
+    help="The project's directory (holding adapters/, mappings/ and config.yaml).",
+)  # fmt: skip
+def new_adapter(name: str, root: Path) -> None:
+    """Write the skeleton of a new system NAME: adapters/NAME/, mappings/NAME.yaml and its
+    config.yaml entry (a working JSON status update dialect to start from)."""
+    from gateway.scaffold import ScaffoldError
+    from gateway.scaffold import new_adapter as scaffold
+
+    try:
+        written = scaffold(root, name)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path.relative_to(root)}")
+    click.echo(f"next: uv run pytest tests/test_golden.py --regen-golden -k {name}, review "
+               f"the goldens, then run the generated suites")  # fmt: skip
 
 
 @main.command("check-config")

@@ -34,12 +34,7 @@ JSON_TYPES = (
 
 
 def inbound_specs() -> dict[str, InboundSpec]:
-    specs = {}
-    for system in registry.system_ids():
-        module = registry.part(system, "inbound")
-        if module is not None:
-            specs[system] = module.INBOUND
-    return specs
+    return {s.name: s.inbound for s in registry.systems() if s.inbound is not None}
 
 
 def handlers(hub_of: Callable[[Request[Any, Any, Any]], Any]) -> list[HTTPRouteHandler]:

@@ -15,20 +15,19 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from adapters import registry
-from core.adapter import RemoteState, RenderContext
 from core.errors import MappingMissing, PohubError, json_path
 from core.mapping.schema import Key
 from core.mapping.tables import Mapping
 from core.mapping.values import new_status_codes
-from core.model import PoEvent, PoStatus, PurchaseOrder, utc_now
+from core.model import PoEvent, PoStatus, PurchaseOrder
 from core.state import apply_event
 from core.validation import MAX_ERRORS
 from gateway import mapping_drafts as drafts
 from gateway import mapping_review as review
 from gateway import mapping_versions as mv
 from gateway.ops import API_BODY_MAX, hub_of, principal, requires
+from gateway.render import parse_for, render_for
 from gateway.store.records import Message, MessageFilter, State
-from gateway.worker import REMOTE
 
 MAX_PLACEHOLDERS = 200
 """Missing rows listed per previewed input; past it the input says "too many missing rows"."""
@@ -377,13 +376,11 @@ async def _sample(hub: Any, data: PreviewRequest, slots: _Slots, deadline: float
     body = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
     headers = {k.lower(): v for k, v in data.headers.items()}
     try:  # parsing a big sample is CPU work too: off the loop, within the deadline
-        events = await slots.run(deadline, registry.get(source).parse, body,
-                                 hub.mappings[source], headers)  # fmt: skip
+        events = await slots.run(deadline, parse_for, source, body, hub.mappings[source], headers)
     except PohubError as exc:
         yield ("sample", None, None, None, str(exc))
         return
     for event in events:
-        event.occurred_at = event.occurred_at or utc_now()
         state = apply_event(await hub.store.get_po(event.po_number), event)
         yield (f"sample {event.po_number}", None, event, state, None)
 
@@ -409,11 +406,7 @@ def _preview_all(
 
 def _render(system: str, mapping: Mapping, event: PoEvent, state: PurchaseOrder | None) -> Any:
     """The body the worker would send, from the same PO state and remote state."""
-    remote_id = state.remote_ids.get(system) if state else None
-    known = (state.extensions.get(REMOTE, {}) if state else {}).get(system)
-    known = known if isinstance(known, dict) else {}
-    remote = RemoteState(remote_id, known.get("status"), known.get("version"))
-    return registry.get(system).render(event, RenderContext(mapping, state, remote)).body
+    return render_for(system, event, mapping, state).body
 
 
 def _compare(

@@ -41,6 +41,7 @@ import httpx
 import orjson
 import structlog
 
+from adapters import registry
 from core.dates import format_iso_z
 from core.errors import InvalidInput
 from gateway import secrets
@@ -50,9 +51,12 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("pohub.poller")
 
-SEARCH_PATH = "/api/v1/purchase-orders/dynamic-search"
-POLLED = ("alphaalpha",)
-"""Systems read by polling ``dynamic-search``."""
+
+def polled() -> list[str]:
+    """Systems read by polling: those whose ``System`` declares ``poll``."""
+    return [s.name for s in registry.systems() if s.poll is not None]
+
+
 HEADERS = {"content-type": "application/json", "x-pohub-poll": "dynamic-search"}
 """What a polled PO object is ingested with (stored on the message, read by no parser)."""
 
@@ -83,6 +87,10 @@ class DynamicSearchPoller:
         self.interval_s = interval_s
         self.page_size = page_size
         self.checkpoint = f"{system}.poll"
+        poll = registry.system(system).poll
+        if poll is None:
+            raise ValueError(f"{system} declares no poll")
+        self.poll = poll
         self._http: httpx.AsyncClient | None = None
         self._stopping = asyncio.Event()
 
@@ -112,26 +120,22 @@ class DynamicSearchPoller:
         found: list[tuple[datetime | None, Any]] = []
         page = 0
         while True:
-            body = await self._search(page)
-            content = body.get("content")
-            if not isinstance(content, list):
-                raise PollError(f"{self.system}: dynamic-search page {page} has no content list")
+            read = self.poll.read_page(await self._search(page))
+            if read is None:
+                raise PollError(f"{self.system}: search page {page} is not a page of POs")
+            content, last = read
             for po in content:
-                when = _updated(po)
+                when = self.poll.changed_at(po)
                 if since is not None and when is not None and when < since:
                     return found
                 found.append((when, po))
-            if not content or len(content) < self.page_size or body.get("last") is True:
+            if not content or len(content) < self.page_size or last:
                 return found
             page += 1
 
-    async def _search(self, page: int) -> dict[str, Any]:
-        request = {
-            "page": page,
-            "size": self.page_size,
-            "sort": [{"field": "updated", "ascending": False}],
-        }
-        response = await self._client().post(SEARCH_PATH, content=orjson.dumps(request),
+    async def _search(self, page: int) -> Any:
+        request = self.poll.page_request(page, self.page_size)
+        response = await self._client().post(self.poll.search_path, content=orjson.dumps(request),
                                               headers={"Content-Type": "application/json"})  # fmt: skip
         if response.status_code >= 400:
             raise PollError(
@@ -142,8 +146,6 @@ class DynamicSearchPoller:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise PollError(f"{self.system}: dynamic-search answered no JSON") from None
-        if not isinstance(body, dict):
-            raise PollError(f"{self.system}: dynamic-search answered no page object")
         return body
 
     async def _ingest(self, po: Any) -> int:
@@ -198,7 +200,7 @@ def start_pollers(hub: Hub) -> None:
     """Spawn a poller per polled system whose ``base_url`` is set and whose interval variable
     (``POHUB_POLL_ALPHAALPHA_S``) holds a positive number of seconds. Call once the store is
     open (the app's lifespan); the tasks are the hub's, cancelled at shutdown."""
-    for system in POLLED:
+    for system in polled():
         cfg = hub.config.systems.get(system)
         raw = os.environ.get(interval_env(system))
         if cfg is None or not cfg.base_url or not raw:
@@ -212,19 +214,6 @@ def start_pollers(hub: Hub) -> None:
             continue
         poller = DynamicSearchPoller(hub, system, interval_s=interval)
         hub.spawn(poller.run()).set_name(f"poller-{system}")
-
-
-def _updated(po: Any) -> datetime | None:
-    """A PO object's ``updated`` (else ``created``) as an aware date-time, if readable."""
-    if not isinstance(po, dict):
-        return None
-    for key in ("updated", "created"):
-        value = po.get(key)
-        if isinstance(value, str):
-            when = _parse(value)
-            if when is not None:
-                return when
-    return None
 
 
 def _parse(text: str) -> datetime | None:

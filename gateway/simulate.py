@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +19,7 @@ METHODS: list[Any] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def simulator_systems() -> list[str]:
-    return [s for s in registry.system_ids() if registry.part(s, "simulator") is not None]
+    return [s.name for s in registry.systems() if s.simulator is not None]
 
 
 def build_simulators(config: Config, printer: Any = None) -> dict[str, Simulator]:
@@ -31,7 +30,8 @@ def build_simulators(config: Config, printer: Any = None) -> dict[str, Simulator
     """
     sims: dict[str, Simulator] = {}
     for system in simulator_systems():
-        module = importlib.import_module(f"adapters.{system}.simulator")
+        simulator = registry.system(system).simulator
+        assert simulator is not None
         system_config = config.systems.get(system)
         auth = system_config.auth if system_config is not None else None
         values: dict[str, str] = {}
@@ -41,7 +41,7 @@ def build_simulators(config: Config, printer: Any = None) -> dict[str, Simulator
                 names = secrets.auth_env_names(auth)
                 shown = " ".join(f"{names[k]}={v}" for k, v in values.items())
                 printer(f"{system}: generated credentials {shown}")
-        sims[system] = module.SIMULATOR(values)
+        sims[system] = simulator(values)
     return sims
 
 

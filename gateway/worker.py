@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import os
 import socket
 import time
@@ -23,7 +22,7 @@ import structlog
 
 from adapters import registry
 from adapters._http import Crosswalk, Delivered, Exchange, SystemClient, Unsure, make_transport
-from core.adapter import RemoteState, RenderContext, Rendered
+from core.adapter import Rendered
 from core.errors import (
     AuthFailure,
     CannotExpress,
@@ -41,6 +40,7 @@ from gateway import identity, metrics, pins, secrets
 from gateway.config import Config, RetryConfig
 from gateway.live import LiveMappings
 from gateway.pause import PausedTargets
+from gateway.render import remote_of, render_for
 from gateway.retry import next_attempt_at
 from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import Attempt, Delivery, Message, State
@@ -92,8 +92,10 @@ class Worker:
     def _target(self, name: str, transport: httpx.AsyncBaseTransport | None) -> Target:
         cfg = self.config.systems[name]
         auth_values = secrets.resolve(cfg.auth) if cfg.auth else None
-        module = importlib.import_module(f"adapters.{name}.client")
-        client: SystemClient = module.CLIENT(
+        client_class = registry.system(name).client
+        if client_class is None:
+            raise ValueError(f"{name} declares no client: the hub cannot deliver to it")
+        client: SystemClient = client_class(
             cfg.base_url or "", secrets.credentials(cfg.auth, auth_values),
             transport=transport or make_transport(), timeout_s=cfg.timeout_s,
             secret_headers=_secret_headers(self.config),
@@ -273,16 +275,11 @@ class Worker:
         self._events[delivery.id] = event
         state = await self.store.get_po(delivery.po_number)
         self._rendered_without_state[delivery.id] = state is None
-        remote_id = state.remote_ids.get(delivery.target) if state else None
-        known = _remote(state, delivery.target)
-        remote = RemoteState(
-            remote_id=remote_id, status=known.get("status"), version=known.get("version"),
-            unsure=unsure,
-        )  # fmt: skip
-        ctx = RenderContext(await self._mapping_for(delivery), state, remote)
+        remote = remote_of(state, delivery.target, unsure)
+        mapping = await self._mapping_for(delivery)
         with _pure():
-            plan = registry.get(delivery.target).render(event, ctx)
-        return plan, ({delivery.target: remote_id} if remote_id else {})
+            plan = render_for(delivery.target, event, mapping, state, remote)
+        return plan, ({delivery.target: remote.remote_id} if remote.remote_id else {})
 
     async def _mapping_for(self, delivery: Delivery) -> Mapping:
         """The live mapping, or the version a pinned replay asked for (see gateway.pins)."""

@@ -39,8 +39,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from adapters import registry
+from adapters.uniware.dates import parse_uniware
 from core.adapter import Call, RemoteState, Rendered
-from core.dates import parse_uniware, zone
+from core.dates import zone
 from core.errors import CannotExpress, MappingMissing, PohubError, StateRequired
 from core.errors import TransitionNotAllowed as _TransitionNotAllowed
 from core.inbound import SECRET_HEADERS

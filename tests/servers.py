@@ -52,8 +52,6 @@ class SimulatorServer:
 
 def client_for(server: SimulatorServer, system: str, transport: Any = None, **kw: Any) -> Any:
     """The system's real client pointed at its simulator, signed in as config.yaml says."""
-    import importlib
-
     from adapters import registry
     from gateway import secrets
     from gateway.config import load_config
@@ -62,5 +60,6 @@ def client_for(server: SimulatorServer, system: str, transport: Any = None, **kw
     config = load_config(str(ROOT / "config.yaml"), registry.system_ids())
     auth = config.systems[system].auth
     creds = secrets.credentials(auth, server.sims[system].secrets)
-    module = importlib.import_module(f"adapters.{system}.client")
-    return module.CLIENT(server.base_url(system), creds, transport=transport, **kw)
+    client = registry.system(system).client
+    assert client is not None, f"{system} declares no client"
+    return client(server.base_url(system), creds, transport=transport, **kw)

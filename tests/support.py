@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 
 from adapters import registry
-from core.adapter import Adapter, RemoteState, RenderContext
+from core.adapter import RemoteState, Rendered
 from core.errors import PohubError
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PurchaseOrder
 from gateway.catalog import check_mappings
+from gateway.render import parse_for, render_for
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVED_AT = datetime(2024, 3, 13, 9, 30, tzinfo=UTC)
@@ -48,11 +49,7 @@ def headers_for(path: Path) -> dict[str, str]:
 
 
 def parse(system: str, body: bytes, headers: dict[str, str] | None = None) -> list[PoEvent]:
-    events = registry.get(system).parse(body, mappings()[system], headers or {})
-    for event in events:
-        if event.occurred_at is None:
-            event.occurred_at = RECEIVED_AT
-    return events
+    return parse_for(system, body, mappings()[system], headers, received_at=RECEIVED_AT)
 
 
 def parse_sample(system: str, path: Path) -> list[PoEvent]:
@@ -95,15 +92,14 @@ def remote_for(target: str) -> RemoteState:
     )
 
 
-def context_for(target: str, event: PoEvent) -> RenderContext:
-    """The render context the generated suites give ``target`` for ``event``."""
-    return RenderContext(mappings()[target], state_for(event), remote_for(target))
+def plan_for(target: str, event: PoEvent) -> Rendered:
+    """The plan ``target`` gets for ``event`` in the generated suites: ``render_for`` (the
+    worker's own) with the base state and what the target already revealed."""
+    return render_for(target, event, mappings()[target], state_for(event), remote_for(target))
 
 
 def render_all(target: str, events: list[PoEvent]) -> Any:
-    adapter: Adapter = registry.get(target)
-    rendered = [adapter.render(ev, context_for(target, ev)) for ev in events]
-    return adapter.combine(rendered)
+    return registry.get(target).combine([plan_for(target, ev) for ev in events])
 
 
 def render_outcome(target: str, events: list[PoEvent]) -> Any:
@@ -127,7 +123,17 @@ def wire_of(system: str, events: list[PoEvent]) -> Any:
 
 
 def golden_path(source: str, sample: Path, target: str) -> Path:
-    return sample.parent / "golden" / f"{sample.stem}.{target}.json"
+    """Next to the sample (``<source>/samples/golden/<stem>.<target>.json``), except where
+    the target keeps the goldens of other systems' samples into it in its own folder
+    (``<target>/samples/golden/from/<source>/<stem>.json``, a directory a system added
+    later has, ``pohub new-adapter`` writes it): adding a system then touches nothing
+    outside its folder. A golden that exists is used where it is."""
+    beside = sample.parent / "golden" / f"{sample.stem}.{target}.json"
+    received = registry.samples_dir(target) / "golden" / "from"
+    theirs = received / source / f"{sample.stem}.json"
+    if beside.exists() or not (theirs.exists() or received.is_dir()):
+        return beside
+    return theirs
 
 
 def dumps(value: Any) -> bytes:

@@ -60,7 +60,7 @@ def test_golden_translation(
     output = support.dumps(support.render_outcome(target, support.parse_sample(source, sample)))
     golden = support.golden_path(source, sample, target)
     if request.config.getoption("--regen-golden"):
-        golden.parent.mkdir(exist_ok=True)
+        golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_bytes(output)
     assert golden.exists(), f"no golden {golden}; run with --regen-golden and review"
     assert output.decode() == golden.read_text()

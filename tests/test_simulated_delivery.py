@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 import pytest
 
-from adapters import registry
 from adapters._sim import Faults
 from core.errors import PermanentDelivery
 from gateway.simulate import simulator_systems
@@ -39,7 +38,6 @@ def _id(value: object) -> str:
 async def test_translated_sample_is_accepted_by_the_target(
     sim: Any, source: str, sample: Path, target: str
 ) -> None:
-    adapter = registry.get(target)
     simulator = sim.sims[target]
     simulator.faults = Faults.parse({"honour_keys": True})
     events = support.parse_sample(source, sample)
@@ -50,7 +48,7 @@ async def test_translated_sample_is_accepted_by_the_target(
         return
     async with client_for(sim, target) as client:
         for event in events:
-            plan = adapter.render(event, support.context_for(target, event))
+            plan = support.plan_for(target, event)
             stop = next((i for i, c in enumerate(plan.calls) if c.refused is not None), None)
             if stop is not None:  # the plan may not take this step: the client stops there
                 with pytest.raises(PermanentDelivery) as stopped:

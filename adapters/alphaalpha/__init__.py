@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters._system import System
 from adapters.alphaalpha import parse as _parse
 from adapters.alphaalpha import render as _render
+from adapters.alphaalpha import replies as _replies
 from adapters.alphaalpha import wire as _wire
+from adapters.alphaalpha.client import AlphaalphaClient
+from adapters.alphaalpha.inbound import INBOUND
+from adapters.alphaalpha.poll import POLL
+from adapters.alphaalpha.simulator import AlphaalphaSimulator
 from adapters.alphaalpha.spec import SPEC
 from core.adapter import Rendered, SystemAdapter, plan_step
 from core.errors import StateRequired
@@ -57,6 +63,13 @@ def _plan_document(rendered: Rendered) -> Any:
     return [plan_step(c) for c in rendered.calls]
 
 
-ADAPTER = AlphaAlphaAdapter(
-    "alphaalpha", SPEC, parse=_parse.parse, render=_render.render, needs_full_po=True
+SYSTEM = System(
+    AlphaAlphaAdapter(
+        "alphaalpha", SPEC, parse=_parse.parse, render=_render.render, needs_full_po=True
+    ),
+    inbound=INBOUND,
+    client=AlphaalphaClient,
+    simulator=AlphaalphaSimulator,
+    errors=_replies.error_reply,
+    poll=POLL,
 )

@@ -86,9 +86,14 @@ class AlphaalphaClient(SystemClient):
 
     def check(self, call: Call, response: httpx.Response) -> Any:
         try:
-            return super().check(call, response)
+            body = super().check(call, response)
         except DeliveryError as exc:
             raise _explained(exc, response) from None
+        acts = call.method != "GET" and not call.path.split("?")[0].endswith("/dynamic-search")
+        po_id = body.get("id") if isinstance(body, dict) else None
+        if acts and not isinstance(po_id, str):  # every action answers with the PO object:
+            raise self.unconfirmed(response, "reply is not the PO object")  # the kit's 2xx rule
+        return body
 
     def remote_ids(self, call: Call, body: Any) -> dict[str, str]:
         """The PO object's ``id`` (create, patch and every action answer with the PO)."""
@@ -493,6 +498,3 @@ def _explained(exc: DeliveryError, response: httpx.Response) -> DeliveryError:
     title = body.get("title") or "Error"
     message = f"{SYSTEM}: {exc.status} {_label(exc.status)}: {title}: {body['detail']}"
     return dataclasses.replace(exc, message=message)
-
-
-CLIENT = AlphaalphaClient

@@ -20,7 +20,6 @@ from decimal import Decimal
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -95,12 +94,10 @@ class AlphaalphaInbound:
         self, request: InboundRequest | None, status: int, message: str,
         error: InvalidInput | None = None,
     ) -> Reply:  # fmt: skip
-        try:
-            title = HTTPStatus(status).phrase
-        except ValueError:
-            title = "Error"
-        detail = str(error.first) if error is not None and error.errors else message
-        return Reply(status, replies.error(title, detail))
+        if error is not None and error.errors:
+            first = error.first
+            return replies.error_reply(status, first.message, first.path, first.rule)
+        return replies.error_reply(status, message)
 
 
 def new_id() -> str:

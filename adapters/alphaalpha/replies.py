@@ -8,6 +8,7 @@ document shows three identical error samples per endpoint and gives no status co
 from __future__ import annotations
 
 from datetime import datetime
+from http import HTTPStatus
 from math import ceil
 from typing import Any
 
@@ -21,6 +22,7 @@ from adapters.alphaalpha.schema import (
     Stats,
 )
 from core.dates import format_iso_z
+from core.inbound import Reply as HttpReply
 from core.model import utc_now
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "ShortageSummary",
     "Stats",
     "error",
+    "error_reply",
     "page",
 ]
 
@@ -41,6 +44,24 @@ ErrorReply = Error
 def error(title: str, detail: str, at: datetime | None = None) -> dict[str, Any]:
     """The error envelope, e.g. ``error("Not Found", "purchase order x does not exist")``."""
     return {"detail": detail, "time": format_iso_z(at or utc_now()), "title": title}
+
+
+def error_reply(
+    status: int,
+    message: str,
+    field: str | None = None,
+    rule: str | None = None,
+    at: datetime | None = None,
+) -> HttpReply:
+    """``{detail, time, title}`` for any status: the title is the status's phrase, the
+    detail ``path: message (rule)``. Shared by the simulator (its own clock as ``at``) and
+    the drop-in endpoint."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    detail = f"{field}: {message}" if field else message
+    return HttpReply(status, error(title, f"{detail} ({rule})" if rule else detail, at))
 
 
 def page(content: list[dict[str, Any]], number: int, size: int, total: int) -> dict[str, Any]:

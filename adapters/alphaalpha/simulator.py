@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 import orjson
 
-from adapters._sim import SimReply, SimRequest, Simulator, same_secret
+from adapters._sim import SimReply, SimRequest, Simulator, from_reply, same_secret
 from adapters.alphaalpha import lifecycle, replies, rules
 from adapters.alphaalpha.lifecycle import Action
 from adapters.alphaalpha.schema import (
@@ -83,13 +82,11 @@ class AlphaalphaSimulator(Simulator):
             return None
         return self.error(401, "missing or wrong Bearer token in Authorization")
 
-    def error(self, status: int, message: str, field: str | None = None) -> SimReply:
-        try:
-            title = HTTPStatus(status).phrase
-        except ValueError:
-            title = "Error"
-        detail = f"{field}: {message}" if field else message
-        return SimReply(status, replies.error(title, detail, self._now()))
+    def error(
+        self, status: int, message: str, field: str | None = None, rule: str | None = None
+    ) -> SimReply:
+        """``{detail, time, title}`` at the simulator's clock (``replies.error_reply``)."""
+        return from_reply(replies.error_reply(status, message, field, rule, self._now()))
 
     def reset(self) -> None:
         self.orders.clear()
@@ -379,6 +376,3 @@ def _sort_key(value: Any) -> tuple[int, str]:
     if isinstance(value, int | float):
         return (1, f"{value:030.6f}")
     return (2, value if isinstance(value, str) else orjson.dumps(value).decode())
-
-
-SIMULATOR = AlphaalphaSimulator

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters._system import System
 from adapters.appliqloud import parse as _parse
 from adapters.appliqloud import render as _render
-from adapters.appliqloud.schema import SYSTEM
+from adapters.appliqloud import replies as _replies
+from adapters.appliqloud.client import AppliqloudClient
+from adapters.appliqloud.inbound import INBOUND
+from adapters.appliqloud.schema import SYSTEM as NAME
+from adapters.appliqloud.simulator import AppliqloudSimulator
 from adapters.appliqloud.spec import SPEC
 from core.adapter import Rendered, SystemAdapter
 
@@ -14,7 +19,7 @@ from core.adapter import Rendered, SystemAdapter
 class AppliqloudAdapter(SystemAdapter):
     """Several POs go in one bulk request: ``combine`` writes AppliQloud's ``inputs[]``."""
 
-    carries = ("po_number", "supplier.code", "lines.sku", "lines.quantity")
+    carries: tuple[str, ...] | None = ("po_number", "supplier.code", "lines.sku", "lines.quantity")
     """Canonical fields the request carries back unchanged. No status (only AppliQloud's
     replies have one) and no gross ``unit_price``: ``netUnitPrice`` reads into
     ``net_unit_price``."""
@@ -23,6 +28,10 @@ class AppliqloudAdapter(SystemAdapter):
         return _render.combine(rendered)
 
 
-ADAPTER = AppliqloudAdapter(
-    SYSTEM, SPEC, parse=_parse.parse, render=_render.render, needs_full_po=True
+SYSTEM = System(
+    AppliqloudAdapter(NAME, SPEC, parse=_parse.parse, render=_render.render, needs_full_po=True),
+    inbound=INBOUND,
+    client=AppliqloudClient,
+    simulator=AppliqloudSimulator,
+    errors=_replies.error_reply,
 )

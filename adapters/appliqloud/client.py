@@ -103,6 +103,3 @@ def _name_cause(exc: DeliveryError, response: httpx.Response) -> None:
 
 def _text(response: httpx.Response) -> str:
     return response.text[:MAX_ERROR_BODY]
-
-
-CLIENT = AppliqloudClient

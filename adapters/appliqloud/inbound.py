@@ -2,7 +2,8 @@
 
 Success is the document's 200 ``{"success": [...], "errors": []}``: each PO of the request
 echoed with ``purchaseOrderStatus`` ``OPEN`` and its totals. Errors are the document's
-``{traceId, cause, message}``, the cause named per status as the simulator names it.
+``{traceId, cause, message}``, the cause named per status (``replies.error_reply``, the
+simulator's table too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from adapters.appliqloud.replies import ErrorReply, UpdateReply, accepted, trace_id
+from adapters.appliqloud.replies import UpdateReply, accepted, error_reply
 from adapters.appliqloud.schema import PATH
 from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundRoute, Reply
@@ -19,22 +20,6 @@ from core.model import PoEvent
 
 OPEN = "OPEN"
 """The ``purchaseOrderStatus`` the document's 200 example shows after an update."""
-
-CAUSES = {
-    400: "ValidationException",
-    401: "UnauthorizedException",
-    403: "ForbiddenException",
-    404: "NotFoundException",
-    405: "MethodNotAllowedException",
-    413: "PayloadTooLargeException",
-    415: "UnsupportedMediaTypeException",
-    429: "TooManyRequestsException",
-    500: "InternalServerError",
-    502: "BadGatewayException",
-    503: "ServiceUnavailableException",
-    504: "GatewayTimeoutException",
-}
-"""``cause`` per status: the document shows 401 and 500, the rest follow the simulator."""
 
 
 class AppliqloudInbound:
@@ -56,13 +41,9 @@ class AppliqloudInbound:
         error: InvalidInput | None = None,
     ) -> Reply:  # fmt: skip
         if error is not None and error.errors:
-            message = str(error.first)
-        cause = CAUSES.get(status, "InternalServerError" if status >= 500 else "BadRequest")
-        body = ErrorReply(traceId=trace_id(), cause=cause, message=message)
-        reply = Reply(status, body.model_dump(mode="json", exclude_unset=True))
-        if status == 401:
-            reply.headers["WWW-Authenticate"] = 'Basic realm="AppliQloud"'
-        return reply
+            first = error.first
+            return error_reply(status, first.message, first.path, first.rule)
+        return error_reply(status, message)
 
 
 INBOUND = AppliqloudInbound()

@@ -20,6 +20,25 @@ from pydantic import StrictFloat, StrictInt, StrictStr
 
 from adapters._wire import Wire, dec
 from adapters.appliqloud.schema import PurchaseOrderHeader, PurchaseOrderItem
+from core.inbound import Reply as HttpReply
+
+CAUSES = {
+    400: "ValidationException",
+    401: "UnauthorizedException",
+    403: "ForbiddenException",
+    404: "NotFoundException",
+    405: "MethodNotAllowedException",
+    413: "PayloadTooLargeException",
+    415: "UnsupportedMediaTypeException",
+    429: "TooManyRequestsException",
+    500: "InternalServerError",
+    502: "BadGatewayException",
+    503: "ServiceUnavailableException",
+    504: "GatewayTimeoutException",
+}
+"""``cause`` per status, one table for the simulator and the drop-in endpoint. The document
+shows only 401 ``UnauthorizedException`` and 500 ``InternalServerError``; the others are
+the hub's own names in the same style."""
 
 
 class ReplyHeader(PurchaseOrderHeader):
@@ -101,6 +120,22 @@ class ErrorReply(Wire):
     @classmethod
     def internal(cls) -> ErrorReply:
         return cls(traceId=trace_id(), cause="InternalServerError", message="Internal server error")
+
+
+def error_reply(
+    status: int, message: str, field: str | None = None, rule: str | None = None
+) -> HttpReply:
+    """``{traceId, cause, message}``: the document's 401/500 body, used for every status, the
+    field named the way a validation error names it (``path: message (rule)``); a 401 asks
+    for Basic auth."""
+    cause = CAUSES.get(status, "InternalServerError" if status >= 500 else "BadRequest")
+    text = f"{field}: {message}" if field else message
+    text = f"{text} ({rule})" if rule else text
+    body = ErrorReply(traceId=trace_id(), cause=cause, message=text)
+    reply = HttpReply(status, body.model_dump(mode="json", exclude_unset=True))
+    if status == 401:
+        reply.headers["WWW-Authenticate"] = 'Basic realm="AppliQloud"'
+    return reply
 
 
 def trace_id() -> str:

@@ -28,14 +28,14 @@ from typing import Any
 
 import orjson
 
-from adapters._sim import SimReply, SimRequest, Simulator, same_secret
+from adapters._sim import SimReply, SimRequest, Simulator, from_reply, same_secret
 from adapters.appliqloud.replies import (
     ErrorReply,
     PoError,
     ReplyPurchaseOrder,
     UpdateReply,
     accepted,
-    trace_id,
+    error_reply,
 )
 from adapters.appliqloud.rules import check
 from adapters.appliqloud.schema import (
@@ -54,21 +54,6 @@ BACKEND_ID = "SAP_APQ"
 """The backend of the document's 201 example ("not found in backend SAP_APQ")."""
 OPEN = "OPEN"
 """The only ``purchaseOrderStatus`` the document shows after an update (200 example)."""
-
-CAUSES = {
-    400: "ValidationException",
-    401: "UnauthorizedException",
-    403: "ForbiddenException",
-    404: "NotFoundException",
-    405: "MethodNotAllowedException",
-    429: "TooManyRequestsException",
-    500: "InternalServerError",
-    502: "BadGatewayException",
-    503: "ServiceUnavailableException",
-    504: "GatewayTimeoutException",
-}
-"""``cause`` per status. The document shows only 401 ``UnauthorizedException`` and 500
-``InternalServerError``; the others are this simulator's own names in the same style."""
 
 
 @dataclass
@@ -153,16 +138,13 @@ class AppliqloudSimulator(Simulator):
         configured = "username" in self.secrets and "password" in self.secrets
         if user_ok and password_ok and configured:
             return None
-        reply = _reply(401, ErrorReply.unauthorized())
-        reply.headers["WWW-Authenticate"] = 'Basic realm="AppliQloud"'
-        return reply
+        return self.error(401, "Authorization required")
 
-    def error(self, status: int, message: str, field: str | None = None) -> SimReply:
-        """``{traceId, cause, message}``: the document's 401/500 body, used for every status;
-        a field is named the way the 400 validation reply names it (``path: message``)."""
-        cause = CAUSES.get(status, "InternalServerError" if status >= 500 else "BadRequest")
-        text = f"{field}: {message}" if field else message
-        return _reply(status, ErrorReply(traceId=trace_id(), cause=cause, message=text))
+    def error(
+        self, status: int, message: str, field: str | None = None, rule: str | None = None
+    ) -> SimReply:
+        """``{traceId, cause, message}`` for every status (``replies.error_reply``)."""
+        return from_reply(error_reply(status, message, field, rule))
 
     # the endpoint ------------------------------------------------------------------------
     def update(self, request: SimRequest) -> SimReply:
@@ -219,6 +201,3 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None
-
-
-SIMULATOR = AppliqloudSimulator

@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import orjson
 
+from adapters._system import System
+from adapters.canonical.inbound import INBOUND, error_reply
 from core.adapter import Call, RenderContext, Rendered, SystemAdapter
 from core.errors import InvalidInput
 from core.mapping.schema import MappingSpec
@@ -23,7 +25,7 @@ from core.validation import (
     validate_obj,
 )
 
-SYSTEM = "canonical"
+NAME = "canonical"
 T = TypeVar("T")
 PATH = "/api/v1/purchase-orders"
 
@@ -34,24 +36,22 @@ def _parse(
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        validate_json(PoEvent, body, SYSTEM)  # raises with the parser's own message
+        validate_json(PoEvent, body, NAME)  # raises with the parser's own message
         raise
     errors = duplicate_keys(body, data) or out_of_bounds(data)  # the border's rules
     if errors:
-        raise InvalidInput(SYSTEM, errors)
+        raise InvalidInput(NAME, errors)
     if isinstance(data, list):
-        raise InvalidInput.one(SYSTEM, "$", "type", "expected one event object, not an array")
+        raise InvalidInput.one(NAME, "$", "type", "expected one event object, not an array")
     if isinstance(data, dict) and "kind" not in data and "source_system" not in data:
-        po = _bounded(validate_obj(PurchaseOrder, data, SYSTEM))
-        return [
-            PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system=SYSTEM, po=po)
-        ]
-    return [_bounded(validate_obj(PoEvent, data, SYSTEM))]
+        po = _bounded(validate_obj(PurchaseOrder, data, NAME))
+        return [PoEvent(kind=EventKind.UPDATED, po_number=po.po_number, source_system=NAME, po=po)]
+    return [_bounded(validate_obj(PoEvent, data, NAME))]
 
 
 def _render(event: PoEvent, ctx: RenderContext) -> Rendered:
     body = event.model_dump(mode="json", exclude_defaults=True)
-    return Rendered(SYSTEM, [Call("POST", PATH, body)], ctx.mapping.version)
+    return Rendered(NAME, [Call("POST", PATH, body)], ctx.mapping.version)
 
 
 def _bounded(value: T) -> T:
@@ -59,8 +59,13 @@ def _bounded(value: T) -> T:
     (``"1e400"``) become Decimals only in the model, so they are checked there."""
     errors = decimals_out_of_range(value)
     if errors:
-        raise InvalidInput(SYSTEM, errors)
+        raise InvalidInput(NAME, errors)
     return value
 
 
-ADAPTER = SystemAdapter(SYSTEM, MappingSpec(), parse=_parse, render=_render, needs_full_po=False)
+SYSTEM = System(
+    SystemAdapter(NAME, MappingSpec(), parse=_parse, render=_render, needs_full_po=False),
+    inbound=INBOUND,
+    errors=error_reply,
+)
+"""No client and no simulator: the hub never delivers to its own model."""

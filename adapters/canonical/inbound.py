@@ -29,13 +29,18 @@ class CanonicalInbound:
         self, request: InboundRequest | None, status: int, message: str,
         error: InvalidInput | None = None,
     ) -> Reply:  # fmt: skip
-        path: str | None = None
-        rule: str | None = None
         if error is not None and error.errors:
             first = error.first
-            message, path, rule = first.message, first.path, first.rule
-        body = {"status": status, "message": message, "path": path, "rule": rule}
-        return Reply(status, {"error": body})
+            return error_reply(status, first.message, first.path, first.rule)
+        return error_reply(status, message)
+
+
+def error_reply(
+    status: int, message: str, field: str | None = None, rule: str | None = None
+) -> Reply:
+    """``{"error": {status, message, path, rule}}``: the hub's own error envelope."""
+    return Reply(status, {"error": {"status": status, "message": message, "path": field,
+                                    "rule": rule}})  # fmt: skip
 
 
 INBOUND = CanonicalInbound()

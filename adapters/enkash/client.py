@@ -198,6 +198,3 @@ def _explained(exc: DeliveryError, body: Any) -> DeliveryError:
         return exc
     message = f"{SYSTEM}: {exc.status} {_label(exc.status)}: {_reason(resp)}"
     return dataclasses.replace(exc, message=message)
-
-
-CLIENT = EnkashClient

@@ -10,26 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.enkash.replies import Reply as EnkashReply
+from adapters.enkash.replies import error_reply
 from adapters.enkash.schema import PATH, SYSTEM, StatusChangeRequest
 from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundRoute, Reply
 from core.model import PoEvent
 from core.validation import validate_json
-
-ERROR_CODES = {
-    400: "VALIDATION_FAILED",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    408: "TIMEOUT",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "TOO_MANY_REQUESTS",
-    503: "SERVICE_UNAVAILABLE",
-}
-"""``errorCd`` per HTTP status, as the simulator names them (the document names none)."""
 
 
 class EnkashInbound:
@@ -49,12 +35,11 @@ class EnkashInbound:
         self, request: InboundRequest | None, status: int, message: str,
         error: InvalidInput | None = None,
     ) -> Reply:  # fmt: skip
-        code = ERROR_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "REQUEST_FAILED")
-        field: str | None = None
+        echo = _echo(request)
         if error is not None and error.errors:
             first = error.first
-            message, field = f"{first.message} ({first.rule})", first.path
-        return _reply(status, EnkashReply.failure(_echo(request), code, message, field))
+            return error_reply(status, first.message, first.path, first.rule, request=echo)
+        return error_reply(status, message, request=echo)
 
 
 def _echo(request: InboundRequest | None) -> StatusChangeRequest | None:

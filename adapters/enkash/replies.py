@@ -9,6 +9,8 @@ Example sends ``"string"`` for every text, so ``result`` is read as any string.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import StrictStr
 
 from adapters._wire import Wire
@@ -20,9 +22,26 @@ from adapters.enkash.schema import (
     PoStatusTransition,
     StatusChangeRequest,
 )
+from core.inbound import Reply as HttpReply
 
 SUCCESS = "SUCCESS"
 FAILURE = "FAILURE"
+
+ERROR_CODES = {
+    400: "VALIDATION_FAILED",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "TIMEOUT",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+    503: "SERVICE_UNAVAILABLE",
+}
+"""``errorCd`` per HTTP status; the document names none, so these are the hub's readings,
+one table for the simulator and the drop-in endpoint."""
 
 
 class Resp(Wire):
@@ -106,3 +125,23 @@ def _blank_status() -> PoStatusBody:
         buyerRemarks="",
         poStatusTransition=PoStatusTransition(currentStatus="", newStatus=""),
     )
+
+
+def error_code(status: int) -> str:
+    return ERROR_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "REQUEST_FAILED")
+
+
+def error_reply(
+    status: int,
+    message: str,
+    field: str | None = None,
+    rule: str | None = None,
+    request: StatusChangeRequest | None = None,
+) -> HttpReply:
+    """The documented envelope with ``resp.result`` FAILURE, for any status: ``errorCd`` per
+    status, ``errorDtl`` the message (and rule), ``errorField`` the JSON path; ``request``
+    echoed when it could be read. Shared by the simulator and the drop-in endpoint."""
+    detail = f"{message} ({rule})" if rule else message
+    reply = Reply.failure(request, error_code(status), detail, field)
+    body: dict[str, Any] = reply.model_dump(mode="json", exclude_unset=True)
+    return HttpReply(status, body)

@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters._sim import SimReply, SimRequest, Simulator, same_secret
-from adapters.enkash.replies import Reply
+from adapters._sim import SimReply, SimRequest, Simulator, from_reply, same_secret
+from adapters.enkash.replies import Reply, error_reply
 from adapters.enkash.rules import check
 from adapters.enkash.schema import (
     PATH,
@@ -44,19 +44,6 @@ from core.validation import validate_json
 
 VERSION_FIELD = "$.poStatus.objectVersion.currentVersion"
 OBJECT_FIELD = "$.poStatus.objectId"
-
-ERROR_CODES = {
-    400: "VALIDATION_FAILED",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    408: "TIMEOUT",
-    409: "CONFLICT",
-    429: "TOO_MANY_REQUESTS",
-    503: "SERVICE_UNAVAILABLE",
-}
-"""``errorCd`` per HTTP status; the document names none, so these are the hub's readings."""
 
 
 @dataclass(slots=True)
@@ -93,10 +80,11 @@ class EnkashSimulator(Simulator):
             return None
         return self.error(401, "missing or wrong token in Authorization")
 
-    def error(self, status: int, message: str, field: str | None = None) -> SimReply:
-        """The documented envelope with ``resp.result`` FAILURE, for any status."""
-        code = ERROR_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "REQUEST_FAILED")
-        return _reply(status, Reply.failure(None, code, message, field))
+    def error(
+        self, status: int, message: str, field: str | None = None, rule: str | None = None
+    ) -> SimReply:
+        """The documented envelope with ``resp.result`` FAILURE (``replies.error_reply``)."""
+        return from_reply(error_reply(status, message, field, rule))
 
     # the route ----------------------------------------------------------------------------
     def status_change(self, request: SimRequest) -> SimReply:
@@ -186,6 +174,3 @@ def _reply(status: int, reply: Reply, accepted: bool | None = None) -> SimReply:
     nothing, so it is not in the received log (the log holds effects)."""
     body: dict[str, Any] = reply.model_dump(mode="json", exclude_unset=True)
     return SimReply(status, body, accepted=accepted)
-
-
-SIMULATOR = EnkashSimulator

@@ -71,6 +71,3 @@ def _describe(reply: Reply) -> str | None:
     where = [f"{k} {exception[k]}" for k in ("field", "rule") if exception.get(k)]
     text = str(message) if message else str(exception)[:300]
     return f"{text} ({', '.join(where)})" if where else text
-
-
-CLIENT = LeoClient

@@ -7,12 +7,12 @@ an error ``hasException: true`` with ``exception`` ``{code, message, field, rule
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 import orjson
 
 from adapters.leo.replies import Reply as LeoReply
+from adapters.leo.replies import error_reply
 from adapters.leo.schema import PATH
 from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundRoute, Reply
@@ -41,21 +41,10 @@ class LeoInbound:
         self, request: InboundRequest | None, status: int, message: str,
         error: InvalidInput | None = None,
     ) -> Reply:  # fmt: skip
-        field: str | None = None
-        rule: str | None = None
         if error is not None and error.errors:
             first = error.first
-            message, field, rule = first.message, first.path, first.rule
-        elif status == 401:
-            field, rule = "Authorization", "unauthorized"
-        elif status == 415:
-            field, rule = "Content-Type", "media_type"
-        exception = {"code": _code(status), "message": message, "field": field, "rule": rule}
-        body = LeoReply(exception=exception, data=None, hasData=False, hasException=True)
-        reply = Reply(status, body.model_dump())
-        if status == 401:
-            reply.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return reply
+            return error_reply(status, first.message, first.path, first.rule)
+        return error_reply(status, message)
 
 
 def _document_number(body: bytes, events: list[PoEvent]) -> str | None:
@@ -67,14 +56,6 @@ def _document_number(body: bytes, events: list[PoEvent]) -> str | None:
     if isinstance(data, dict) and isinstance(data.get("documentNumber"), str):
         return str(data["documentNumber"])
     return events[0].po_number if events else None
-
-
-def _code(status: int) -> str:
-    """``BadRequest`` for 400, ``Unauthorized`` for 401: the simulator's codes."""
-    try:
-        return HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
-    except ValueError:
-        return "Error"
 
 
 INBOUND = LeoInbound()

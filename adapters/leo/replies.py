@@ -7,10 +7,13 @@ may carry no data, so both may be null.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, StrictBool
+
+from core.inbound import Reply as HttpReply
 
 
 class Reply(BaseModel):
@@ -37,6 +40,36 @@ class Reply(BaseModel):
             hasData=False,
             hasException=True,
         )
+
+
+def error_reply(
+    status: int, message: str, field: str | None = None, rule: str | None = None
+) -> HttpReply:
+    """Errors keep the success envelope with ``hasException: true`` (document, "Response
+    Body": ``exception`` holds "Error details if any") and ``exception`` ``{code, message,
+    field, rule}``; a 401 says ``WWW-Authenticate: Bearer``. Shared by the simulator and the
+    drop-in endpoint."""
+    if field is None and rule is None:
+        field, rule = _DEFAULT_FIELD.get(status, (None, None))
+    exception = {"code": code(status), "message": message, "field": field, "rule": rule}
+    body = Reply(exception=exception, data=None, hasData=False, hasException=True)
+    reply = HttpReply(status, body.model_dump())
+    if status == 401:
+        reply.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return reply
+
+
+_DEFAULT_FIELD = {401: ("Authorization", "unauthorized"), 415: ("Content-Type", "media_type")}
+"""What a 401 or 415 is about when the caller names nothing."""
+
+
+def code(status: int) -> str:
+    """``BadRequest`` for 400, ``Unauthorized`` for 401: the status's phrase, as
+    ``Reply.error`` names its default code."""
+    try:
+        return HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
+    except ValueError:
+        return "Error"
 
 
 def read_reply(body: bytes) -> Reply:

@@ -13,11 +13,10 @@ without a document ``status`` (lines only) is accepted and changes only what it 
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
-from adapters._sim import SimReply, SimRequest, Simulator, same_secret
-from adapters.leo.replies import Reply
+from adapters._sim import SimReply, SimRequest, Simulator, from_reply, same_secret
+from adapters.leo.replies import Reply, error_reply
 from adapters.leo.rules import check
 from adapters.leo.schema import (
     HEADER_EVENT,
@@ -60,18 +59,13 @@ class LeoSimulator(Simulator):
             message = "invalid bearer token"
         else:
             message = "missing bearer token"
-        reply = self.error(401, message, "Authorization", "unauthorized")
-        reply.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return reply
+        return self.error(401, message, "Authorization", "unauthorized")
 
     def error(
         self, status: int, message: str, field: str | None = None, rule: str | None = None
     ) -> SimReply:
-        """Errors keep the success envelope with ``hasException: true`` (document,
-        "Response Body": ``exception`` holds "Error details if any")."""
-        exception = {"code": _code(status), "message": message, "field": field, "rule": rule}
-        reply = Reply(exception=exception, data=None, hasData=False, hasException=True)
-        return SimReply(status, reply.model_dump())
+        """The document's envelope with ``hasException: true`` (``replies.error_reply``)."""
+        return from_reply(error_reply(status, message, field, rule))
 
     # handlers ---------------------------------------------------------------------------
     def _process(self, request: SimRequest) -> SimReply:
@@ -124,14 +118,3 @@ class LeoSimulator(Simulator):
         reply = self.error(405, f"{request.method} is not allowed", None, "method")
         reply.headers["Allow"] = "POST"
         return reply
-
-
-def _code(status: int) -> str:
-    """``BadRequest`` for 400, as ``replies.Reply.error`` names its default code."""
-    try:
-        return HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
-    except ValueError:
-        return "Error"
-
-
-SIMULATOR = LeoSimulator

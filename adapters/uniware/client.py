@@ -38,6 +38,3 @@ class UniwareClient(SystemClient):
                 f"uniware: {status} unknown reply status {verdict!r}", status, text
             )
         return body
-
-
-CLIENT = UniwareClient

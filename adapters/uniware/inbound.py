@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from adapters.uniware.render import PATH
 from adapters.uniware.replies import Reply as UniwareReply
+from adapters.uniware.replies import error_reply
 from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundRoute, Reply
 from core.model import PoEvent
@@ -29,8 +30,10 @@ class UniwareInbound:
         self, request: InboundRequest | None, status: int, message: str,
         error: InvalidInput | None = None,
     ) -> Reply:  # fmt: skip
-        text = str(error.first) if error is not None and error.errors else message
-        return Reply(status, UniwareReply.failed(text).model_dump())
+        if error is not None and error.errors:
+            first = error.first
+            return error_reply(status, first.message, first.path, first.rule)
+        return error_reply(status, message)
 
 
 INBOUND = UniwareInbound()

@@ -46,9 +46,9 @@ from decimal import Decimal
 from typing import Any
 
 from adapters._wire import num
+from adapters.uniware.dates import format_uniware, parse_uniware
 from adapters.uniware.parse import SYSTEM
 from core.adapter import Call, RenderContext, Rendered
-from core.dates import format_uniware, parse_uniware
 from core.errors import CannotExpress, MappingMissing
 from core.mapping.tables import Mapping
 from core.model import CustomField, Line, PoEvent, PoStatus, PurchaseOrder

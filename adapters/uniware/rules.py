@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from adapters.uniware.dates import parse_uniware
 from adapters.uniware.schema import DATE_FIELDS, ApprovedPurchaseOrder
-from core.dates import parse_uniware
 from core.errors import FieldError, InvalidInput
 
 

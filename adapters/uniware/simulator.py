@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from adapters._sim import SimReply, SimRequest, Simulator, same_secret
+from adapters._sim import SimReply, SimRequest, Simulator, from_reply, same_secret
 from adapters.uniware.render import PATH
-from adapters.uniware.replies import Reply
+from adapters.uniware.replies import Reply, error_reply
 from adapters.uniware.rules import checked_dates
 from adapters.uniware.schema import ApprovedPurchaseOrder
 from core.errors import InvalidInput
@@ -58,10 +58,11 @@ class UniwareSimulator(Simulator):
             return None
         return self.error(401, "invalid or missing access token", "Authorization")
 
-    def error(self, status: int, message: str, field: str | None = None) -> SimReply:
-        """``{"status": "Failed", "message": ...}`` for any status, naming the field first."""
-        text = f"{field}: {message}" if field else message
-        return SimReply(status, Reply.failed(text).model_dump())
+    def error(
+        self, status: int, message: str, field: str | None = None, rule: str | None = None
+    ) -> SimReply:
+        """``{"status": "Failed", "message": ...}`` for any status (``replies.error_reply``)."""
+        return from_reply(error_reply(status, message, field, rule))
 
     def approved_purchase_order(self, request: SimRequest) -> SimReply:
         """Validate, then create or update the PO under its ``code``."""
@@ -77,6 +78,3 @@ class UniwareSimulator(Simulator):
         self.orders[wire.code] = orjson.loads(request.body)
         self.pushes[wire.code] += 1
         return SimReply(200, Reply.success().model_dump())
-
-
-SIMULATOR = UniwareSimulator

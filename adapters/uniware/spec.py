@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from adapters.uniware.dates import parse_uniware
 from adapters.uniware.schema import STATUS_CODES
-from core.dates import parse_uniware
 from core.mapping.schema import CrosswalkSpec, MappingSpec
 
 _NUMBER = "for a line whose PO has none (the document allows no null)."

@@ -298,14 +298,6 @@ async def test_500_without_envelope_is_retryable() -> None:
     assert caught.value.status == 500 and "server error" in str(caught.value)
 
 
-async def test_timeout_is_retryable() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow")
-
-    with pytest.raises(RetryableDelivery, match="timeout"):
-        await send_via(httpx.MockTransport(handler))
-
-
 # -- issue 10: what was seen ----------------------------------------------------------------
 def render(
     event: Any, remote: RemoteState | None = None, state: Any = None, **defaults: Any

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from adapters.appliqloud import ADAPTER
+from adapters.appliqloud import SYSTEM as DECLARED
 from adapters.appliqloud.replies import ErrorReply, PoError, UpdateReply, accepted
 from adapters.appliqloud.spec import Defaults
 from core.adapter import RenderContext
@@ -27,7 +27,7 @@ SAMPLE = SAMPLES / "update.json"
 @pytest.fixture(scope="module")
 def mapping() -> Mapping:
     text = (ROOT / "mappings" / "appliqloud.yaml").read_text()
-    found, problems = parse_mapping(text, "appliqloud.yaml", ADAPTER.spec, "appliqloud")
+    found, problems = parse_mapping(text, "appliqloud.yaml", DECLARED.adapter.spec, "appliqloud")
     assert not problems and found is not None, problems
     return found
 
@@ -43,12 +43,14 @@ def item_of(data: dict[str, Any], key: str = "items") -> dict[str, Any]:
 
 
 def parse(data: Any, mapping: Mapping) -> list[PoEvent]:
-    return ADAPTER.parse(orjson.dumps(data), mapping, {})
+    return DECLARED.adapter.parse(orjson.dumps(data), mapping, {})
 
 
 def round_trip(data: Any, mapping: Mapping) -> Any:
     events = parse(data, mapping)
-    return ADAPTER.combine([ADAPTER.render(ev, RenderContext(mapping)) for ev in events])
+    return DECLARED.adapter.combine(
+        [DECLARED.adapter.render(ev, RenderContext(mapping)) for ev in events]
+    )
 
 
 def refused(data: Any, mapping: Mapping) -> list[tuple[str, str]]:
@@ -97,7 +99,7 @@ def test_details_reading_is_accepted_and_written_back(mapping: Mapping) -> None:
 
 
 def test_items_is_written_for_other_sources(mapping: Mapping) -> None:
-    rendered = ADAPTER.render(uniware_event(), RenderContext(mapping)).body
+    rendered = DECLARED.adapter.render(uniware_event(), RenderContext(mapping)).body
     assert "items" in rendered["inputs"][0] and "details" not in rendered["inputs"][0]
 
 
@@ -284,16 +286,16 @@ def with_defaults(mapping: Mapping, **defaults: Any) -> Mapping:
     """The shipped mapping plus defaults an admin wrote."""
     data = mapping.file.model_dump()
     data["defaults"].update(defaults)
-    return Mapping.from_dict(data, spec=ADAPTER.spec)
+    return Mapping.from_dict(data, spec=DECLARED.adapter.spec)
 
 
 def render(po: PurchaseOrder, mapping: Mapping) -> dict[str, Any]:
-    body: dict[str, Any] = ADAPTER.render(uniware_event(po), RenderContext(mapping)).body
+    body: dict[str, Any] = DECLARED.adapter.render(uniware_event(po), RenderContext(mapping)).body
     return body
 
 
 def test_uniware_po_renders_through_crosswalks(mapping: Mapping) -> None:
-    plan = ADAPTER.render(uniware_event(), RenderContext(mapping))
+    plan = DECLARED.adapter.render(uniware_event(), RenderContext(mapping))
     (call,) = plan.calls
     assert (call.method, call.path) == ("PUT", "/pic/link/purchase-orders/update")
     assert call.json == {
@@ -364,7 +366,7 @@ def test_unknown_vendor_is_mapping_missing(mapping: Mapping) -> None:
 def test_unknown_sku_is_mapping_missing(mapping: Mapping, table: str, field: str) -> None:
     data = mapping.file.model_dump()
     data["crosswalks"][table] = {"Other": "9"}
-    narrowed = Mapping.from_dict(data, spec=ADAPTER.spec)
+    narrowed = Mapping.from_dict(data, spec=DECLARED.adapter.spec)
     with pytest.raises(MappingMissing) as exc:
         render(uniware_po(), narrowed)
     assert (exc.value.table, exc.value.key) == (f"crosswalks.{table}", "Shirt27")
@@ -394,7 +396,7 @@ def test_service_line_without_ascription_is_expense(mapping: Mapping) -> None:
     data = mapping.file.model_dump()
     data["crosswalks"].pop("ascription")
     data["defaults"]["ascriptionType"] = "INVENTORY"
-    inventory_default = Mapping.from_dict(data, spec=ADAPTER.spec)
+    inventory_default = Mapping.from_dict(data, spec=DECLARED.adapter.spec)
     po = uniware_po()
     po.lines[0].item_type = "SERVICE"
     item = render(po, inventory_default)["inputs"][0]["items"][0]
@@ -429,8 +431,8 @@ def test_status_only_event_needs_state(mapping: Mapping) -> None:
         status_change=StatusChange(to_status=PoStatus.SENT),
     )
     with pytest.raises(StateRequired):
-        ADAPTER.render(event, RenderContext(mapping))
-    body = ADAPTER.render(event, RenderContext(mapping, state=uniware_po())).body
+        DECLARED.adapter.render(event, RenderContext(mapping))
+    body = DECLARED.adapter.render(event, RenderContext(mapping, state=uniware_po())).body
     assert body["inputs"][0]["header"]["purchaseOrderId"] == "PO0194"
 
 

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from adapters import registry
-from adapters.appliqloud import ADAPTER
+from adapters.appliqloud import SYSTEM as DECLARED
 from adapters.appliqloud.schema import PATH, SYSTEM
 from adapters.appliqloud.simulator import AppliqloudSimulator
 from core.adapter import Call, RenderContext, Rendered
@@ -41,7 +41,7 @@ def body() -> dict[str, Any]:
 
 
 def events() -> list[PoEvent]:
-    return ADAPTER.parse(CORPUS.read_bytes(), mappings()[SYSTEM], {})
+    return DECLARED.adapter.parse(CORPUS.read_bytes(), mappings()[SYSTEM], {})
 
 
 def test_one_updated_event_per_po_with_no_status() -> None:
@@ -104,8 +104,8 @@ def test_import_line_in_usd() -> None:
 
 def test_round_trip_is_lossless() -> None:
     mapping = mappings()[SYSTEM]
-    rendered = [ADAPTER.render(e, RenderContext(mapping)) for e in events()]
-    assert ADAPTER.combine(rendered) == body()
+    rendered = [DECLARED.adapter.render(e, RenderContext(mapping)) for e in events()]
+    assert DECLARED.adapter.combine(rendered) == body()
 
 
 def test_stored_status_survives_the_update() -> None:

@@ -31,7 +31,7 @@ from core.errors import (
     RetryableDelivery,
 )
 from core.mapping.tables import Mapping
-from tests.servers import SimulatorServer, client_for, free_port
+from tests.servers import SimulatorServer, client_for
 from tests.support import all_samples, mappings, parse_sample, sample_paths, state_for
 
 pytestmark = pytest.mark.anyio
@@ -616,21 +616,3 @@ async def test_429_honours_retry_after(value: str, seconds: float) -> None:
     exc = await raised(client)
     assert isinstance(exc, RetryableDelivery)
     assert exc.retry_after == seconds
-
-
-@pytest.mark.parametrize(
-    ("error", "words"),
-    [(httpx.ReadTimeout("slow"), "timeout"), (httpx.ConnectError("refused"), "connection error")],
-)
-async def test_transport_failures_are_retryable(error: Exception, words: str) -> None:
-    client, _ = mock_client(raises=error)
-    exc = await raised(client)
-    assert isinstance(exc, RetryableDelivery)
-    assert words in exc.message
-
-
-async def test_connection_refused_on_loopback_is_retryable() -> None:
-    creds = Credentials.basic("pohub", "s3cret-pw")
-    async with AppliqloudClient(f"http://127.0.0.1:{free_port()}", creds) as client:
-        with pytest.raises(RetryableDelivery, match="connection error"):
-            await client.send(plan_of(sample_body()), "k")

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from adapters.appliqloud import ADAPTER
+from adapters.appliqloud import SYSTEM as DECLARED
 from core.adapter import RemoteState, RenderContext
 from core.errors import CannotExpress, MappingMissing
 from core.mapping.tables import Mapping
@@ -34,7 +34,7 @@ def with_file(mapping: Mapping, **sections: Any) -> Mapping:
             data["crosswalks"].update(value)
         else:
             data[name] = value
-    return Mapping.from_dict(data, spec=ADAPTER.spec)
+    return Mapping.from_dict(data, spec=DECLARED.adapter.spec)
 
 
 def header(po: PurchaseOrder, mapping: Mapping) -> dict[str, Any]:
@@ -263,7 +263,7 @@ def test_line_cancelled_by_a_status_event_is_refused_on_the_stored_po(mapping: M
     event = PoEvent(kind=EventKind.STATUS_CHANGED, po_number="PO0194", source_system="leo",
                     status_change=change)  # fmt: skip
     with pytest.raises(CannotExpress):
-        ADAPTER.render(event, RenderContext(mapping, state=two_lines()))
+        DECLARED.adapter.render(event, RenderContext(mapping, state=two_lines()))
 
 
 # 7. many-to-one crosswalks -------------------------------------------------------------------
@@ -294,7 +294,7 @@ def test_two_skus_in_one_group_and_two_hub_types_for_local(mapping: Mapping) -> 
     chosen = with_file(shared, reverse={"po_type": {"LOCAL": "Manual"}})
     (again,) = parse(body, chosen)
     assert again.po is not None and again.po.po_type == "Manual"
-    assert ADAPTER.combine([ADAPTER.render(again, RenderContext(chosen))]) == body
+    assert DECLARED.adapter.combine([DECLARED.adapter.render(again, RenderContext(chosen))]) == body
 
 
 # 8. amendments -------------------------------------------------------------------------------
@@ -304,20 +304,20 @@ def amendment(**changes: Any) -> PoEvent:
 
 
 def test_amendment_updates_the_original_po(mapping: Mapping) -> None:
-    body = ADAPTER.render(amendment(), RenderContext(mapping)).body
+    body = DECLARED.adapter.render(amendment(), RenderContext(mapping)).body
     assert body["inputs"][0]["header"]["purchaseOrderId"] == "PO0194"
 
 
 def test_amendment_uses_the_id_appliqloud_confirmed(mapping: Mapping) -> None:
     ctx = RenderContext(mapping, remote=RemoteState(remote_id="450000001"))
-    body = ADAPTER.render(amendment(), ctx).body
+    body = DECLARED.adapter.render(amendment(), ctx).body
     assert body["inputs"][0]["header"]["purchaseOrderId"] == "450000001"
 
 
 def test_amendment_naming_no_original_is_refused(mapping: Mapping) -> None:
     event = amendment(amended_po_number=None)
     with pytest.raises(CannotExpress) as exc:
-        ADAPTER.render(event, RenderContext(mapping))
+        DECLARED.adapter.render(event, RenderContext(mapping))
     assert exc.value.path == "$.inputs[0].header.purchaseOrderId"
 
 

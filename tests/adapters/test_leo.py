@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from adapters.leo import ADAPTER
+from adapters.leo import SYSTEM as DECLARED
 from adapters.leo.replies import Reply, read_reply
 from core.adapter import RenderContext
 from core.errors import InvalidInput, MappingMissing
@@ -37,7 +37,9 @@ def _mapping(**changes: Any) -> Mapping:
 
     data = yaml.safe_load((ROOT / "mappings" / "leo.yaml").read_text())
     data.update(changes)
-    mapping, problems = parse_mapping(orjson.dumps(data).decode(), "leo.yaml", ADAPTER.spec, "leo")
+    mapping, problems = parse_mapping(
+        orjson.dumps(data).decode(), "leo.yaml", DECLARED.adapter.spec, "leo"
+    )
     assert mapping is not None, problems
     return mapping
 
@@ -53,18 +55,18 @@ def _body(**changes: Any) -> dict[str, Any]:
 
 def _parse(body: Any, headers: dict[str, str] | None = None) -> PoEvent:
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    events = ADAPTER.parse(raw, MAPPING, headers)
+    events = DECLARED.adapter.parse(raw, MAPPING, headers)
     assert len(events) == 1
     return events[0]
 
 
 def _render(event: PoEvent, state: PurchaseOrder | None = None, mapping: Mapping = MAPPING) -> Any:
-    return ADAPTER.render(event, RenderContext(mapping, state))
+    return DECLARED.adapter.render(event, RenderContext(mapping, state))
 
 
 def _round_trip(body: Any, headers: dict[str, str] | None = None) -> Any:
-    return ADAPTER.combine(
-        [_render(ev) for ev in ADAPTER.parse(orjson.dumps(body), MAPPING, headers)]
+    return DECLARED.adapter.combine(
+        [_render(ev) for ev in DECLARED.adapter.parse(orjson.dumps(body), MAPPING, headers)]
     )
 
 
@@ -83,9 +85,9 @@ def test_mapping_writes_every_status_at_every_level() -> None:
 
 def test_sample_round_trips_with_its_headers() -> None:
     headers = orjson.loads((SAMPLES / "headers" / SAMPLE.name).read_bytes())
-    events = ADAPTER.parse(SAMPLE.read_bytes(), MAPPING, headers)
+    events = DECLARED.adapter.parse(SAMPLE.read_bytes(), MAPPING, headers)
     rendered = [_render(ev) for ev in events]
-    assert ADAPTER.combine(rendered) == orjson.loads(SAMPLE.read_bytes())
+    assert DECLARED.adapter.combine(rendered) == orjson.loads(SAMPLE.read_bytes())
     call = rendered[0].calls[0]
     assert (call.method, call.path, call.headers) == ("POST", PATH, headers)
 
