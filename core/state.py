@@ -60,7 +60,11 @@ def _replace(state: PurchaseOrder | None, event: PoEvent) -> PurchaseOrder:
     hub_private = {
         k: v for k, v in (state.extensions if state else {}).items() if k.startswith("pohub.")
     }
-    extensions = {**event.po.extensions, **hub_private}
+    # what other systems said that has no canonical home (Uniware's raw tax texts...) stays:
+    # the sender replaces only its own block (``filled``)
+    others = {k: v for k, v in (state.extensions if state else {}).items()
+              if k not in event.po.extensions}  # fmt: skip
+    extensions = {**others, **event.po.extensions, **hub_private}
     update: dict[str, object] = {
         "version": version,
         "remote_ids": remote_ids,
@@ -93,7 +97,8 @@ def filled(po: PurchaseOrder, state: PurchaseOrder | None) -> PurchaseOrder:
     creation time, creator, expiry or MRP, so replacing the stored PO by it would erase them
     and a later write to Uniware, whose document requires them, would have none (chaos
     finding C). An empty header or line field (``HEADER_KEPT``, ``LINE_KEPT``), party name,
-    e-mail or code, custom fields, and ids keep the stored value. A total and taxes, which
+    e-mail or code, custom fields, ids, and other systems' ``extensions`` blocks (what they
+    said that has no canonical home) keep the stored value. A total and taxes, which
     are computed from quantities and prices, are kept only while those did not change; a
     stale one would be a number nobody stated."""
     if state is None:
@@ -106,6 +111,9 @@ def filled(po: PurchaseOrder, state: PurchaseOrder | None) -> PurchaseOrder:
     update["supplier"] = _party(po.supplier, state.supplier)
     if not po.custom_fields and state.custom_fields:
         update["custom_fields"] = state.custom_fields
+    kept_ext = {k: v for k, v in state.extensions.items() if k not in po.extensions}
+    if kept_ext:
+        update["extensions"] = {**kept_ext, **po.extensions}
     same_money = [_line_filled(line, state.line(line.line_number)) for line in po.lines]
     update["lines"] = [line for line, _ in same_money]
     unchanged = len(po.lines) == len(state.lines) and all(same for _, same in same_money)
@@ -153,6 +161,9 @@ def _line_filled(line: Line, old: Line | None) -> tuple[Line, bool]:
         update["custom_fields"] = old.custom_fields
     if not line.schedules and old.schedules:
         update["schedules"] = old.schedules
+    kept_ext = {k: v for k, v in old.extensions.items() if k not in line.extensions}
+    if kept_ext:  # another system's own words for this line stay; the sender's are replaced
+        update["extensions"] = {**kept_ext, **line.extensions}
     return line.model_copy(update=update), same
 
 

@@ -91,3 +91,21 @@ def test_a_leo_status_after_an_appliqloud_update_renders_for_uniware_with_its_cr
     assert body["purchaseOrderItems"][0]["quantity"] == 12
     assert body["purchaseOrderItems"][0]["total"] == 1200  # 12 x 100, no discount or tax
     assert isinstance(state.created_at, datetime)
+
+
+def test_what_uniware_said_without_a_canonical_home_survives_an_appliqloud_update() -> None:
+    """The sample's GST fields are the text "string": they live in Uniware's own block of
+    the PO, which an AppliQloud update (whose block is its own) must not drop."""
+    body = (ROOT / "adapters/uniware/samples/approved-po.json").read_bytes()
+    (created,) = parse("uniware", body)
+    (update,) = parse("appliqloud", appliqloud_update(quantity=12))
+    state = apply_event(apply_event(None, created), update)
+    assert state is not None
+    assert state.extensions.get("uniware") == apply_event(None, created).extensions["uniware"]  # type: ignore[union-attr]
+    assert "appliqloud" in state.extensions
+    leo = {"documentNumber": PO, "lob": "DEFAULT", "subType": "PO", "status": "CONFIRMED"}
+    (event,) = parse("leo", orjson.dumps(leo), {"event": "POStatusUpdate", "subtypeAppId": "x"})
+    ctx = RenderContext(mappings()["uniware"], apply_event(state, event), RemoteState())
+    body_out = registry.get("uniware").render(event, ctx).body
+    assert body_out["purchaseOrderItems"][0]["cgst"] == "string"
+    assert body_out["created"] == "Mar 12, 2024 4:16:42 PM"
