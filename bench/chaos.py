@@ -584,6 +584,15 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
                 d: dict[str, Any] = deliveries.get(t) or {}
                 got = mid in written[t]
                 state = d.get("state", "missing")
+                if not got and t == "alphaalpha" and state == "delivered" and holders:
+                    # a create whose reply was lost, done by adopting the identical order
+                    # another hub PO's create made (that one then made its own): no request
+                    # of this delivery wrote anything, and none had to
+                    held = holders.get(m["po_number"])
+                    creator = made.get(held or "", (None, ""))[0]
+                    if held is not None and creator not in (None, m["po_number"]):
+                        got = True
+                        r["alphaalpha: delivered by adopting an identical order"] += 1
                 per_target[t]["delivered" if got else "dead" if state == "dead" else "lost"] += 1
                 if got:
                     r["delivered (effect at target)"] += 1
