@@ -181,7 +181,7 @@ class AlphaalphaClient(SystemClient):
             round_key = key if again == 0 else f"{key}.again{again}"
             made = await self._run(plan, [index], round_key, remote_ids, None, exchanges=exchanges)
             po_id = made.remote_ids.get(SYSTEM)
-            if crosswalk is None or po_id is None or await crosswalk.claim(po_id):
+            if crosswalk is None or po_id is None or await _claimed(crosswalk, po_id):
                 rest = range(index + 1, len(plan.calls))
                 return await self._run(plan, rest, key, made.remote_ids, made, exchanges=exchanges)
         raise RetryableDelivery(
@@ -328,6 +328,19 @@ class AlphaalphaClient(SystemClient):
             _mark(exchanges, index, "conflict")
             raise exc
         return await self._after(plan, index, body, key, exchanges, conflict=exc)
+
+
+async def _claimed(crosswalk: Crosswalk, po_id: str) -> bool:
+    """``crosswalk.claim``; a store that fails meanwhile leaves the PO made and unclaimed,
+    so the delivery is retried as unsure (no reply status: the next sending looks for the
+    PO before creating again, and adopts it) instead of creating a second one."""
+    try:
+        return await crosswalk.claim(po_id)
+    except Exception as exc:
+        raise RetryableDelivery(
+            f"{SYSTEM}: created {po_id} but could not claim it in the crosswalk "
+            f"({type(exc).__name__}: {exc}); it is looked for before creating again"
+        ) from exc
 
 
 def _mark(exchanges: list[Exchange] | None, index: int, outcome: str | None) -> None:

@@ -341,3 +341,25 @@ async def test_a_partial_receipt_that_was_not_booked_is_sent(
     _, sent = await send(sim, plan, "r", remote_ids={SYSTEM: po_id}, unsure=was)
     assert aa.orders[po_id]["acceptedProducts"] == [{"productId": "P-1", "quantity": 3.0}]
     assert [(x.name, x.reconciled) for x in sent] == [("read", "not_done"), ("receive-goods", None)]
+
+
+async def test_a_store_failure_at_the_claim_leaves_the_delivery_unsure_not_creating_again(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """The create took effect and the crosswalk could not be written (a Redis failover): the
+    attempt ends without a reply status, so the next sending is unsure, finds the order and
+    adopts it instead of making a second."""
+    holders: dict[str, str] = {}
+    walk = crosswalk("PO-1", holders)
+
+    async def broken(remote_id: str) -> bool:
+        raise ConnectionError("store unavailable")
+
+    with pytest.raises(RetryableDelivery, match="could not claim") as caught:
+        await send(sim, [create()], "k", crosswalk=Crosswalk("PO-1", walk.owner, broken))
+    assert caught.value.status is None, "no reply status: the worker treats it as a lost reply"
+    (made,) = aa.orders
+    done, sent = await send(sim, [create()], "k", unsure=unsure(), crosswalk=walk)
+    assert len(aa.orders) == 1 and done.remote_ids[SYSTEM] == made
+    assert holders == {made: "PO-1"}
+    assert [(x.name, x.reconciled) for x in sent] == [("find-created", "already_done")]
