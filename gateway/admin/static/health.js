@@ -47,7 +47,7 @@ export function chart(buckets, series, max = peak(buckets, series)) {
     const badH = bad ? Math.max(y(ok) - y(ok + bad), 2) : 0;
     if (ok) svg.append(s("rect", { x: x + 1, width: Math.max(1, bw - 2), y: y(ok), height: y(0) - y(ok), fill: "#1f8a4c", class: "bar-delivered" }));
     if (bad) svg.append(s("rect", { x: x + 1, width: Math.max(1, bw - 2), y: y(ok) - badH, height: badH, fill: "#c0392b", class: "bar-failed" }));
-    if (i % 10 === 0 || i === n - 1) svg.append(s("text", { x: x + bw / 2, y: H - 6, "text-anchor": "middle" }, iso(when).slice(11, 16)));
+    if (i % 10 === 0 || i === n - 1) svg.append(s("text", { x: x + bw / 2, y: H - 6, "text-anchor": "middle" }, iso(when).slice(11, 16) + "Z"));
     const tip = s("title", {}, `${iso(when)}: ${ok} delivered, ${bad} failed`);
     const hit = s("rect", { x, width: bw, y: T, height: H - T - B, fill: "transparent" });
     hit.append(tip);
