@@ -146,6 +146,8 @@ class Crosswalk:
     claim: Callable[[str], Awaitable[bool]]
     """Take a remote id for this hub PO, atomically, unless another hub PO holds it: True
     when it is now this PO's (first wins)."""
+    since: datetime | None = None
+    """When the hub received the delivery's message: a PO made for it is not older."""
 
 
 def make_transport(kind: str = "aiohttp") -> httpx.AsyncBaseTransport:

@@ -455,11 +455,18 @@ def aa_holders(url: str, accepted: dict[str, list[str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     with httpx.Client(base_url=url, headers=ADMIN, timeout=120) as client:
         for po in accepted:
-            got = client.get(f"/api/v1/purchase-orders/{po}")
-            if got.status_code == 200:
-                held = ((got.json().get("po") or {}).get("remote_ids") or {}).get("alphaalpha")
-                if held:
-                    out[po] = held
+            for tries in range(5):  # a busy hub may answer 429/503: ask again, never guess
+                got = client.get(f"/api/v1/purchase-orders/{po}")
+                if got.status_code == 200:
+                    break
+                time.sleep(0.5 * (tries + 1))
+            else:
+                raise RuntimeError(
+                    f"hub: GET purchase-orders/{po}: {got.status_code} {got.text[:200]}"
+                )
+            held = ((got.json().get("po") or {}).get("remote_ids") or {}).get("alphaalpha")
+            if held:
+                out[po] = held
     return out
 
 

@@ -231,7 +231,7 @@ class Worker:
                     unsure = await self._unsure_of(delivery, unsure)
                 done = await target.client.send(
                     plan, key, delivery.step, remote_ids, sent, unsure=unsure,
-                    crosswalk=self._crosswalk(delivery),
+                    crosswalk=self._crosswalk(delivery, message),
                 )  # fmt: skip
             except DeliveryError as exc:
                 _count_reconciled(delivery.target, sent)
@@ -249,7 +249,7 @@ class Worker:
         known = _remote(state, delivery.target)
         return dataclasses.replace(unsure, status=known.get("status"), version=known.get("version"))
 
-    def _crosswalk(self, delivery: Delivery) -> Crosswalk:
+    def _crosswalk(self, delivery: Delivery, message: Message) -> Crosswalk:
         """The store's crosswalk at ``delivery.target``, for this delivery's hub PO: a client
         claims an id its target assigned before acting on it (``adapters._http.Crosswalk``)."""
         store, target, po_number = self.store, delivery.target, delivery.po_number
@@ -261,7 +261,7 @@ class Worker:
             held = await store.link_remote(target, remote_id, po_number, replace=False)
             return held == po_number
 
-        return Crosswalk(po_number, owner, claim)
+        return Crosswalk(po_number, owner, claim, since=message.received_at)
 
     async def _render(
         self, delivery: Delivery, message: Message, unsure: bool = False

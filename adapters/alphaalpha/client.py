@@ -175,8 +175,10 @@ class AlphaalphaClient(SystemClient):
 
         A claim refused means another hub PO's search (its own create's reply was lost)
         adopted this PO in the moment between AlphaAlpha making it and this reply: the two
-        orders are identical, that hub PO now owns this one, and this delivery creates its
-        own (a new key per try: ``<key>.again<n>``)."""
+        orders are identical and that hub PO now owns this one. Its own create may have made
+        an order nobody holds yet: this delivery looks for one (the same search as after a
+        lost reply) and adopts it, else creates its own (a new key per try:
+        ``<key>.again<n>``). So the hub ends with one order per hub PO, none left over."""
         for again in range(CREATE_TRIES):
             round_key = key if again == 0 else f"{key}.again{again}"
             made = await self._run(plan, [index], round_key, remote_ids, None, exchanges=exchanges)
@@ -184,6 +186,12 @@ class AlphaalphaClient(SystemClient):
             if crosswalk is None or po_id is None or await _claimed(crosswalk, po_id):
                 rest = range(index + 1, len(plan.calls))
                 return await self._run(plan, rest, key, made.remote_ids, made, exchanges=exchanges)
+            left = await self._find_created(
+                plan.calls[index], index, Unsure(since=crosswalk.since), round_key, exchanges,
+                crosswalk,
+            )  # fmt: skip
+            if left is not None:
+                return await self._after(plan, index, left, key, exchanges)
         raise RetryableDelivery(
             f"{SYSTEM}: the {CREATE_TRIES} POs this delivery created were each adopted first "
             "by another hub PO whose create reply was lost; creating again later"

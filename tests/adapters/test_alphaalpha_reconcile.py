@@ -168,7 +168,33 @@ async def test_a_created_po_another_hub_po_adopted_first_is_left_to_it(
     assert aa.orders[stolen[0]]["status"] == "DRAFT"  # the other hub PO's: untouched
     assert aa.orders[mine]["status"] == "APPROVED_INTERNALLY"
     keys = [x.request.headers.get("idempotency-key") for x in sent]
-    assert keys == ["k:create", "k.again1:create", "k:approve-internal"]
+    assert keys == ["k:create", "k:find-created", "k.again1:create", "k:approve-internal"]
+
+
+async def test_a_created_po_adopted_first_takes_the_order_the_adopter_left(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """Hub PO B lost its create's reply, its search took A's fresh (identical) order, and
+    B's own order is nobody's: A's claim is refused and A adopts B's order instead of
+    creating a third (chaos: an order no hub PO holds)."""
+    left, _ = await send(sim, [create()], "b")  # B's create: made, reply lost
+    holders: dict[str, str] = {}
+    walk = crosswalk("PO-A", holders)
+    walk = Crosswalk("PO-A", walk.owner, walk.claim, since=datetime.now(UTC) - timedelta(seconds=5))
+    stolen: list[str] = []
+
+    async def claim(remote_id: str) -> bool:
+        if not stolen:  # B's search claims A's order first
+            stolen.append(remote_id)
+            holders[remote_id] = "PO-B"
+        return await walk.claim(remote_id)
+
+    done, _ = await send(sim, [create(), approve_internal()], "a",
+                         crosswalk=Crosswalk("PO-A", walk.owner, claim, since=walk.since))  # fmt: skip
+    assert len(aa.orders) == 2, "no third order"
+    assert done.remote_ids[SYSTEM] == left.remote_ids[SYSTEM]
+    assert holders == {stolen[0]: "PO-B", left.remote_ids[SYSTEM]: "PO-A"}
+    assert aa.orders[left.remote_ids[SYSTEM]]["status"] == "APPROVED_INTERNALLY"
 
 
 async def test_a_delivery_whose_creates_are_all_taken_retries_later(
