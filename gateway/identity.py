@@ -26,8 +26,10 @@ An inbound event from that system is an *echo of delivery <id>* when it matches 
 
 An echo is stored as received, routes nowhere and leaves the PO state alone. Any other event
 from that system is a change made there after the hub's write: it is routed under the hub PO
-number, it becomes that system's known status and version, and it clears the mark, so that
-the system moving back to what the hub once wrote is not taken for an echo either. When in
+number, it becomes that system's known status and version (unless it reports an object
+version older than the one the hub knows: a late report leaves them), and it clears the
+mark, so that the system moving back to what the hub once wrote is not taken for an echo
+either. When in
 doubt (a line the crosswalks cannot name, a field the mark lacks) the event is routed.
 """
 
@@ -163,6 +165,12 @@ def noted(state: PurchaseOrder | None, sender: str, event: PoEvent) -> PurchaseO
     raw, _, version = _reported(event)
     remote = dict(state.extensions.get(REMOTE, {}))
     entry = {k: v for k, v in known(state, sender).items() if k != WRITTEN}
+    held = entry.get("version")
+    if version is not None and isinstance(held, int) and version < held:
+        # an older report arriving late (its sender retried it after the hub had written a
+        # newer version there): what the system holds now is still the newer one
+        remote[sender] = entry
+        return state.model_copy(update={"extensions": {**state.extensions, REMOTE: remote}})
     entry.update({k: v for k, v in (("status", raw), ("version", version)) if v is not None})
     remote[sender] = entry
     return state.model_copy(update={"extensions": {**state.extensions, REMOTE: remote}})

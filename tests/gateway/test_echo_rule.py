@@ -72,3 +72,27 @@ def test_a_real_change_clears_the_mark_and_becomes_the_known_status() -> None:
     assert after is not None
     assert after.extensions[identity.REMOTE][AA] == {"status": "CANCELLED"}
     assert identity.echo_of(AA, polled(po()), after) is None, "back to the old write: not an echo"
+
+
+def test_a_late_report_of_an_older_version_does_not_move_the_known_version_back() -> None:
+    """Chaos: EnKash's own event (version 0 -> 1) reached the hub after the hub had written
+    version 2 -> 3 there (its sender retried it). Taking it as EnKash's version made the
+    next change name currentVersion 1: STALE_VERSION, dead."""
+    hub = PoEvent(kind=EventKind.STATUS_CHANGED, po_number="PO-1", source_system="leo",
+                  status_change=StatusChange(to_status=PoStatus.APPROVED))  # fmt: skip
+    mark = identity.written_mark(hub, po(), "enkash", "d-3", "APPROVED", 3)
+    state = po().model_copy(update={"extensions": {identity.REMOTE: {"enkash": {
+        "status": "APPROVED", "version": 3, "written": mark}}}})  # fmt: skip
+    late = PoEvent(kind=EventKind.STATUS_CHANGED, po_number="PO-1", source_system="enkash",
+                   status_change=StatusChange(to_status=PoStatus.PENDING_APPROVAL,
+                                              source_to_status="PENDING_APPROVAL",
+                                              to_version=1))  # fmt: skip
+    after = identity.noted(state, "enkash", late)
+    assert after is not None
+    known = after.extensions[identity.REMOTE]["enkash"]
+    assert (known["status"], known["version"]) == ("APPROVED", 3)
+    newer = late.model_copy(update={"status_change": StatusChange(
+        to_status=PoStatus.CONFIRMED, source_to_status="CONFIRMED", to_version=4)})  # fmt: skip
+    moved = identity.noted(state, "enkash", newer)
+    assert moved is not None
+    assert moved.extensions[identity.REMOTE]["enkash"] == {"status": "CONFIRMED", "version": 4}
