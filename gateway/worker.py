@@ -508,14 +508,23 @@ def lost_reply(delivery: Delivery, message: Message) -> Unsure | None:
     may have taken effect (issue 12): an attempt ended without a reply (``LOST_REPLY``;
     any of the round, as a later attempt may have failed before settling it), or the
     worker holding it stopped mid-call (its lease was swept, or it was handed back at
-    shutdown). None when the hub knows every reply. Unsure costs a read-back, not more."""
+    shutdown), or an attempt of the round began unsure and ended without settling it (a
+    500 on the read-back: the sweep's reason is gone by then, the doubt is not). None when
+    the hub knows every reply. Unsure costs a read-back, not more."""
+    return Unsure(since=message.received_at) if was_unsure(delivery) else None
+
+
+def was_unsure(delivery: Delivery) -> bool:
+    """``lost_reply``'s test, on the delivery as claimed (before this attempt)."""
     if delivery.reason in (LEASE_EXPIRED, RETURNED):
-        return Unsure(since=message.received_at)
+        return True
     ended = [i for i, a in enumerate(delivery.attempts) if a.outcome in ("delivered", "dead")]
     current = delivery.attempts[ended[-1] + 1 :] if ended else delivery.attempts
-    if any(a.outcome == "retry" and a.status in LOST_REPLY for a in current):
-        return Unsure(since=message.received_at)
-    return None
+    return any(
+        (a.outcome == "retry" and a.status in LOST_REPLY)  # a parking sent nothing
+        or (a.outcome in ("retry", "parked") and a.unsure)
+        for a in current
+    )
 
 
 def _count_reconciled(target: str, sent: list[Exchange]) -> None:
@@ -556,7 +565,7 @@ def _attempt(
 ) -> Attempt:  # fmt: skip
     return Attempt(at=utc_now(), target=delivery.target, status=status, latency_ms=latency,
                    error=error, outcome=outcome, mapping_version=version, step=step,
-                   manual_by=delivery.replayed_by)  # fmt: skip
+                   manual_by=delivery.replayed_by, unsure=was_unsure(delivery))  # fmt: skip
 
 
 def _from_ts(ts: float) -> Any:

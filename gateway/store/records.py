@@ -60,6 +60,10 @@ class Attempt(BaseModel):
     manual_by: str | None = None
     """Who asked for this attempt by a manual replay (``name (role)`` of the API key, never
     the key); None: the worker's own first try or an automatic retry."""
+    unsure: bool = False
+    """This attempt began not knowing whether an earlier sending took effect (a reply lost,
+    a worker stopped mid-call): the doubt stays for every later attempt of the round, even
+    when this one ended for another reason (issue 12: ``gateway.worker.lost_reply``)."""
     exchanges: list[Exchange] = Field(default_factory=list)
     """Each HTTP call sent in this attempt and its reply, as on the wire (secret headers
     redacted, bodies capped). Stores keep them apart: only ``get_message`` loads them."""

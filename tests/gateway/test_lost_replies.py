@@ -20,7 +20,7 @@ from core.model import utc_now
 from gateway import metrics
 from gateway.store.base import LEASE_EXPIRED
 from gateway.store.records import Attempt, Delivery, Message
-from gateway.worker import RETURNED, lost_reply
+from gateway.worker import RETURNED, _attempt, lost_reply
 from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample
 from tests.gateway.test_identity import enkash_names_the_po, uniware_po
@@ -148,3 +148,18 @@ def test_which_deliveries_are_unsure() -> None:
     assert lost_reply(delivery(("retry", None), ("dead", 409)), message) is None  # a new round
     for reason in (LEASE_EXPIRED, RETURNED):
         assert lost_reply(delivery(reason=reason), message) is not None
+    assert lost_reply(delivery(("parked", None)), message) is None, "a parking sent nothing"
+
+
+def test_the_doubt_of_a_swept_attempt_outlives_a_later_failure() -> None:
+    """Chaos (full run, EnKash dead STALE_VERSION): a worker stopped mid-call (swept:
+    reason LEASE_EXPIRED), the next attempt failed with a 500 before settling it, which
+    replaced the reason; the attempt after that sent the change again as if sure, and the
+    STALE_VERSION that showed it already there was taken for a refusal."""
+    message = Message(id="m", system="uniware", po_number="PO")
+    swept = Delivery(id="d", message_id="m", target="t", po_number="PO", seq=1,
+                     reason=LEASE_EXPIRED)  # fmt: skip
+    attempt = _attempt(swept, "retry", 500, error="enkash: 500 server error")
+    assert attempt.unsure
+    after = swept.model_copy(update={"attempts": [attempt], "reason": "enkash: 500 server error"})
+    assert lost_reply(after, message) is not None
