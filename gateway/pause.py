@@ -24,7 +24,7 @@ import structlog
 
 from core.model import utc_now
 from gateway.store.base import Store
-from gateway.store.records import Delivery, State
+from gateway.store.records import Attempt, Delivery, State
 
 log = structlog.get_logger("pohub.pause")
 
@@ -99,10 +99,11 @@ class PausedTargets:
                 log.warning("pause.refresh_failed", error=str(exc))
         return target in self._names
 
-    async def hold(self, delivery: Delivery) -> None:
-        """Park a claimed delivery of a paused target (no attempt: nothing was sent), then
-        look at the checkpoint again: a resume that ran meanwhile re-queued before our park."""
-        await self.store.finish(delivery.id, None, State.PARKED, reason=REASON,
+    async def hold(self, delivery: Delivery, attempt: Attempt | None = None) -> None:
+        """Park a claimed delivery of a paused target (no attempt: nothing was sent, unless
+        the worker keeps one to carry a doubt), then look at the checkpoint again: a resume
+        that ran meanwhile re-queued before our park."""
+        await self.store.finish(delivery.id, attempt, State.PARKED, reason=REASON,
                                 park_kind=PARK_KIND, step=delivery.step)  # fmt: skip
         log.info("delivery.paused")
         if delivery.target not in await paused(self.store):

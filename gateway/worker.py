@@ -200,12 +200,18 @@ class Worker:
         if target is None:
             await self._finish(delivery, State.DEAD, None, reason=f"no route to {delivery.target}")
             return
+        # Nothing is sent in these two cases, and their reason replaces the delivery's: when
+        # that reason is the only record that an earlier sending may have landed (a worker
+        # stopped mid-call), an attempt keeps the doubt for the next one (``was_unsure``).
+        swept = delivery.reason in (LEASE_EXPIRED, RETURNED)
         if await self.paused.holds(delivery.target):  # an operator paused it (gateway.pause)
-            await self.paused.hold(delivery)
+            kept = _attempt(delivery, "parked", error="paused: not sent") if swept else None
+            await self.paused.hold(delivery, kept)
             return
         if not target.breaker.allow():
             due = utc_now().timestamp() + target.breaker.reopens_in()
-            await self.store.finish(delivery.id, None, State.RETRYING, step=delivery.step,
+            kept = _attempt(delivery, "retry", error="circuit open: not sent") if swept else None
+            await self.store.finish(delivery.id, kept, State.RETRYING, step=delivery.step,
                                     next_at=_from_ts(due), reason="circuit open")  # fmt: skip
             return
         mapping = self.mappings[delivery.target]

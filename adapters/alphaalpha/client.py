@@ -72,7 +72,10 @@ CREATE = "create"
 COMMENT = "comment"
 BASE = "/api/v1/purchase-orders"
 SEARCH_PAGE = 100
-SEARCH_PAGES = 10
+SEARCH_PAGES = 200
+"""At most this many pages (newest first) back to the window's start. A burst of orders
+made since the message came can be deep (a full chaos run: over 1,000), and stopping short
+of the window would create a second order; past the cap the client says it cannot tell."""
 CLOCK_SKEW = timedelta(minutes=5)
 """How far AlphaAlpha's clock (its ``created``) may be behind the hub's."""
 CREATE_TRIES = 3
@@ -262,6 +265,13 @@ class AlphaalphaClient(SystemClient):
                         matches.append(order)
             if older or len(orders) < SEARCH_PAGE or found.get("last") is True:
                 break
+        else:
+            raise PermanentDelivery(
+                f"{SYSTEM}: cannot tell whether the unanswered create took effect: more than "
+                f"{SEARCH_PAGES * SEARCH_PAGE} orders of this subsidiary since {since}; "
+                "look for it at AlphaAlpha, then replay or close this delivery",
+                step=index,
+            )
         matches.sort(key=lambda o: str(o.get("created") or ""))
         adopted = None
         for order in matches:  # oldest first; another delivery may take one meanwhile

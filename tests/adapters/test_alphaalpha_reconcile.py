@@ -389,3 +389,26 @@ async def test_a_store_failure_at_the_claim_leaves_the_delivery_unsure_not_creat
     assert len(aa.orders) == 1 and done.remote_ids[SYSTEM] == made
     assert holders == {made: "PO-1"}
     assert [(x.name, x.reconciled) for x in sent] == [("find-created", "already_done")]
+
+
+async def test_the_search_goes_back_to_the_window_however_many_orders_came_since(
+    sim: SimulatorServer, aa: AlphaalphaSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full chaos run: the lost create's order lay behind more than 10 pages of newer
+    identical orders (all held by other hub POs); the search stopped at 10 pages and the
+    delivery created a second order. Pages of 2 here stand for pages of 100."""
+    from adapters.alphaalpha import client as aa_client
+
+    monkeypatch.setattr(aa_client, "SEARCH_PAGE", 2)
+    mine, _ = await send(sim, [create()], "mine")  # made; its reply lost
+    holders: dict[str, str] = {}
+    for n in range(5):  # newer identical orders, each another hub PO's
+        other, _ = await send(sim, [create()], f"o{n}")
+        holders[other.remote_ids[SYSTEM]] = f"PO-{n}"
+    done, _ = await send(sim, [create()], "mine", unsure=unsure(),
+                         crosswalk=crosswalk("PO-1", holders))  # fmt: skip
+    assert done.remote_ids == mine.remote_ids and len(aa.orders) == 6
+    monkeypatch.setattr(aa_client, "SEARCH_PAGES", 2)
+    with pytest.raises(PermanentDelivery, match="cannot tell whether the unanswered create"):
+        await send(sim, [create()], "lost", unsure=unsure(), crosswalk=crosswalk("PO-9", holders))
+    assert len(aa.orders) == 6, "never a second order when it cannot tell"
