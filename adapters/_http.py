@@ -127,9 +127,6 @@ class Unsure:
     version: int | None = None
     """The target's object version as the hub last learnt it (AlphaAlpha: the last reply's
     ``updated``, ms): what the target did after it may be the lost call's doing."""
-    sent_at: datetime | None = None
-    """When the sending whose reply was lost went out, as far as the hub recorded it (the
-    attempt's time less its latency); None when no attempt recorded it (a worker stopped)."""
 
 
 @dataclass(frozen=True, slots=True)

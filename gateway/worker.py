@@ -15,7 +15,6 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -518,12 +517,7 @@ def lost_reply(delivery: Delivery, message: Message) -> Unsure | None:
     shutdown), or an attempt of the round began unsure and ended without settling it (a
     500 on the read-back: the sweep's reason is gone by then, the doubt is not). None when
     the hub knows every reply. Unsure costs a read-back, not more."""
-    if not was_unsure(delivery):
-        return None
-    lost = [a for a in delivery.attempts if a.outcome == "retry" and a.status in LOST_REPLY]
-    last = lost[-1] if lost else None
-    sent_at = last.at - timedelta(milliseconds=last.latency_ms or 0) if last else None
-    return Unsure(since=message.received_at, sent_at=sent_at)
+    return Unsure(since=message.received_at) if was_unsure(delivery) else None
 
 
 def was_unsure(delivery: Delivery) -> bool:

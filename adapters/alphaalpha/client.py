@@ -236,10 +236,7 @@ class AlphaalphaClient(SystemClient):
         PO is recognised by what it holds: ``POST /dynamic-search`` filtered on the
         subsidiary, newest first; a match has the same products (id, quantity, price, unit),
         was created since ``unsure.since`` (less ``CLOCK_SKEW``) and is no other hub PO's
-        (``crosswalk.owner``). Of several, the one created nearest after this delivery's lost
-        sending (``unsure.sent_at``) that it can claim is taken, else the oldest: taking an
-        older identical order another lost create left would leave this one's own order to
-        nobody when that other hub PO has created again meanwhile (full chaos run)."""
+        (``crosswalk.owner``). Of several, the oldest this delivery can claim is taken."""
         wanted = _products(create.json)
         since = unsure.since - CLOCK_SKEW if unsure.since is not None else None
         filters: dict[str, Any] = {}
@@ -275,9 +272,9 @@ class AlphaalphaClient(SystemClient):
                 "look for it at AlphaAlpha, then replay or close this delivery",
                 step=index,
             )
-        matches.sort(key=lambda o: _nearness(o, unsure.sent_at))
+        matches.sort(key=lambda o: str(o.get("created") or ""))
         adopted = None
-        for order in matches:  # the likeliest first; another delivery may take one meanwhile
+        for order in matches:  # oldest first; another delivery may take one meanwhile
             if crosswalk is None or await crosswalk.claim(order["id"]):
                 adopted = order
                 break
@@ -463,19 +460,6 @@ def _num(value: Any) -> float:
         return round(float(value), 9)
     except (TypeError, ValueError):
         return float("nan")
-
-
-def _nearness(order: dict[str, Any], sent_at: datetime | None) -> tuple[int, float, str]:
-    """Sort key: orders created at or after ``sent_at`` (less the clock skew), nearest first;
-    then the rest, oldest first; the ``created`` text breaks ties."""
-    created = _when(order.get("created"))
-    text = str(order.get("created") or "")
-    if sent_at is None or created is None:
-        return (1, 0.0, text)
-    gap = (created - sent_at).total_seconds()
-    if gap >= -CLOCK_SKEW.total_seconds():
-        return (0, abs(gap), text)
-    return (1, 0.0, text)
 
 
 def _when(value: Any) -> datetime | None:

@@ -412,22 +412,3 @@ async def test_the_search_goes_back_to_the_window_however_many_orders_came_since
     with pytest.raises(PermanentDelivery, match="cannot tell whether the unanswered create"):
         await send(sim, [create()], "lost", unsure=unsure(), crosswalk=crosswalk("PO-9", holders))
     assert len(aa.orders) == 6, "never a second order when it cannot tell"
-
-
-async def test_of_several_unclaimed_identical_orders_the_one_made_nearest_after_the_sending_is_taken(
-    sim: SimulatorServer, aa: AlphaalphaSimulator
-) -> None:
-    """Full chaos run: a lost create's search took an older identical order another lost
-    create had left, and left its own to nobody. The hub knows when its lost sending went
-    out: the order made nearest after it is the likeliest its own."""
-    import asyncio
-
-    older, _ = await send(sim, [create()], "other")  # another hub PO's lost create
-    await asyncio.sleep(0.05)
-    sent_at = datetime.now(UTC)
-    mine, _ = await send(sim, [create()], "mine")  # this delivery's, reply lost
-    holders: dict[str, str] = {}
-    done, _ = await send(sim, [create()], "mine", unsure=unsure(sent_at=sent_at),
-                         crosswalk=crosswalk("PO-1", holders))  # fmt: skip
-    assert done.remote_ids == mine.remote_ids != older.remote_ids
-    assert len(aa.orders) == 2
