@@ -226,7 +226,7 @@ class RedisStore(Store):
 
     async def _flush_for_tests(self) -> None:
         """Delete this store's keys only (other prefixes in the same db are left alone)."""
-        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in self.prefix) + ":*"
+        pattern = _glob_escape(self.prefix) + ":*"
         batch: list[str] = []
         async for key in self.r.scan_iter(match=pattern, count=1000):
             batch.append(key)
@@ -693,7 +693,7 @@ class RedisStore(Store):
         found: list[tuple[str, Part]] = []
         for part in self.parts:
             stem = part.idx_po("")
-            pattern = "".join("\\" + c if c in "*?[]\\" else c for c in stem) + "*"
+            pattern = _glob_escape(stem) + "*"
             async for key in self.r.scan_iter(match=pattern, count=1000):
                 po = unquote(str(key)[len(stem) :])
                 if rows.starts(po, prefix):
@@ -777,3 +777,8 @@ class RedisStore(Store):
     async def swap_checkpoint(self, name: str, expected: str | None, value: str) -> bool:
         args = [name, "0" if expected is None else "1", expected or "", value]
         return int(await self._run("swap", None, [self.g.cp], args)) == 1
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` with the glob characters of ``SCAN MATCH`` escaped, to match literally."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

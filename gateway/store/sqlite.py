@@ -308,6 +308,21 @@ def _clause(where: list[str]) -> str:
     return f"WHERE {' AND '.join(where)}" if where else ""
 
 
+def _release_unknown_po(c: sqlite3.Connection, po_number: str, target: str | None = None) -> None:
+    """Hand the PO's deliveries parked ``unknown_po`` (all, or one target's) back to the
+    queue, inside the caller's write transaction (ingest, ``link_new``)."""
+    where = "state = 'parked' AND park_kind = 'unknown_po' AND po_number = ?"
+    args: list[Any] = [_now(), _now(), po_number]
+    if target is not None:
+        where += " AND target = ?"
+        args.append(target)
+    c.execute(
+        "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
+        f"lease_until = NULL, reason = NULL, park_kind = NULL WHERE {where}",
+        args,
+    )
+
+
 class SqliteStore(Store):
     """The embedded backend (``sqlite:///var/pohub.db``)."""
 
@@ -461,12 +476,7 @@ class SqliteStore(Store):
                 _write_po(c, message.po_number, change(state))
             stored = _accept(c, message, targets)
             if release_unknown_po and not was_known and message.po_number is not None:
-                c.execute(
-                    "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
-                    "lease_until = NULL, reason = NULL, park_kind = NULL WHERE state = 'parked' "
-                    "AND park_kind = 'unknown_po' AND po_number = ?",
-                    (_now(), _now(), message.po_number),
-                )
+                _release_unknown_po(c, message.po_number)
             return stored
 
         return await self._run(ingest, True)
@@ -777,17 +787,12 @@ class SqliteStore(Store):
         insert = (
             "INSERT INTO remote_ids VALUES (?, ?, ?) ON CONFLICT (system, remote_id) DO NOTHING"
         )
-        unpark = (
-            "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
-            "lease_until = NULL, reason = NULL, park_kind = NULL WHERE state = 'parked' "
-            "AND park_kind = 'unknown_po' AND target = ? AND po_number = ?"
-        )
 
         def link(c: sqlite3.Connection) -> list[str]:
             linked = []
             for system, remote_id in pairs:
                 if c.execute(insert, (system, remote_id, po_number)).rowcount:
-                    c.execute(unpark, (_now(), _now(), system, po_number))
+                    _release_unknown_po(c, po_number, system)
                     linked.append(system)
             return linked
 
