@@ -236,13 +236,19 @@ class AlphaalphaClient(SystemClient):
         PO is recognised by what it holds: ``POST /dynamic-search`` filtered on the
         subsidiary, newest first; a match has the same products (id, quantity, price, unit),
         was created since ``unsure.since`` (less ``CLOCK_SKEW``) and is no other hub PO's
-        (``crosswalk.owner``). Of several, the oldest this delivery can claim is taken."""
+        (``crosswalk.owner``). Of several, the oldest this delivery can claim is taken.
+
+        An order the crosswalk already gives this hub PO comes first, whatever it holds: an
+        earlier sending claimed it, then stopped before the PO state learnt the id (a killed
+        worker). Taking an older unclaimed one instead would leave it held by no PO's state
+        and take another lost create's order (a full chaos run: 3 orders)."""
         wanted = _products(create.json)
         since = unsure.since - CLOCK_SKEW if unsure.since is not None else None
         filters: dict[str, Any] = {}
         if isinstance(create.json, dict) and create.json.get("subsidiaryId") is not None:
             filters["subsidiaryId"] = create.json["subsidiaryId"]
         matches: list[dict[str, Any]] = []
+        ours: list[dict[str, Any]] = []
         searches: list[Exchange] = []
         for page in range(SEARCH_PAGES):
             body = {"filters": filters, "page": page, "size": SEARCH_PAGE,
@@ -259,10 +265,13 @@ class AlphaalphaClient(SystemClient):
                 if since is not None and created is not None and created < since:
                     older = True
                     continue
-                if _products(order) == wanted and isinstance(order.get("id"), str):
-                    owner = await crosswalk.owner(order["id"]) if crosswalk else None
-                    if owner is None or (crosswalk and owner == crosswalk.po_number):
-                        matches.append(order)
+                if not isinstance(order.get("id"), str):
+                    continue
+                owner = await crosswalk.owner(order["id"]) if crosswalk else None
+                if crosswalk is not None and owner == crosswalk.po_number:
+                    ours.append(order)  # claimed for this hub PO before: its own, whatever
+                elif owner is None and _products(order) == wanted:  # it holds now
+                    matches.append(order)
             if older or len(orders) < SEARCH_PAGE or found.get("last") is True:
                 break
         else:
@@ -272,9 +281,11 @@ class AlphaalphaClient(SystemClient):
                 "look for it at AlphaAlpha, then replay or close this delivery",
                 step=index,
             )
+        ours.sort(key=lambda o: str(o.get("created") or ""))
         matches.sort(key=lambda o: str(o.get("created") or ""))
         adopted = None
-        for order in matches:  # oldest first; another delivery may take one meanwhile
+        for order in [*ours, *matches]:  # its own, then the oldest unclaimed; another
+            # delivery may take one of those meanwhile
             if crosswalk is None or await crosswalk.claim(order["id"]):
                 adopted = order
                 break

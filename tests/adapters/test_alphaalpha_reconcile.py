@@ -124,6 +124,32 @@ async def test_an_order_another_delivery_claims_first_is_not_adopted_twice(
     assert holders == {a.remote_ids[SYSTEM]: "PO-A", b.remote_ids[SYSTEM]: "PO-B"}
 
 
+async def test_an_unsure_create_takes_the_order_its_po_already_claimed(
+    sim: SimulatorServer, aa: AlphaalphaSimulator
+) -> None:
+    """Full chaos run (issue 12, 3 orders no hub PO held): a delivery claimed the order its
+    lost create made, then its worker was killed before the PO state learnt the id. Its next
+    sending searched again and took the *oldest* unclaimed identical order (another lost
+    create's), leaving the one it had claimed held by nobody's state. An order the crosswalk
+    already gives this hub PO is its own: it is taken before any unclaimed one, even when
+    later updates changed its products."""
+    older, _ = await send(sim, [create()], "other")  # another hub PO's lost create
+    mine, _ = await send(sim, [create()], "k")
+    ours = mine.remote_ids[SYSTEM]
+    changed = {**ORDER, "products": [{**ORDER["products"][0], "quantity": 9}]}
+    await send(sim, [Call("PATCH", ID, changed, step="update")], "k", remote_ids=mine.remote_ids)
+    holders = {ours: "PO-1"}  # claimed, then the worker died before learning it
+    done, sent = await send(
+        sim, [create(), approve_internal()], "k", unsure=unsure(),
+        crosswalk=crosswalk("PO-1", holders),
+    )  # fmt: skip
+    assert done.remote_ids[SYSTEM] == ours and len(aa.orders) == 2
+    assert older.remote_ids[SYSTEM] not in holders  # left for the hub PO whose it is
+    assert [(x.name, x.reconciled) for x in sent] == [
+        ("find-created", "already_done"), ("approve-internal", None)
+    ]  # fmt: skip
+
+
 async def test_a_created_po_is_claimed_before_anything_else_is_sent_to_it(
     sim: SimulatorServer, aa: AlphaalphaSimulator
 ) -> None:
@@ -404,7 +430,7 @@ async def test_the_search_goes_back_to_the_window_however_many_orders_came_since
     holders: dict[str, str] = {}
     for n in range(5):  # newer identical orders, each another hub PO's
         other, _ = await send(sim, [create()], f"o{n}")
-        holders[other.remote_ids[SYSTEM]] = f"PO-{n}"
+        holders[other.remote_ids[SYSTEM]] = f"PO-OTHER-{n}"
     done, _ = await send(sim, [create()], "mine", unsure=unsure(),
                          crosswalk=crosswalk("PO-1", holders))  # fmt: skip
     assert done.remote_ids == mine.remote_ids and len(aa.orders) == 6
