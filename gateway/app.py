@@ -21,6 +21,7 @@ from gateway.api.audit import AuditController, AuditMiddleware
 from gateway.api.drafts import MappingDraftsController
 from gateway.api.mappings import MappingsController, whoami
 from gateway.api.ops import Messages
+from gateway.api.replays import Replays
 from gateway.api.targets import TargetsController
 from gateway.delivery import circuits
 from gateway.hub import Hub
@@ -84,7 +85,7 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
 
 
 def _too_large(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """413 naming the limit of the route (``ops.API_BODY_MAX``, ``MAPPING_BODY_MAX``...)."""
+    """413 naming the limit of the route (``guards.API_BODY_MAX``, ``MAPPING_BODY_MAX``...)."""
     limit = request.route_handler.resolve_request_max_body_size()
     detail = f"request body larger than {limit} bytes, the limit of {request.method} " + (
         request.url.path if request.url.path.startswith("/api/") else "this route"
@@ -136,6 +137,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             ready,
             prometheus,
             Messages,
+            Replays,
             TargetsController,
             AlertsController,
             AuditController,

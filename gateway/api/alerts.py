@@ -20,9 +20,10 @@ def alerts_for(hub: Any, config: AlertsConfig) -> Alerts:
 
 class AlertsController(Controller):
     path = "/api/v1/alerts"
+    guards = [requires("viewer")]
     tags = ["operations"]
 
-    @get("/", guards=[requires("viewer")])
+    @get("/")
     async def alerts(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Open causes (announced once, until they clear), newest first; channels by kind
         and host only (never a URL, which may be a secret)."""

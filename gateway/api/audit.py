@@ -53,9 +53,10 @@ class AuditController(Controller):
     """``GET /api/v1/audit``: the audit log for operators and admins."""
 
     path = "/api/v1/audit"
+    guards = [requires("operator")]
     tags = ["operations"]
 
-    @get("/", guards=[requires("operator")])
+    @get("/")
     async def audit(
         self, request: Request[Any, Any, Any], offset: int = 0, limit: int = 100,
         format: Literal["page", "json", "csv"] = "page",

@@ -44,10 +44,11 @@ class PublishRequest(BaseModel):
 
 class MappingDraftsController(Controller):
     path = "/api/v1/mappings"
+    guards = [requires("viewer")]
     tags = ["mappings"]
     request_max_body_size = API_BODY_MAX
 
-    @get("/{system:str}/draft", guards=[requires("viewer")])
+    @get("/{system:str}/draft")
     async def draft(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
         await api._current(request, system)
         found = await drafts.get(hub_of(request).store, system)
@@ -90,7 +91,7 @@ class MappingDraftsController(Controller):
             raise HTTPException(status_code=409, detail=str(exc)) from None
         return {"discarded": found}
 
-    @post("/{system:str}/draft/review", guards=[requires("viewer")], status_code=200)
+    @post("/{system:str}/draft/review", status_code=200)
     async def review(
         self, request: Request[Any, Any, Any], system: str, data: ReviewRequest
     ) -> dict[str, Any]:

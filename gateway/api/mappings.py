@@ -101,10 +101,11 @@ class _PreviewOperation(Operation):
 
 class MappingsController(Controller):
     path = "/api/v1/mappings"
+    guards = [requires("viewer")]
     tags = ["mappings"]
     request_max_body_size = API_BODY_MAX
 
-    @get("", guards=[requires("viewer")])
+    @get("")
     async def systems(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
         hub = hub_of(request)
         out = []
@@ -115,7 +116,7 @@ class MappingsController(Controller):
                             "content_version": record["content_version"]})  # fmt: skip
         return out
 
-    @get("/{system:str}", guards=[requires("viewer")])
+    @get("/{system:str}")
     async def current(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
         return {"system": system, **await _current(request, system)}
 
@@ -134,16 +135,16 @@ class MappingsController(Controller):
             raise _timed_out(str(exc)) from None
         return Response(_saved(record, requeued))
 
-    @get("/{system:str}/versions", guards=[requires("viewer")])
+    @get("/{system:str}/versions")
     async def versions(self, request: Request[Any, Any, Any], system: str) -> list[dict[str, Any]]:
         await _current(request, system)
         return await mv.versions(hub_of(request).store, system)
 
-    @get("/{system:str}/versions/{n:int}", guards=[requires("viewer")])
+    @get("/{system:str}/versions/{n:int}")
     async def version(self, request: Request[Any, Any, Any], system: str, n: int) -> dict[str, Any]:
         return {"system": system, **await _version(request, system, n)}
 
-    @get("/{system:str}/diff", guards=[requires("viewer")])
+    @get("/{system:str}/diff")
     async def diff(
         self, request: Request[Any, Any, Any], system: str, from_version: int, to_version: int
     ) -> dict[str, Any]:
@@ -176,7 +177,7 @@ class MappingsController(Controller):
             raise _timed_out(str(exc)) from None
         return _saved(record, requeued)
 
-    @post("/{system:str}/validate", guards=[requires("viewer")], status_code=200,
+    @post("/{system:str}/validate", status_code=200,
           request_max_body_size=MAPPING_BODY_MAX)  # fmt: skip
     async def check(
         self, request: Request[Any, Any, Any], system: str, data: SaveRequest
@@ -195,13 +196,13 @@ class MappingsController(Controller):
         codes = new_status_codes(mapping.file, hub_of(request).mappings[system].file, spec)
         return {"errors": [], "new_status_codes": codes}
 
-    @get("/{system:str}/rules", guards=[requires("viewer")])
+    @get("/{system:str}/rules")
     async def rules(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
         """What the editor offers as choices and states as rules, from the adapter's spec."""
         current = await _current(request, system)
         return _rules(system, current["mapping"])
 
-    @get("/{system:str}/versions/content/{content_version:str}", guards=[requires("viewer")])
+    @get("/{system:str}/versions/content/{content_version:str}")
     async def version_of(
         self, request: Request[Any, Any, Any], system: str, content_version: str
     ) -> dict[str, Any]:
@@ -213,7 +214,7 @@ class MappingsController(Controller):
                 return {"system": system, **record}
         raise NotFoundException(f"no {system} mapping version has content {content_version}")
 
-    @post("/{system:str}/preview", guards=[requires("viewer")], status_code=200,
+    @post("/{system:str}/preview", status_code=200,
           request_max_body_size=MAPPING_BODY_MAX, operation_class=_PreviewOperation)  # fmt: skip
     async def preview(
         self, request: Request[Any, Any, Any], system: str

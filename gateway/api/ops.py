@@ -1,23 +1,18 @@
-"""Operations API: messages, replay (one and bulk), PO timelines (targets: ``gateway.api.targets``)."""
+"""Operations API for viewers: messages, PO timelines, the systems (replays:
+``gateway.api.replays``; targets: ``gateway.api.targets``)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get
 from litestar.exceptions import (
-    HTTPException,
     NotFoundException,
 )
 
-from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
-from gateway.api.replays import DEFAULT_STATES, ReplayRefused, ReplayRequest, describe
-from gateway.delivery import pins
+from gateway.api.guards import API_BODY_MAX, hub_of, requires
 from gateway.mappings import version_numbers
-from gateway.observe import audit
-from gateway.observe.audit import Principal
 from gateway.store.base import aggregate
 from gateway.store.records import Delivery, Message, MessageFilter, State
 
@@ -93,11 +88,14 @@ def message_view(message: Message) -> dict[str, Any]:
 
 
 class Messages(Controller):
+    """Messages and PO timelines, for every signed-in role."""
+
     path = "/api/v1"
+    guards = [requires("viewer")]
     tags = ["operations"]
     request_max_body_size = API_BODY_MAX
 
-    @get("/messages", guards=[requires("viewer")])
+    @get("/messages")
     async def search(
         self, request: Request[Any, Any, Any], po_number: str | None = None, system: str | None = None,
         target: str | None = None, status: State | None = None, since: datetime | None = None,
@@ -123,7 +121,7 @@ class Messages(Controller):
                 "offset": page.offset, "limit": page.limit,
                 "next": after if page.items and after < page.total else None}  # fmt: skip
 
-    @get("/messages/{message_id:str}", guards=[requires("viewer")])
+    @get("/messages/{message_id:str}")
     async def detail(self, request: Request[Any, Any, Any], message_id: str) -> dict[str, Any]:
         message = await hub_of(request).store.get_message(message_id)
         if message is None:
@@ -132,98 +130,7 @@ class Messages(Controller):
         await version_numbers.annotate(hub_of(request), view)
         return view
 
-    @post("/messages/{message_id:str}/replay", guards=[requires("operator")], status_code=202,
-          opt={"audit": "self"})  # fmt: skip
-    async def replay(
-        self, request: Request[Any, Any, Any], message_id: str, target: str | None = None,
-        mapping: Literal["live", "first"] = "live", force: bool = False,
-        include_delivered: bool = False,
-    ) -> dict[str, Any]:  # fmt: skip
-        """Deliver again, rendered with the live mapping or the version first used; the
-        next attempt of each replayed delivery is marked manual, by the caller, and the
-        replay is in the audit log.
-
-        Only dead, parked and retrying deliveries are replayed: a delivered one needs
-        ``include_delivered`` (the target has it already), and one that a newer event of
-        the same PO has already superseded at its target needs ``force`` (it would put the
-        target back to an older state). Each is listed in ``refused`` with why; all
-        refused is 409.
-        """
-        hub = hub_of(request)
-        who = principal(request)
-        message = await hub.store.get_message(message_id)
-        if message is None:
-            raise NotFoundException(f"no message {message_id}")
-        replayed: list[str] = []
-        refused: list[dict[str, str]] = []
-        for delivery in message.deliveries:
-            if target is not None and delivery.target != target:
-                continue
-            why = await _single_refusal(hub.store, delivery, force, include_delivered)
-            if why is not None:
-                refused.append({"delivery": delivery.id, "target": delivery.target, "reason": why})
-                continue
-            pin = pins.pin_for(delivery, mapping)
-            if await hub.store.replay(delivery.id, pin, by=audit.actor(who)):
-                replayed.append(delivery.id)
-        asked = {"message_id": message_id, "target": target, "mapping": mapping, "force": force,
-                 "include_delivered": include_delivered}  # fmt: skip
-        subject = f"message {message_id} " + (f"to {target}" if target else "(every target)")
-        outcome = f"replayed {len(replayed)}, refused {len(refused)}"
-        await audit.record(hub.store, who, "replay", subject, outcome,
-                           {**asked, "replayed": replayed, "refused": refused})  # fmt: skip
-        if refused and not replayed:
-            raise HTTPException(status_code=409, detail="replay refused: " + "; ".join(
-                f"{r['delivery']}: {r['reason']}" for r in refused
-            ), extra={"refused": refused})  # fmt: skip
-        return {"replayed": replayed, "refused": refused, **asked}
-
-    @post("/replays", guards=[requires("operator")], status_code=202, opt={"audit": "self"})
-    async def bulk_replay(
-        self, request: Request[Any, Any, Any], data: ReplayRequest
-    ) -> dict[str, Any]:
-        """Replay exactly the filter given, as a background job; ``dry_run`` counts first.
-
-        The filter comes whole in the request (nothing is remembered from a search). States
-        default to dead, parked and retrying; ``delivered`` needs ``include_delivered`` (or
-        ``force``); deliveries a newer delivered event of their PO superseded are skipped
-        and counted as ``stale`` unless ``force``. Both replies state the filter, the
-        states and the filter in words (``described``); a real run is in the audit log.
-        """
-        hub = hub_of(request)
-        try:
-            states = data.chosen_states()
-        except ReplayRefused as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
-        stated = {**data.model_dump(mode="json"), "states": [s.value for s in states]}
-        words = describe(data, states)
-        if data.dry_run:
-            chosen = await _chosen(hub.store, data, states)
-            stale = (
-                0
-                if data.force
-                else sum([await superseded_by(hub.store, d) is not None for d in chosen])
-            )
-            return {"dry_run": True, "count": len(chosen) - stale, "stale": stale,
-                    "filter": stated, "states": stated["states"], "described": words}  # fmt: skip
-        who = principal(request)
-        job_id = uuid.uuid4().hex[:12]
-        job = hub.jobs[job_id] = {"id": job_id, "state": "running", "done": 0, "replayed": 0,
-                                  "stale": 0, "filter": stated, "states": stated["states"],
-                                  "described": words, "by": audit.actor(who)}  # fmt: skip
-        await audit.record(hub.store, who, "bulk_replay", words, f"started job {job_id}",
-                           {"job": job_id, "filter": stated})  # fmt: skip
-        hub.spawn(_run_replay(hub, data, states, job, who))
-        return job
-
-    @get("/replays/{job_id:str}", guards=[requires("operator")])
-    async def replay_job(self, request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
-        job = hub_of(request).jobs.get(job_id)
-        if job is None:
-            raise NotFoundException(f"no replay job {job_id}")
-        return dict(job)
-
-    @get("/purchase-orders", guards=[requires("viewer")])
+    @get("/purchase-orders")
     async def purchase_orders(
         self, request: Request[Any, Any, Any], prefix: str | None = None, offset: int = 0,
         limit: int = 50,
@@ -236,7 +143,7 @@ class Messages(Controller):
         out: dict[str, Any] = found.model_dump(mode="json")
         return out
 
-    @get("/purchase-orders/{po_number:str}", guards=[requires("viewer")])
+    @get("/purchase-orders/{po_number:str}")
     async def purchase_order(
         self, request: Request[Any, Any, Any], po_number: str
     ) -> dict[str, Any]:
@@ -252,7 +159,7 @@ class Messages(Controller):
                              for m in reversed(page.items)],
                 "timeline_total": page.total}  # fmt: skip
 
-    @get("/systems", guards=[requires("viewer")])
+    @get("/systems")
     async def systems(self, request: Request[Any, Any, Any]) -> dict[str, list[str]]:
         """The systems config.yaml names, for the page's filters to offer as choices:
         ``sources`` send messages (a message's ``system``), ``targets`` receive deliveries."""
@@ -261,61 +168,3 @@ class Messages(Controller):
         sources = set(config.systems) | {r.from_ for r in config.routes} | {"canonical"}
         targets = {t for r in config.routes for t in r.to}
         return {"sources": sorted(sources), "targets": sorted(targets)}
-
-
-async def superseded_by(store: Any, delivery: Delivery) -> str | None:
-    """Why replaying ``delivery`` would be stale: a later event of the same PO was already
-    delivered to the same target (``seq`` orders a PO's deliveries per target)."""
-    for message in await store.timeline(delivery.po_number):
-        for other in message.deliveries:
-            if (other.target == delivery.target and other.seq > delivery.seq
-                    and other.state is State.DELIVERED):  # fmt: skip
-                return (f"message {other.message_id} (a newer event of PO {delivery.po_number}) "
-                        f"was already delivered to {delivery.target}; use force to send the "
-                        "older one anyway")  # fmt: skip
-    return None
-
-
-async def _single_refusal(
-    store: Any, delivery: Delivery, force: bool, include_delivered: bool
-) -> str | None:
-    """Why a one-message replay leaves ``delivery`` alone, or None to replay it."""
-    if delivery.state not in (*DEFAULT_STATES, State.DELIVERED):
-        return f"{delivery.state.value}: it goes out without a replay"
-    newer = None if force else await superseded_by(store, delivery)
-    if newer is not None:
-        return newer
-    if delivery.state is State.DELIVERED and not (include_delivered or force):
-        return "delivered already: replaying it needs include_delivered (it would be sent again)"
-    return None
-
-
-async def _chosen(store: Any, data: ReplayRequest, states: list[State]) -> list[Delivery]:
-    """Every delivery the request names: its filter, in each of its states."""
-    out: list[Delivery] = []
-    for state in states:
-        out += [d async for d in store.deliveries(data.message_filter(state))]
-    return out
-
-
-async def _run_replay(
-    hub: Any, data: ReplayRequest, states: list[State], job: dict[str, Any], who: Principal
-) -> None:
-    try:
-        chosen = await _chosen(hub.store, data, states)
-        job["total"] = len(chosen)
-        for delivery in chosen:
-            if not data.force and await superseded_by(hub.store, delivery) is not None:
-                job["stale"] += 1
-                job["done"] += 1
-                continue
-            pin = pins.pin_for(delivery, data.mapping)
-            job["replayed"] += int(await hub.store.replay(delivery.id, pin, by=audit.actor(who)))
-            job["done"] += 1
-        job["state"] = "done"
-        outcome = f"replayed {job['replayed']} of {job['total']} (stale, skipped: {job['stale']})"
-    except Exception as exc:
-        job["state"], job["error"] = "failed", str(exc)
-        outcome = f"failed after {job['done']}: {exc}"
-    await audit.record(hub.store, who, "bulk_replay.finished", job["described"], outcome,
-                       {"job": job["id"]})  # fmt: skip

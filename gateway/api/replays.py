@@ -1,4 +1,5 @@
-"""What a replay may touch and what it says it will do.
+"""Replays (operators): one message again, or a filter's deliveries as a background job;
+what a replay may touch and what it says it will do.
 
 Operators saw a bulk replay act on another filter than the one on screen, offer delivered
 deliveries by default, and never say which states it meant. So every replay request names
@@ -9,12 +10,19 @@ retrying), a delivered delivery is replayed only on an explicit ``include_delive
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
+from litestar import Controller, Request, get, post
+from litestar.exceptions import HTTPException, NotFoundException
 from pydantic import BaseModel
 
-from gateway.store.records import MessageFilter, State
+from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
+from gateway.delivery import pins
+from gateway.observe import audit
+from gateway.observe.audit import Principal
+from gateway.store.records import Delivery, MessageFilter, State
 
 DEFAULT_STATES = (State.DEAD, State.PARKED, State.RETRYING)
 """What a replay acts on unless told otherwise: the deliveries that did not go out."""
@@ -119,3 +127,161 @@ def describe(req: ReplayRequest, states: list[State]) -> str:
     if len(parts) == 1:
         parts.append("(no other filter: every one of them)")
     return ", ".join(parts)
+
+
+class Replays(Controller):
+    """Replaying deliveries: operators and admins; each replay is in the audit log."""
+
+    path = "/api/v1"
+    guards = [requires("operator")]
+    tags = ["operations"]
+    request_max_body_size = API_BODY_MAX
+
+    @post("/messages/{message_id:str}/replay", status_code=202,
+          opt={"audit": "self"})  # fmt: skip
+    async def replay(
+        self, request: Request[Any, Any, Any], message_id: str, target: str | None = None,
+        mapping: Literal["live", "first"] = "live", force: bool = False,
+        include_delivered: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Deliver again, rendered with the live mapping or the version first used; the
+        next attempt of each replayed delivery is marked manual, by the caller, and the
+        replay is in the audit log.
+
+        Only dead, parked and retrying deliveries are replayed: a delivered one needs
+        ``include_delivered`` (the target has it already), and one that a newer event of
+        the same PO has already superseded at its target needs ``force`` (it would put the
+        target back to an older state). Each is listed in ``refused`` with why; all
+        refused is 409.
+        """
+        hub = hub_of(request)
+        who = principal(request)
+        message = await hub.store.get_message(message_id)
+        if message is None:
+            raise NotFoundException(f"no message {message_id}")
+        replayed: list[str] = []
+        refused: list[dict[str, str]] = []
+        for delivery in message.deliveries:
+            if target is not None and delivery.target != target:
+                continue
+            why = await _single_refusal(hub.store, delivery, force, include_delivered)
+            if why is not None:
+                refused.append({"delivery": delivery.id, "target": delivery.target, "reason": why})
+                continue
+            pin = pins.pin_for(delivery, mapping)
+            if await hub.store.replay(delivery.id, pin, by=audit.actor(who)):
+                replayed.append(delivery.id)
+        asked = {"message_id": message_id, "target": target, "mapping": mapping, "force": force,
+                 "include_delivered": include_delivered}  # fmt: skip
+        subject = f"message {message_id} " + (f"to {target}" if target else "(every target)")
+        outcome = f"replayed {len(replayed)}, refused {len(refused)}"
+        await audit.record(hub.store, who, "replay", subject, outcome,
+                           {**asked, "replayed": replayed, "refused": refused})  # fmt: skip
+        if refused and not replayed:
+            raise HTTPException(status_code=409, detail="replay refused: " + "; ".join(
+                f"{r['delivery']}: {r['reason']}" for r in refused
+            ), extra={"refused": refused})  # fmt: skip
+        return {"replayed": replayed, "refused": refused, **asked}
+
+    @post("/replays", status_code=202, opt={"audit": "self"})
+    async def bulk_replay(
+        self, request: Request[Any, Any, Any], data: ReplayRequest
+    ) -> dict[str, Any]:
+        """Replay exactly the filter given, as a background job; ``dry_run`` counts first.
+
+        The filter comes whole in the request (nothing is remembered from a search). States
+        default to dead, parked and retrying; ``delivered`` needs ``include_delivered`` (or
+        ``force``); deliveries a newer delivered event of their PO superseded are skipped
+        and counted as ``stale`` unless ``force``. Both replies state the filter, the
+        states and the filter in words (``described``); a real run is in the audit log.
+        """
+        hub = hub_of(request)
+        try:
+            states = data.chosen_states()
+        except ReplayRefused as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        stated = {**data.model_dump(mode="json"), "states": [s.value for s in states]}
+        words = describe(data, states)
+        if data.dry_run:
+            chosen = await _chosen(hub.store, data, states)
+            stale = (
+                0
+                if data.force
+                else sum([await superseded_by(hub.store, d) is not None for d in chosen])
+            )
+            return {"dry_run": True, "count": len(chosen) - stale, "stale": stale,
+                    "filter": stated, "states": stated["states"], "described": words}  # fmt: skip
+        who = principal(request)
+        job_id = uuid.uuid4().hex[:12]
+        job = hub.jobs[job_id] = {"id": job_id, "state": "running", "done": 0, "replayed": 0,
+                                  "stale": 0, "filter": stated, "states": stated["states"],
+                                  "described": words, "by": audit.actor(who)}  # fmt: skip
+        await audit.record(hub.store, who, "bulk_replay", words, f"started job {job_id}",
+                           {"job": job_id, "filter": stated})  # fmt: skip
+        hub.spawn(_run_replay(hub, data, states, job, who))
+        return job
+
+    @get("/replays/{job_id:str}")
+    async def replay_job(self, request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
+        job = hub_of(request).jobs.get(job_id)
+        if job is None:
+            raise NotFoundException(f"no replay job {job_id}")
+        return dict(job)
+
+
+async def superseded_by(store: Any, delivery: Delivery) -> str | None:
+    """Why replaying ``delivery`` would be stale: a later event of the same PO was already
+    delivered to the same target (``seq`` orders a PO's deliveries per target)."""
+    for message in await store.timeline(delivery.po_number):
+        for other in message.deliveries:
+            if (other.target == delivery.target and other.seq > delivery.seq
+                    and other.state is State.DELIVERED):  # fmt: skip
+                return (f"message {other.message_id} (a newer event of PO {delivery.po_number}) "
+                        f"was already delivered to {delivery.target}; use force to send the "
+                        "older one anyway")  # fmt: skip
+    return None
+
+
+async def _single_refusal(
+    store: Any, delivery: Delivery, force: bool, include_delivered: bool
+) -> str | None:
+    """Why a one-message replay leaves ``delivery`` alone, or None to replay it."""
+    if delivery.state not in (*DEFAULT_STATES, State.DELIVERED):
+        return f"{delivery.state.value}: it goes out without a replay"
+    newer = None if force else await superseded_by(store, delivery)
+    if newer is not None:
+        return newer
+    if delivery.state is State.DELIVERED and not (include_delivered or force):
+        return "delivered already: replaying it needs include_delivered (it would be sent again)"
+    return None
+
+
+async def _chosen(store: Any, data: ReplayRequest, states: list[State]) -> list[Delivery]:
+    """Every delivery the request names: its filter, in each of its states."""
+    out: list[Delivery] = []
+    for state in states:
+        out += [d async for d in store.deliveries(data.message_filter(state))]
+    return out
+
+
+async def _run_replay(
+    hub: Any, data: ReplayRequest, states: list[State], job: dict[str, Any], who: Principal
+) -> None:
+    try:
+        chosen = await _chosen(hub.store, data, states)
+        job["total"] = len(chosen)
+        for delivery in chosen:
+            if not data.force and await superseded_by(hub.store, delivery) is not None:
+                job["stale"] += 1
+                job["done"] += 1
+                continue
+            pin = pins.pin_for(delivery, data.mapping)
+            job["replayed"] += int(await hub.store.replay(delivery.id, pin, by=audit.actor(who)))
+            job["done"] += 1
+        job["state"] = "done"
+        outcome = f"replayed {job['replayed']} of {job['total']} (stale, skipped: {job['stale']})"
+    except Exception as exc:
+        job["state"], job["error"] = "failed", str(exc)
+        outcome = f"failed after {job['done']}: {exc}"
+    await audit.record(hub.store, who, "bulk_replay.finished", job["described"], outcome,
+                       {"job": job["id"]})  # fmt: skip

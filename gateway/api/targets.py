@@ -42,10 +42,11 @@ def _known(hub: Any, name: str) -> str:
 
 class TargetsController(Controller):
     path = "/api/v1/targets"
+    guards = [requires("viewer")]
     tags = ["operations"]
     request_max_body_size = API_BODY_MAX
 
-    @get("/", guards=[requires("viewer")])
+    @get("/")
     async def targets(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Per target: circuit (closed, half-open, open, or unknown in a process without
         workers), failures in a row, whether it is paused (by whom, since when), and the

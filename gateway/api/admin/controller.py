@@ -78,9 +78,10 @@ def percentiles(values: list[float]) -> dict[str, float | int | None]:
 
 class StatsController(Controller):
     path = "/api/v1/stats"
+    guards = [requires("viewer")]
     tags = ["operations"]
 
-    @get("/throughput", guards=[requires("viewer")])
+    @get("/throughput")
     async def throughput(
         self, request: Request[Any, Any, Any], minutes: int = 60
     ) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class StatsController(Controller):
                 "buckets": [(since + timedelta(minutes=i)).isoformat() for i in range(minutes)],
                 "targets": dict(sorted(series.items()))}  # fmt: skip
 
-    @get("/causes", guards=[requires("viewer")])
+    @get("/causes")
     async def causes(
         self, request: Request[Any, Any, Any], status: Literal["dead", "parked"] = "dead"
     ) -> list[dict[str, Any]]:
@@ -129,7 +130,7 @@ class StatsController(Controller):
         rows = [{"target": t, "cause": c, "count": n} for (t, c), n in groups.items()]
         return sorted(rows, key=lambda r: (-r["count"], r["target"], r["cause"]))
 
-    @get("/counts", guards=[requires("viewer")])
+    @get("/counts")
     async def counts(self, request: Request[Any, Any, Any]) -> dict[str, int]:
         """Live deliveries per state plus rejected messages."""
         found: dict[str, int] = await hub_of(request).store.counts()
