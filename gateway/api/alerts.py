@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 
 from gateway.alerts import Alerts, ledger
 from gateway.api.guards import hub_of, requires
+from gateway.api.schemas import AlertsState
 from gateway.delivery import circuits
 from gateway.settings.config import AlertsConfig
 
@@ -24,7 +25,7 @@ class AlertsController(Controller):
     tags = ["operations"]
 
     @get("/")
-    async def alerts(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def alerts(self, request: Request[Any, Any, Any]) -> AlertsState:
         """Open causes (announced once, until they clear), newest first; channels by kind
         and host only (never a URL, which may be a secret)."""
         hub = hub_of(request)

@@ -18,6 +18,7 @@ from adapters import registry
 from core.mapping.values import new_status_codes
 from gateway.api import mappings as api
 from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
+from gateway.api.schemas import MappingSaved
 from gateway.mappings import drafts as drafts
 from gateway.mappings import review as review
 from gateway.mappings import versions as mv
@@ -139,7 +140,7 @@ class MappingDraftsController(Controller):
     @post("/{system:str}/draft/publish", guards=[requires("admin")], status_code=200)
     async def publish(
         self, request: Request[Any, Any, Any], system: str, data: PublishRequest
-    ) -> dict[str, Any]:
+    ) -> MappingSaved:
         """The reviewed draft (``revision``) becomes the next live version; parked deliveries
         are re-queued. 409 when the draft or live changed since the review."""
         await api._current(request, system)

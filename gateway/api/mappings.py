@@ -23,6 +23,16 @@ from core.model import PoEvent, PoStatus, PurchaseOrder
 from core.state import apply_event
 from core.validation import MAX_ERRORS
 from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
+from gateway.api.schemas import (
+    Caller,
+    DraftStarted,
+    MappingCheck,
+    MappingDiff,
+    MappingErrors,
+    MappingSaved,
+    MappingVersionRef,
+    Previews,
+)
 from gateway.delivery.render import parse_for, render_for
 from gateway.mappings import drafts as drafts
 from gateway.mappings import review as review
@@ -69,16 +79,17 @@ class PreviewRequest(BaseModel):
 
 
 @get("/api/v1/whoami", tags=["mappings"])
-async def whoami(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def whoami(request: Request[Any, Any, Any]) -> Caller:
     found = principal(request)
     return {"name": found.name, "role": found.role}
 
 
-def _invalid(exc: mv.MappingInvalid) -> Response[dict[str, Any]]:
-    return Response({"errors": exc.errors()}, status_code=400)
+def _invalid(exc: mv.MappingInvalid) -> Response[Any]:
+    """400 with a ``MappingErrors`` body."""
+    return Response(MappingErrors(errors=exc.errors()), status_code=400)
 
 
-def _saved(record: dict[str, Any], requeued: int) -> dict[str, Any]:
+def _saved(record: dict[str, Any], requeued: int) -> MappingSaved:
     return {"version": record["version"], "content_version": record["content_version"],
             "requeued": requeued}  # fmt: skip
 
@@ -106,9 +117,9 @@ class MappingsController(Controller):
     request_max_body_size = API_BODY_MAX
 
     @get("")
-    async def systems(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    async def systems(self, request: Request[Any, Any, Any]) -> list[MappingVersionRef]:
         hub = hub_of(request)
-        out = []
+        out: list[MappingVersionRef] = []
         for system in registry.system_ids():
             if system in hub.mappings:
                 record = await mv.ensure(hub, system)
@@ -123,7 +134,7 @@ class MappingsController(Controller):
     @put("/{system:str}", guards=[requires("admin")], request_max_body_size=MAPPING_BODY_MAX)
     async def save(
         self, request: Request[Any, Any, Any], system: str, data: SaveRequest
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[MappingSaved]:
         await _current(request, system)
         try:
             record, requeued = await mv.save(
@@ -147,7 +158,7 @@ class MappingsController(Controller):
     @get("/{system:str}/diff")
     async def diff(
         self, request: Request[Any, Any, Any], system: str, from_version: int, to_version: int
-    ) -> dict[str, Any]:
+    ) -> MappingDiff:
         a = await _version(request, system, from_version)
         b = await _version(request, system, to_version)
         return {"changes": mv.diff(a["mapping"], b["mapping"])}
@@ -155,7 +166,7 @@ class MappingsController(Controller):
     @post("/{system:str}/rollback", guards=[requires("admin")], status_code=200)
     async def rollback(
         self, request: Request[Any, Any, Any], system: str, data: RollbackRequest
-    ) -> dict[str, Any]:
+    ) -> MappingSaved | DraftStarted:
         await _version(request, system, data.version)
         if data.draft:
             try:
@@ -167,7 +178,7 @@ class MappingsController(Controller):
             except mv.MappingInvalid as exc:
                 detail = f"version {data.version} is not valid now: {exc}"
                 raise HTTPException(status_code=409, detail=detail) from None
-            return {"draft": drafts.meta(found)}
+            return DraftStarted(draft=drafts.meta(found))
         try:
             record, requeued = await mv.rollback(
                 hub_of(request), system, data.version, principal(request).name,
@@ -181,7 +192,7 @@ class MappingsController(Controller):
           request_max_body_size=MAPPING_BODY_MAX)  # fmt: skip
     async def check(
         self, request: Request[Any, Any, Any], system: str, data: SaveRequest
-    ) -> dict[str, Any]:
+    ) -> MappingCheck:
         """Check a mapping as a save would, storing nothing: the editor checks as you type
         with the server's rules, never a copy of them in the page. ``errors`` name path and
         rule; ``new_status_codes`` are legal but new (open code lists)."""
@@ -216,9 +227,7 @@ class MappingsController(Controller):
 
     @post("/{system:str}/preview", status_code=200,
           request_max_body_size=MAPPING_BODY_MAX, operation_class=_PreviewOperation)  # fmt: skip
-    async def preview(
-        self, request: Request[Any, Any, Any], system: str
-    ) -> Response[dict[str, Any]]:
+    async def preview(self, request: Request[Any, Any, Any], system: str) -> Response[Previews]:
         """Render a draft (a ``PreviewRequest``) without saving it. Bounded: the body
         (``MAPPING_BODY_MAX``), the draft's shape (the mapping loader's limits),
         ``PREVIEW_CONCURRENCY`` at once (429), ``PREVIEW_TIMEOUT_S`` of wall clock (503).
@@ -249,10 +258,10 @@ class MappingsController(Controller):
             raise _timed_out(f"preview took longer than {PREVIEW_TIMEOUT_S:g} s") from None
         finally:
             slots.give()
-        return Response({"results": results})
+        return Response(Previews(results=results))
 
 
-def _malformed(exc: ValidationError) -> Response[dict[str, Any]]:
+def _malformed(exc: ValidationError) -> Response[Any]:
     errors = [{"path": json_path(e["loc"]), "message": e["msg"]}
               for e in exc.errors(include_url=False)[:MAX_ERRORS]]  # fmt: skip
     return Response({"detail": "the request body is not a preview request", "errors": errors},

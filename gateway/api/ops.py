@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, Request, get
 from litestar.exceptions import (
@@ -12,6 +12,15 @@ from litestar.exceptions import (
 )
 
 from gateway.api.guards import API_BODY_MAX, hub_of, requires
+from gateway.api.schemas import (
+    DeliverySummary,
+    MessageDetail,
+    MessagePage,
+    MessageSummary,
+    PoPage,
+    PoTimeline,
+    Systems,
+)
 from gateway.mappings import version_numbers
 from gateway.store.base import aggregate
 from gateway.store.records import Delivery, Message, MessageFilter, State
@@ -34,7 +43,7 @@ def _cut(text: str | None, cap: int = TEXT_CAP) -> str | None:
     return text if text is None or len(text) <= cap else text[: cap - 1] + "…"
 
 
-def message_summary(message: Message, body_size: int | None = None) -> dict[str, Any]:
+def message_summary(message: Message, body_size: int | None = None) -> MessageSummary:
     """A message as lists and timelines show it: ids, states, reasons, counts. Never the
     body, headers, canonical form or exchanges (``GET /api/v1/messages/{id}`` has them), so
     an item stays under ~4 KB whatever the message holds."""
@@ -46,7 +55,7 @@ def message_summary(message: Message, body_size: int | None = None) -> dict[str,
     data.update(state=aggregate(message).value, body_size=size,
                 event_count=len(message.canonical), kinds=kinds,
                 deliveries=[_delivery_summary(d) for d in message.deliveries])  # fmt: skip
-    return data
+    return cast(MessageSummary, data)
 
 
 _MESSAGE_FIELDS = {"id", "system", "po_number", "received_at", "status", "error", "error_path",
@@ -55,7 +64,7 @@ _DELIVERY_FIELDS = {"id", "target", "seq", "state", "reason", "park_kind", "upda
 _ATTEMPT_FIELDS = {"at", "outcome", "status", "error", "mapping_version"}
 
 
-def _delivery_summary(d: Delivery) -> dict[str, Any]:
+def _delivery_summary(d: Delivery) -> DeliverySummary:
     data = d.model_dump(mode="json", include=_DELIVERY_FIELDS)
     data["reason"] = _cut(data["reason"])
     data["attempt_count"] = len(d.attempts)
@@ -63,10 +72,10 @@ def _delivery_summary(d: Delivery) -> dict[str, Any]:
     if last is not None:
         last["error"] = _cut(last["error"])
     data["last_attempt"] = last
-    return data
+    return cast(DeliverySummary, data)
 
 
-def message_view(message: Message) -> dict[str, Any]:
+def message_view(message: Message) -> MessageDetail:
     """One message in full (the detail): body, headers, canonical form, and each delivery's
     latest ``DETAIL_ATTEMPTS`` attempts, the latest ``DETAIL_EXCHANGE_ATTEMPTS`` of them
     with their HTTP calls as sent and the replies."""
@@ -84,7 +93,7 @@ def message_view(message: Message) -> dict[str, Any]:
         ]
         deliveries.append(item)
     data["deliveries"] = deliveries
-    return data
+    return cast(MessageDetail, data)
 
 
 class Messages(Controller):
@@ -102,7 +111,7 @@ class Messages(Controller):
         until: datetime | None = None, reason: str | None = None, offset: int = 0, limit: int = 50,
         po_prefix: str | None = None, message_id: str | None = None,
         message_state: State | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> MessagePage:  # fmt: skip
         """A page of message summaries, newest first (``LIST_LIMIT_MAX`` at most); ``next``
         is the offset of the following page, or null on the last one.
 
@@ -122,33 +131,30 @@ class Messages(Controller):
                 "next": after if page.items and after < page.total else None}  # fmt: skip
 
     @get("/messages/{message_id:str}")
-    async def detail(self, request: Request[Any, Any, Any], message_id: str) -> dict[str, Any]:
+    async def detail(self, request: Request[Any, Any, Any], message_id: str) -> MessageDetail:
         message = await hub_of(request).store.get_message(message_id)
         if message is None:
             raise NotFoundException(f"no message {message_id}")
         view = message_view(message)
-        await version_numbers.annotate(hub_of(request), view)
+        await version_numbers.annotate(hub_of(request), cast(dict[str, Any], view))
         return view
 
     @get("/purchase-orders")
     async def purchase_orders(
         self, request: Request[Any, Any, Any], prefix: str | None = None, offset: int = 0,
         limit: int = 50,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> PoPage:  # fmt: skip
         """POs with messages, latest activity first; ``prefix`` matches the start of the PO
         number in any case."""
         offset = min(max(offset, 0), 10**9)
         limit = min(max(limit, 1), LIST_LIMIT_MAX)
         found = await hub_of(request).store.purchase_orders(prefix or None, offset, limit)
-        out: dict[str, Any] = found.model_dump(mode="json")
-        return out
+        return cast(PoPage, found.model_dump(mode="json"))
 
     @get("/purchase-orders/{po_number:str}")
-    async def purchase_order(
-        self, request: Request[Any, Any, Any], po_number: str
-    ) -> dict[str, Any]:
-        hub = hub_of(request)
+    async def purchase_order(self, request: Request[Any, Any, Any], po_number: str) -> PoTimeline:
         """The PO and the summaries of its latest ``TIMELINE_MAX`` messages, oldest first."""
+        hub = hub_of(request)
         po = await hub.store.get_po(po_number)
         flt = MessageFilter(po_number=po_number)
         page = await hub.store.search(flt, 0, TIMELINE_MAX, light=True)
@@ -160,7 +166,7 @@ class Messages(Controller):
                 "timeline_total": page.total}  # fmt: skip
 
     @get("/systems")
-    async def systems(self, request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    async def systems(self, request: Request[Any, Any, Any]) -> Systems:
         """The systems config.yaml names, for the page's filters to offer as choices:
         ``sources`` send messages (a message's ``system``), ``targets`` receive deliveries."""
         config = hub_of(request).config

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from pydantic import BaseModel
 
 from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
+from gateway.api.schemas import RefusedReplay, ReplayCount, ReplayJob, ReplayResult
 from gateway.delivery import pins
 from gateway.observe import audit
 from gateway.observe.audit import Principal
@@ -143,7 +144,7 @@ class Replays(Controller):
         self, request: Request[Any, Any, Any], message_id: str, target: str | None = None,
         mapping: Literal["live", "first"] = "live", force: bool = False,
         include_delivered: bool = False,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> ReplayResult:  # fmt: skip
         """Deliver again, rendered with the live mapping or the version first used; the
         next attempt of each replayed delivery is marked manual, by the caller, and the
         replay is in the audit log.
@@ -160,7 +161,7 @@ class Replays(Controller):
         if message is None:
             raise NotFoundException(f"no message {message_id}")
         replayed: list[str] = []
-        refused: list[dict[str, str]] = []
+        refused: list[RefusedReplay] = []
         for delivery in message.deliveries:
             if target is not None and delivery.target != target:
                 continue
@@ -181,12 +182,14 @@ class Replays(Controller):
             raise HTTPException(status_code=409, detail="replay refused: " + "; ".join(
                 f"{r['delivery']}: {r['reason']}" for r in refused
             ), extra={"refused": refused})  # fmt: skip
-        return {"replayed": replayed, "refused": refused, **asked}
+        return ReplayResult(replayed=replayed, refused=refused, message_id=message_id,
+                            target=target, mapping=mapping, force=force,
+                            include_delivered=include_delivered)  # fmt: skip
 
     @post("/replays", status_code=202, opt={"audit": "self"})
     async def bulk_replay(
         self, request: Request[Any, Any, Any], data: ReplayRequest
-    ) -> dict[str, Any]:
+    ) -> ReplayCount | ReplayJob:
         """Replay exactly the filter given, as a background job; ``dry_run`` counts first.
 
         The filter comes whole in the request (nothing is remembered from a search). States
@@ -209,24 +212,24 @@ class Replays(Controller):
                 if data.force
                 else sum([await superseded_by(hub.store, d) is not None for d in chosen])
             )
-            return {"dry_run": True, "count": len(chosen) - stale, "stale": stale,
-                    "filter": stated, "states": stated["states"], "described": words}  # fmt: skip
+            return ReplayCount(dry_run=True, count=len(chosen) - stale, stale=stale,
+                               filter=stated, states=stated["states"], described=words)  # fmt: skip
         who = principal(request)
         job_id = uuid.uuid4().hex[:12]
-        job = hub.jobs[job_id] = {"id": job_id, "state": "running", "done": 0, "replayed": 0,
-                                  "stale": 0, "filter": stated, "states": stated["states"],
-                                  "described": words, "by": audit.actor(who)}  # fmt: skip
+        job = hub.jobs[job_id] = ReplayJob(id=job_id, state="running", done=0, replayed=0,
+                                           stale=0, filter=stated, states=stated["states"],
+                                           described=words, by=audit.actor(who))  # fmt: skip
         await audit.record(hub.store, who, "bulk_replay", words, f"started job {job_id}",
                            {"job": job_id, "filter": stated})  # fmt: skip
         hub.spawn(_run_replay(hub, data, states, job, who))
         return job
 
     @get("/replays/{job_id:str}")
-    async def replay_job(self, request: Request[Any, Any, Any], job_id: str) -> dict[str, Any]:
+    async def replay_job(self, request: Request[Any, Any, Any], job_id: str) -> ReplayJob:
         job = hub_of(request).jobs.get(job_id)
         if job is None:
             raise NotFoundException(f"no replay job {job_id}")
-        return dict(job)
+        return cast(ReplayJob, dict(job))
 
 
 async def superseded_by(store: Any, delivery: Delivery) -> str | None:
@@ -265,7 +268,7 @@ async def _chosen(store: Any, data: ReplayRequest, states: list[State]) -> list[
 
 
 async def _run_replay(
-    hub: Any, data: ReplayRequest, states: list[State], job: dict[str, Any], who: Principal
+    hub: Any, data: ReplayRequest, states: list[State], job: ReplayJob, who: Principal
 ) -> None:
     try:
         chosen = await _chosen(hub.store, data, states)

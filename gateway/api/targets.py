@@ -13,6 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 
 from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
+from gateway.api.schemas import Paused, Resumed, Targets
 from gateway.delivery import circuits as shared
 from gateway.delivery import pause
 from gateway.delivery.targets import SEVERITY
@@ -47,7 +48,7 @@ class TargetsController(Controller):
     request_max_body_size = API_BODY_MAX
 
     @get("/")
-    async def targets(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def targets(self, request: Request[Any, Any, Any]) -> Targets:
         """Per target: circuit (closed, half-open, open, or unknown in a process without
         workers), failures in a row, whether it is paused (by whom, since when), and the
         deliveries waiting for it (``backlog``: queued, retrying, delivering; the oldest's
@@ -70,7 +71,7 @@ class TargetsController(Controller):
         return {"targets": out}
 
     @post("/{name:str}/pause", guards=[requires("operator")], status_code=200)
-    async def pause(self, request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    async def pause(self, request: Request[Any, Any, Any], name: str) -> Paused:
         """Deliveries to ``name`` wait (parked as ``paused``, no attempt) until resumed."""
         hub = hub_of(request)
         target = _known(hub, name)
@@ -80,7 +81,7 @@ class TargetsController(Controller):
         return {"target": target, "paused": True, "changed": changed}
 
     @post("/{name:str}/resume", guards=[requires("operator")], status_code=200)
-    async def resume(self, request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    async def resume(self, request: Request[Any, Any, Any], name: str) -> Resumed:
         """Lift the pause and re-queue what waited, in each PO's order."""
         hub = hub_of(request)
         target = _known(hub, name)
