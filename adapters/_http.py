@@ -314,7 +314,7 @@ class SystemClient:
     def unconfirmed(self, response: httpx.Response, what: str) -> RetryableDelivery:
         """A 2xx that is not the system's documented reply: the request may or may not have
         taken effect. One rule for every system: retryable, with no reply status recorded,
-        so the worker treats it like a lost reply (``gateway.worker.LOST_REPLY``): an
+        so the worker treats it like a lost reply (``gateway.delivery.worker.LOST_REPLY``): an
         upsert is sent again (harmless), an acting system is read back first (issue 12)."""
         message = f"{self.system}: {response.status_code} {what}; delivery unconfirmed"
         return RetryableDelivery(message, None, response.text[:MAX_ERROR_BODY])

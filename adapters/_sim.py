@@ -2,7 +2,7 @@
 
 A system's ``simulator.py`` defines a ``Simulator`` subclass with its routes and its own
 reply envelopes; this kit wraps it with the contract's extras (``_received``, ``_faults``,
-``Idempotency-Key``). It knows no web framework: ``gateway/simulate.py`` serves it.
+``Idempotency-Key``). It knows no web framework: ``gateway/cli/simulate.py`` serves it.
 
 No vendor document defines ``Idempotency-Key`` (issue 12): a real system acts on every
 request it gets. So by default the kit ignores the header, and a request sent twice has

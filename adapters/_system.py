@@ -43,7 +43,7 @@ class DateFormats:
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """A system the hub reads by polling instead of being pushed to (``gateway/poller.py``
+    """A system the hub reads by polling instead of being pushed to (``gateway/intake/poller.py``
     runs the loop, the checkpoint and the ingest; the system says how to ask and read)."""
 
     search_path: str

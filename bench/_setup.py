@@ -77,8 +77,8 @@ def write_config(
 def bench_env(config_file: Path) -> dict[str, str]:
     """Every secret the config names, set to a fixed bench value (hub and simulators)."""
     from adapters import registry
-    from gateway import secrets
-    from gateway.config import load_config
+    from gateway.settings import secrets
+    from gateway.settings.config import load_config
 
     config = load_config(str(config_file), registry.system_ids())
     env = {**os.environ, "PYTHONPATH": str(ROOT), "POHUB_CONFIG": str(config_file)}
@@ -102,8 +102,8 @@ def bench_env(config_file: Path) -> dict[str, str]:
 def inbound_headers(config_file: Path, env: dict[str, str], system: str) -> dict[str, str]:
     """What ``system`` sends the hub: its inbound credentials as the config names them."""
     from adapters import registry
-    from gateway.auth import inbound_headers as headers_for
-    from gateway.config import load_config
+    from gateway.api.auth import inbound_headers as headers_for
+    from gateway.settings.config import load_config
 
     auth = load_config(str(config_file), registry.system_ids()).systems[system].inbound_auth
     return headers_for(auth, env)

@@ -743,8 +743,8 @@ def aa_auth(config: Path, env: dict[str, str]) -> dict[str, str]:
     """What the hub sends AlphaAlpha (``Authorization: Bearer <token>``), for the checker's
     own ``dynamic-search``."""
     from adapters import registry
-    from gateway import secrets
-    from gateway.config import load_config
+    from gateway.settings import secrets
+    from gateway.settings.config import load_config
 
     auth = load_config(str(config), registry.system_ids()).systems["alphaalpha"].auth
     assert auth is not None

@@ -352,8 +352,8 @@ def top_self(raw: Path, n: int) -> list[tuple[float, str]]:
 # the run ---------------------------------------------------------------------------------
 def leo_authorization(config_file: Path, env: dict[str, str]) -> str:
     from adapters import registry
-    from gateway import secrets
-    from gateway.config import load_config
+    from gateway.settings import secrets
+    from gateway.settings.config import load_config
 
     auth = load_config(str(config_file), registry.system_ids()).systems["leo"].auth
     assert auth is not None and auth.bearer is not None, "config.yaml's Leo auth moved"

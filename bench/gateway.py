@@ -51,7 +51,7 @@ def echo_app() -> Litestar:
 def serve_echo(port: int) -> None:
     import uvicorn
 
-    from gateway.cli import fast_server
+    from gateway.cli.main import fast_server
 
     loop, http = fast_server()
     uvicorn.run(echo_app(), host="127.0.0.1", port=port, log_level="warning", loop=loop,

@@ -28,7 +28,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.model import PurchaseOrder
-from gateway.ingest import Ingest
+from gateway.intake.ingest import Ingest
 from gateway.store.sqlite import SqliteStore, _po
 from tests import support
 

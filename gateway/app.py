@@ -14,17 +14,20 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from prometheus_client import generate_latest
 
-from gateway import circuits, inbound, mapping_versions, metrics
-from gateway.admin import AdminController, StatsController
-from gateway.alerts_api import AlertsController, alerts_for
-from gateway.audit import AuditMiddleware
-from gateway.audit_api import AuditController
+from gateway.api import inbound
+from gateway.api.admin import AdminController, StatsController
+from gateway.api.alerts import AlertsController, alerts_for
+from gateway.api.audit import AuditController, AuditMiddleware
+from gateway.api.drafts import MappingDraftsController
+from gateway.api.mappings import MappingsController, whoami
+from gateway.api.ops import Messages
+from gateway.api.replays import Replays
+from gateway.api.targets import TargetsController
+from gateway.delivery import circuits
 from gateway.hub import Hub
-from gateway.logs import configure_logging
-from gateway.mapping_drafts_api import MappingDraftsController
-from gateway.mappings_api import MappingsController, whoami
-from gateway.ops import Messages
-from gateway.targets_api import TargetsController
+from gateway.mappings import versions
+from gateway.observe import metrics
+from gateway.observe.logs import configure_logging
 
 READY_STALE_S = 30.0
 
@@ -82,7 +85,7 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
 
 
 def _too_large(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """413 naming the limit of the route (``ops.API_BODY_MAX``, ``MAPPING_BODY_MAX``...)."""
+    """413 naming the limit of the route (``guards.API_BODY_MAX``, ``MAPPING_BODY_MAX``...)."""
     limit = request.route_handler.resolve_request_max_body_size()
     detail = f"request body larger than {limit} bytes, the limit of {request.method} " + (
         request.url.path if request.url.path.startswith("/api/") else "this route"
@@ -91,17 +94,17 @@ def _too_large(request: Request[Any, Any, Any], exc: Exception) -> Response[dict
 
 
 def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Litestar:
-    from gateway.worker import Worker
+    from gateway.delivery.worker import Worker
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.store.open()
-        from gateway.poller import start_pollers
+        from gateway.intake.poller import start_pollers
 
         start_pollers(hub)
-        hub.spawn(mapping_versions.watch_store(hub))
+        hub.spawn(versions.watch_store(hub))
         if hub.mappings_path is not None:
-            from gateway.reload import watch
+            from gateway.mappings.reload import watch
 
             hub.spawn(watch(hub, hub.mappings_path))
         if run_workers:
@@ -134,6 +137,7 @@ def create_app(hub: Hub, *, run_workers: bool = True, workers: int = 1) -> Lites
             ready,
             prometheus,
             Messages,
+            Replays,
             TargetsController,
             AlertsController,
             AuditController,

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from adapters import registry
-from gateway.auth import ApiKeys, FailedAuth, InboundGuard, KeyRateLimits
-from gateway.catalog import mappings_dir
-from gateway.config import Config, config_path, load_config
-from gateway.ingest import Ingest
-from gateway.live import LiveMappings
+from gateway.api.auth import ApiKeys, FailedAuth, InboundGuard, KeyRateLimits
+from gateway.delivery.worker import Worker
+from gateway.intake.ingest import Ingest
+from gateway.mappings.files import mappings_dir
+from gateway.mappings.live import LiveMappings
+from gateway.settings.config import Config, config_path, load_config
 from gateway.store.base import Store
-from gateway.worker import Worker
 
 
 @dataclass

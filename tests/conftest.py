@@ -47,8 +47,8 @@ def redis_cluster_url():  # type: ignore[no-untyped-def]
 def simulators():  # type: ignore[no-untyped-def]
     """All simulators on one loopback port, with generated secrets (``sims[s].secrets``)."""
     from adapters import registry
-    from gateway.config import Config, load_config
-    from gateway.simulate import build_simulators, create_app
+    from gateway.cli.simulate import build_simulators, create_app
+    from gateway.settings.config import Config, load_config
     from tests.servers import SimulatorServer, serve
     from tests.support import ROOT
 

@@ -53,8 +53,8 @@ class SimulatorServer:
 def client_for(server: SimulatorServer, system: str, transport: Any = None, **kw: Any) -> Any:
     """The system's real client pointed at its simulator, signed in as config.yaml says."""
     from adapters import registry
-    from gateway import secrets
-    from gateway.config import load_config
+    from gateway.settings import secrets
+    from gateway.settings.config import load_config
     from tests.support import ROOT
 
     config = load_config(str(ROOT / "config.yaml"), registry.system_ids())

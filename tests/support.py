@@ -14,8 +14,8 @@ from core.adapter import RemoteState, Rendered
 from core.errors import PohubError
 from core.mapping.tables import Mapping
 from core.model import Line, PoEvent, PurchaseOrder
-from gateway.catalog import check_mappings
-from gateway.render import parse_for, render_for
+from gateway.delivery.render import parse_for, render_for
+from gateway.mappings.files import check_mappings
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVED_AT = datetime(2024, 3, 13, 9, 30, tzinfo=UTC)

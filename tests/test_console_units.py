@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.replays import ReplayRefused, ReplayRequest, describe
+from gateway.api.replays import ReplayRefused, ReplayRequest, describe
+from gateway.mappings.version_numbers import number_for
 from gateway.store.records import State
-from gateway.version_numbers import number_for
 from tests.support import ROOT
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

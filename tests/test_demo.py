@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from gateway import mapping_versions as mv
+from gateway.mappings import versions as mv
 from gateway.store.records import MessageFilter
 from gateway.store.sqlite import SqliteStore
 from tests.servers import free_port

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from core.mapping.loader import MAX_ITEMS, MAX_NODES, MAX_TEXT, check_data, parse_mapping
-from gateway import reload
+from gateway.mappings import reload
 
 
 def test_unknown_time_zone_is_refused_at_its_line() -> None:

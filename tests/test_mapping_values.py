@@ -10,7 +10,7 @@ import pytest
 from adapters import registry
 from core.mapping.loader import mapping_from_data
 from core.mapping.values import new_status_codes
-from gateway.catalog import check_mappings
+from gateway.mappings.files import check_mappings
 from tests import support
 
 

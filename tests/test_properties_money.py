@@ -37,7 +37,7 @@ from core.errors import (
 from core.inbound import InboundRequest, InboundSpec
 from core.mapping.tables import Mapping
 from core.model import EventKind, Line, Party, PoEvent, PoStatus, PurchaseOrder
-from gateway.inbound import inbound_specs
+from gateway.api.inbound import inbound_specs
 from tests.provenance import (
     ISO_4217,
     STATUSES,

@@ -75,7 +75,7 @@ def test_a_name_that_is_taken_or_unusable_is_refused(tree: Path) -> None:
 
 
 def test_the_config_entry_goes_at_the_end_of_systems_and_nothing_else_moves() -> None:
-    from gateway.scaffold import with_entry
+    from gateway.cli.scaffold import with_entry
 
     config = (
         "store: x\n\nsystems:\n  a:\n    base_url: u\n  # note\n  b: {}\n\nroutes:\n  - from: a\n"

@@ -21,7 +21,7 @@ import pytest
 
 from adapters._sim import Faults
 from core.errors import PermanentDelivery
-from gateway.simulate import simulator_systems
+from gateway.cli.simulate import simulator_systems
 from tests import support
 from tests.servers import client_for
 

@@ -1,6 +1,6 @@
 """How the hub reads AlphaAlpha by polling: ``dynamic-search``, newest first, page by page.
 
-AlphaAlpha pushes nothing, so ``gateway/poller.py`` reads its changed POs; what a search
+AlphaAlpha pushes nothing, so ``gateway/intake/poller.py`` reads its changed POs; what a search
 request and a page look like is AlphaAlpha's document, so it is declared here (the
 ``Poll`` of ``adapters/alphaalpha/__init__.py``), not in the gateway.
 """

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.pause import PARK_KIND as PAUSED
+from gateway.delivery.pause import PARK_KIND as PAUSED
+from gateway.delivery.targets import Breaker
 from gateway.store.base import Store
 from gateway.store.records import MessageFilter, State, TargetLoad
-from gateway.targets import Breaker
 
 WAITING_FOR_PO = "waiting for a PO the hub has not seen, or for the target's own id of it"
 """The one cause of every "unknown PO" parking of a target (their reasons name each PO)."""

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from gateway.alerts import payload
-from gateway.config import EmailAlert, WebhookAlert
+from gateway.settings.config import EmailAlert, WebhookAlert
 
 SECRET_PREFIX = "whsec_"
 

@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import structlog
 
-from gateway import metrics
 from gateway.alerts import causes, ledger, payload
 from gateway.alerts.channels import Channel, Email, Webhook
-from gateway.config import AlertsConfig
+from gateway.delivery.targets import Breaker
+from gateway.observe import metrics
+from gateway.settings.config import AlertsConfig
 from gateway.store.base import Store
-from gateway.targets import Breaker
 
 log = structlog.get_logger("pohub.alerts")
 QUEUE_MAX = 100

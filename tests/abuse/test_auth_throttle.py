@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from gateway.auth import FailedAuth
+from gateway.api.auth import FailedAuth
 from tests.gateway.harness import KEYS, Gateway, gateway
 from tests.servers import SimulatorServer
 from tests.support import ROOT

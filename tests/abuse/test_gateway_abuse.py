@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gateway.auth import KeyRateLimits
+from gateway.api.auth import KeyRateLimits
 from tests.gateway.harness import KEYS, Gateway, gateway
 from tests.servers import SimulatorServer
 from tests.support import ROOT

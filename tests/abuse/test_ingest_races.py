@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gateway.ingest import Ingest
+from gateway.intake.ingest import Ingest
 from gateway.store.base import Store
 from gateway.store.records import Message
 from tests import support

@@ -18,7 +18,8 @@ import orjson
 import pytest
 
 from core.mapping.loader import MAX_ITEMS
-from gateway import mappings_api, ops
+from gateway.api import guards, ops
+from gateway.api import mappings as mappings_api
 from tests.gateway.harness import Gateway, gateway
 from tests.servers import SimulatorServer
 from tests.support import ROOT
@@ -88,12 +89,12 @@ def test_a_malformed_preview_body_is_400_naming_the_field(gw: Gateway) -> None:
 
 
 def test_other_operator_routes_have_a_small_body_limit(gw: Gateway) -> None:
-    body = orjson.dumps({"status": "dead", "reason": "x" * (ops.API_BODY_MAX + 1)})
+    body = orjson.dumps({"status": "dead", "reason": "x" * (guards.API_BODY_MAX + 1)})
     with gw.client("operator") as c:
         reply = c.post("/api/v1/replays", content=body,
                        headers={"Content-Type": "application/json"})  # fmt: skip
     assert reply.status_code == 413, reply.text[:300]
-    assert f"larger than {ops.API_BODY_MAX} bytes" in reply.json()["detail"]
+    assert f"larger than {guards.API_BODY_MAX} bytes" in reply.json()["detail"]
 
 
 # preview: off the loop, concurrency and time ---------------------------------------------

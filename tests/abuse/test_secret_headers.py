@@ -7,9 +7,9 @@ import asyncio
 from pathlib import Path
 
 from adapters import registry
-from gateway.catalog import check_mappings
-from gateway.config import parse_config
-from gateway.ingest import Ingest
+from gateway.intake.ingest import Ingest
+from gateway.mappings.files import check_mappings
+from gateway.settings.config import parse_config
 from gateway.store.base import Store
 from tests.support import ROOT
 

@@ -22,7 +22,7 @@ The model's dedup rule is the README's ("Duplicates, limits and replays"):
   condition is taken as a resend. A keyed event is never the latest *content* (its key named
   it), so an unkeyed send after it is a new event.
 
-The fake worker does what ``gateway.worker`` decides without rendering: a target that needs
+The fake worker does what ``gateway.delivery.worker`` decides without rendering: a target that needs
 the whole PO (``needs_full_po``) parks a status-only event while the hub does not hold the PO
 (``unknown_po``, re-checking after the park as the worker does); otherwise it delivers or
 asks for a retry. "Nothing blocks": after a drain (and once every PO is known) no delivery is
@@ -54,7 +54,7 @@ from hypothesis.stateful import (
 
 from adapters import registry
 from core.errors import InvalidInput
-from gateway.ingest import Ingest, Ingested, KeyReused
+from gateway.intake.ingest import Ingest, Ingested, KeyReused
 from gateway.store.base import Store
 from gateway.store.records import Delivery, Message, State
 from tests import support

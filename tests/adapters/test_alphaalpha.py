@@ -24,7 +24,7 @@ from core.errors import (
 )
 from core.mapping.tables import Mapping
 from core.model import EventKind, PoEvent, PoStatus, PurchaseOrder, StatusChange
-from gateway.catalog import load_mapping
+from gateway.mappings.files import load_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = registry.samples_dir("alphaalpha")

@@ -25,7 +25,7 @@ from core.errors import InvalidInput
 from core.mapping.tables import Mapping
 from core.model import EventKind, LineReceipt, PoEvent, PoStatus, PurchaseOrder, StatusChange
 from core.state import apply_event
-from gateway.catalog import load_mapping
+from gateway.mappings.files import load_mapping
 from tests.gateway.harness import gateway
 from tests.servers import SimulatorServer
 

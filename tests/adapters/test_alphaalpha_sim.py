@@ -1,7 +1,7 @@
 """AlphaAlpha's simulator and client: real HTTP on loopback, plus the client's classification.
 
 The integration half sends plans through ``AlphaalphaClient`` to ``AlphaalphaSimulator``
-(served by ``gateway.simulate`` in a uvicorn thread): the whole lifecycle, cancel and
+(served by ``gateway.cli.simulate`` in a uvicorn thread): the whole lifecycle, cancel and
 reinstate, refused transitions, a plan resumed at its failed step, bad auth, invalid bodies
 and dynamic-search paging. The unit half feeds the client canned replies through
 ``httpx.MockTransport``.

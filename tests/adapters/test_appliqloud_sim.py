@@ -45,8 +45,8 @@ SAMPLE_PO = "450000001"
 @pytest.fixture(scope="module")
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's ``simulators``, built through ``create_app_200`` (see there)."""
-    from gateway.config import load_config
-    from gateway.simulate import build_simulators
+    from gateway.cli.simulate import build_simulators
+    from gateway.settings.config import load_config
     from tests.servers import serve
     from tests.support import ROOT
 
@@ -57,7 +57,7 @@ def simulators() -> Iterator[SimulatorServer]:
 
 
 def create_app_200(sims: dict[str, Any]) -> Any:
-    """``gateway.simulate.create_app``; if Litestar refuses it (its ``GET/DELETE _received``
+    """``gateway.cli.simulate.create_app``; if Litestar refuses it (its ``GET/DELETE _received``
     route defaults to status 204, which forbids a body), the same app with each route's
     status pinned to 200. Workaround until the kit sets ``status_code=200`` itself."""
     from unittest import mock
@@ -65,7 +65,7 @@ def create_app_200(sims: dict[str, Any]) -> Any:
     from litestar import route
     from litestar.exceptions import ImproperlyConfiguredException
 
-    from gateway import simulate
+    from gateway.cli import simulate
 
     try:
         return simulate.create_app(sims)
@@ -134,7 +134,7 @@ async def test_document_sample_is_accepted(
 
 def routed_samples() -> list[tuple[str, Path]]:
     """Samples of the systems config.yaml routes to AppliQloud (and its own)."""
-    from gateway.config import load_config
+    from gateway.settings.config import load_config
     from tests.support import ROOT
 
     config = load_config(str(ROOT / "config.yaml"), registry.system_ids())

@@ -25,7 +25,7 @@ from core.model import (
     PurchaseOrder,
     StatusChange,
 )
-from gateway.catalog import load_mapping
+from gateway.mappings.files import load_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = registry.samples_dir("enkash")

@@ -1,7 +1,7 @@
 """EnKash's simulator and client: real HTTP on loopback, plus the client's classification alone.
 
 The integration half sends rendered plans through ``EnkashClient`` to ``EnkashSimulator``
-(served by ``gateway.simulate`` in a uvicorn thread) and checks every reply the document
+(served by ``gateway.cli.simulate`` in a uvicorn thread) and checks every reply the document
 implies: success, bad token, invalid body, stale object version, unknown path and the
 injected faults. The unit half feeds the client canned replies through
 ``httpx.MockTransport``: the document's reply sample, each status class, timeouts and
@@ -27,8 +27,8 @@ from adapters.enkash.client import EnkashClient
 from adapters.enkash.simulator import OBJECT_FIELD, VERSION_FIELD, EnkashSimulator
 from core.adapter import Call, RemoteState, RenderContext, Rendered
 from core.errors import AuthFailure, PermanentDelivery, RetryableDelivery
-from gateway import simulate
-from gateway.config import load_config
+from gateway.cli import simulate
+from gateway.settings.config import load_config
 from tests.servers import SimulatorServer, client_for, serve
 from tests.support import ROOT, mappings, parse, parse_sample
 
@@ -45,7 +45,7 @@ PATH = "/api/v0/purchase-order/req-status-change"
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's ``simulators``, tolerating a kit bug until it is fixed (then delete this).
 
-    ``gateway/simulate.py`` registers ``_received`` for GET and DELETE with ``litestar.route``,
+    ``gateway/cli/simulate.py`` registers ``_received`` for GET and DELETE with ``litestar.route``,
     whose default status for DELETE is 204, so litestar 2.25 refuses to build the app. The
     workaround passes ``status_code=200`` (every handler returns an explicit ``Response``).
     """

@@ -115,9 +115,9 @@ async def test_nothing_is_recorded_unless_asked() -> None:
 
 def test_the_worker_redacts_every_header_config_puts_a_secret_in() -> None:
     from adapters import registry
-    from gateway import app  # noqa: F401  (gateway.worker imported first meets an import cycle)
-    from gateway.config import load_config
-    from gateway.worker import _secret_headers
+    from gateway import app  # noqa: F401  (gateway.delivery.worker imported first meets an import cycle)
+    from gateway.delivery.worker import _secret_headers
+    from gateway.settings.config import load_config
     from tests.support import ROOT
 
     config = load_config(str(ROOT / "config.yaml"), registry.system_ids())

@@ -19,7 +19,7 @@ from core.errors import InvalidInput
 from core.inbound import InboundRequest, InboundSpec, Reply
 from core.mapping.tables import Mapping
 from core.model import PoEvent
-from gateway.catalog import load_mapping
+from gateway.mappings.files import load_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEMS = [s.name for s in registry.systems() if s.inbound is not None]

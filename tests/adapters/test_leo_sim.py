@@ -40,12 +40,12 @@ TOKEN = "unit-test-token"
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's ``simulators``, working around a kit bug: Litestar gives a route that
     answers GET and DELETE a default 204, so ``create_app`` refuses its ``_received``
-    route. Until ``gateway/simulate.py`` passes ``status_code=200``, default it here."""
+    route. Until ``gateway/cli/simulate.py`` passes ``status_code=200``, default it here."""
     import litestar
     from litestar.exceptions import ImproperlyConfiguredException
 
-    from gateway import simulate
-    from gateway.config import load_config
+    from gateway.cli import simulate
+    from gateway.settings.config import load_config
     from tests.servers import serve
     from tests.support import ROOT
 

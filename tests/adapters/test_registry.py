@@ -46,7 +46,7 @@ def test_an_adapter_file_that_fails_to_import_raises(
     _broken(tmp_path, monkeypatch, "brokensys", "from adapters.brokensys.inbound import X\n")
     with pytest.raises(ModuleNotFoundError, match="no_such_thing"):
         registry.system("brokensys")
-    from gateway.inbound import inbound_specs
+    from gateway.api.inbound import inbound_specs
 
     with pytest.raises(ModuleNotFoundError, match="no_such_thing"):
         inbound_specs()  # the endpoints are built from here: the app does not start

@@ -44,8 +44,8 @@ MOCK_URL = "http://uniware.test/uniware"
 @pytest.fixture(scope="module")
 def simulators() -> Iterator[SimulatorServer]:
     """conftest's fixture, surviving a kit bug: see ``_app``."""
-    from gateway.config import load_config
-    from gateway.simulate import build_simulators
+    from gateway.cli.simulate import build_simulators
+    from gateway.settings.config import load_config
 
     sims = build_simulators(load_config(str(support.ROOT / "config.yaml"), support.systems()))
     with serve(_app(sims)) as url:
@@ -56,14 +56,14 @@ def _app(sims: dict[str, Any]) -> Any:
     """``create_app``; if Litestar refuses it, again with ``status_code=200`` on each route.
 
     Litestar 2 defaults a route that allows DELETE to 204, and refuses a 204 handler that
-    returns a body, so ``gateway/simulate.py`` (``_received`` and the vendor catch-all
+    returns a body, so ``gateway/cli/simulate.py`` (``_received`` and the vendor catch-all
     both allow DELETE) cannot start. Every handler there returns a ``Response`` with its
     own status, so the default is never used; drop this once the kit sets it.
     """
     import litestar
     from litestar.exceptions import ImproperlyConfiguredException
 
-    from gateway import simulate
+    from gateway.cli import simulate
 
     try:
         return simulate.create_app(sims)

@@ -43,14 +43,14 @@ def _mount(app: Any) -> Any:
     from litestar import Controller
     from litestar.handlers import HTTPRouteHandler
 
-    from gateway.admin import AdminController, StatsController
+    from gateway.api.admin import AdminController, StatsController
 
     paths = {route.path for route in app.routes}
     handlers: list[Any] = []
     if "/admin" not in paths:
         handlers += [AdminController, StatsController]
     try:
-        module = importlib.import_module("gateway.mappings_api")
+        module = importlib.import_module("gateway.api.mappings")
     except ImportError:
         module = None
     if module is not None and "/api/v1/mappings" not in paths:
@@ -269,7 +269,7 @@ def test_health_chart_renders_an_svg(gw: Gateway, page: Page) -> None:
 
 
 def test_mapping_editor_adds_a_row_with_validation_as_you_type(gw: Gateway, page: Page) -> None:
-    pytest.importorskip("gateway.mappings_api")
+    pytest.importorskip("gateway.api.mappings")
     sign_in(page, gw, "admin", "#/mappings/appliqloud")
     table = page.locator("[data-table='crosswalks.vendor']")
     sync_api.expect(table.locator("tbody tr").first).to_be_visible()
@@ -302,7 +302,7 @@ def test_mapping_editor_adds_a_row_with_validation_as_you_type(gw: Gateway, page
 
 
 def test_mapping_editor_is_read_only_for_a_viewer(gw: Gateway, page: Page) -> None:
-    pytest.importorskip("gateway.mappings_api")
+    pytest.importorskip("gateway.api.mappings")
     sign_in(page, gw, "viewer", "#/mappings/leo")
     sync_api.expect(page.locator("#read-only")).to_be_visible()
     sync_api.expect(page.locator("button.add-row, #save, button.rollback")).to_have_count(0)

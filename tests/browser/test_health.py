@@ -12,7 +12,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from adapters._sim import Faults
-from gateway.config import AlertsConfig
+from gateway.settings.config import AlertsConfig
 from tests.alert_receivers import SECRET, Mailbox, Receiver, smtp_server, webhook_receiver
 from tests.browser import test_admin as admin
 from tests.browser.test_admin import push_po, shot, sign_in, sync_api

@@ -10,8 +10,8 @@ from adapters import registry
 from adapters._http import ID_PLACEHOLDER, Credentials
 from core.adapter import Rendered
 from core.errors import PohubError
-from gateway import secrets
-from gateway.config import load_config
+from gateway.settings import secrets
+from gateway.settings.config import load_config
 from tests import support
 
 ERROR_STATUSES = [400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503]

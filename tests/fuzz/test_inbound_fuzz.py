@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters import registry
-from gateway.inbound import inbound_specs
+from gateway.api.inbound import inbound_specs
 from tests.gateway.harness import Gateway, gateway
 from tests.servers import SimulatorServer
 

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 
 from adapters import registry
-from gateway import secrets
+from gateway.api.auth import inbound_headers
 from gateway.app import create_app
-from gateway.auth import inbound_headers
-from gateway.config import Config, RetryConfig, load_config
 from gateway.hub import Hub
+from gateway.settings import secrets
+from gateway.settings.config import Config, RetryConfig, load_config
 from tests.servers import SimulatorServer, serve
 from tests.support import ROOT
 

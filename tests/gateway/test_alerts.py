@@ -17,10 +17,10 @@ from structlog.testing import capture_logs
 
 from gateway.alerts import Alerts, ledger
 from gateway.alerts.runner import QUEUE_MAX
-from gateway.config import AlertsConfig, EmailAlert, WebhookAlert
+from gateway.delivery.targets import Breaker
+from gateway.settings.config import AlertsConfig, EmailAlert, WebhookAlert
 from gateway.store.base import Store
 from gateway.store.records import Attempt, Message, State
-from gateway.targets import Breaker
 from tests.alert_receivers import SECRET, smtp_server, webhook_receiver
 
 pytestmark = pytest.mark.anyio
@@ -164,7 +164,7 @@ async def test_a_backlog_older_than_its_limit_alerts(store: Store) -> None:
 
 
 def failed_count() -> float:
-    from gateway.metrics import REGISTRY
+    from gateway.observe.metrics import REGISTRY
 
     labels = {"channel": "webhook", "outcome": "failed"}
     return REGISTRY.get_sample_value("pohub_alerts_total", labels) or 0.0
@@ -215,7 +215,7 @@ async def test_pos_waiting_for_their_identity_are_one_cause_per_target(store: St
 
 def test_the_readme_alerts_example_is_a_valid_config() -> None:
     from adapters import registry
-    from gateway.config import parse_config
+    from gateway.settings.config import parse_config
     from tests.support import ROOT
 
     readme = (ROOT / "README.md").read_text()

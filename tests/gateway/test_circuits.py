@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from core.model import utc_now
-from gateway import circuits
+from gateway.delivery import circuits
+from gateway.delivery.targets import Breaker
 from gateway.store.base import Store
-from gateway.targets import Breaker
 from tests.gateway.harness import Gateway, gateway
 from tests.servers import SimulatorServer
 

@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from adapters._sim import Faults
-from gateway.cli_mappings import mappings
+from gateway.cli.mappings import mappings
 from tests.gateway.harness import KEYS, Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample
 from tests.servers import SimulatorServer

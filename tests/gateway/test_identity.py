@@ -17,7 +17,7 @@ import pytest
 
 from adapters.alphaalpha.lifecycle import METHOD, Action
 from core.adapter import Call
-from gateway.poller import DynamicSearchPoller
+from gateway.intake.poller import DynamicSearchPoller
 from gateway.store.records import Message, MessageFilter
 from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample

@@ -17,10 +17,10 @@ import pytest
 
 from adapters._sim import Faults
 from core.model import utc_now
-from gateway import metrics
+from gateway.delivery.worker import RETURNED, _attempt, lost_reply
+from gateway.observe import metrics
 from gateway.store.base import LEASE_EXPIRED
 from gateway.store.records import Attempt, Delivery, Message
-from gateway.worker import RETURNED, _attempt, lost_reply
 from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample
 from tests.gateway.test_identity import enkash_names_the_po, uniware_po

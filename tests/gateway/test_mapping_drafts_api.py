@@ -10,7 +10,7 @@ import orjson
 import yaml
 from click.testing import CliRunner
 
-from gateway.cli_mappings import mappings
+from gateway.cli.mappings import mappings
 from tests.gateway.harness import Gateway
 from tests.gateway.test_e2e import push, sample
 from tests.gateway.test_mappings_api import SYSTEM, _current, _without_vendor

@@ -14,11 +14,11 @@ import yaml
 from click.testing import CliRunner
 from litestar import Litestar
 
-from gateway import mapping_versions as mv
+from gateway.api.mappings import MappingsController, whoami
 from gateway.app import create_app
-from gateway.cli_mappings import mappings
+from gateway.cli.mappings import mappings
 from gateway.hub import Hub
-from gateway.mappings_api import MappingsController, whoami
+from gateway.mappings import versions as mv
 from tests.gateway import harness
 from tests.gateway.harness import Gateway, gateway, store_url_for
 from tests.gateway.test_e2e import push, sample

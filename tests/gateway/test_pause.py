@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from gateway import pause
+from gateway.delivery import pause
 from gateway.store.base import Store
 from gateway.store.records import Message, State
 from tests import support

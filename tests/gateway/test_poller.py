@@ -19,7 +19,7 @@ import pytest
 from adapters._http import Delivered
 from adapters.alphaalpha.simulator import AlphaalphaSimulator
 from core.adapter import Call, Rendered
-from gateway.poller import DynamicSearchPoller, interval_env, start_pollers
+from gateway.intake.poller import DynamicSearchPoller, interval_env, start_pollers
 from gateway.store.records import MessageFilter
 from tests.gateway.harness import Gateway, gateway
 from tests.servers import SimulatorServer, client_for

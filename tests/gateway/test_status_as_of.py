@@ -19,7 +19,7 @@ import pytest
 from adapters import registry
 from core.adapter import RemoteState, RenderContext
 from core.model import PoEvent
-from gateway.ingest import Ingest
+from gateway.intake.ingest import Ingest
 from gateway.store.base import Store
 from tests import support
 

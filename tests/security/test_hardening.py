@@ -244,7 +244,7 @@ def test_failed_inbound_auth_is_counted_and_logged_without_the_secret(
             if hasattr(logger, name):
                 monkeypatch.setattr(logger, name, lambda self, message="", *a, **k: lines.append(
                     message.decode() if isinstance(message, bytes) else str(message)))  # fmt: skip
-    from gateway.inbound import inbound_specs
+    from gateway.api.inbound import inbound_specs
 
     route = inbound_specs()[system].routes[0]
     url = f"{gw.url}/inbound/{system}{route.path}".replace("{id}", "X")

@@ -22,7 +22,7 @@ BURST = RATE_PER_S * 3
 
 @pytest.fixture(scope="module")
 def gw(simulators: SimulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    from gateway.auth import KeyRateLimits
+    from gateway.api.auth import KeyRateLimits
 
     with gateway(simulators, tmp_path_factory.mktemp("rate"), workers=0) as g:
         g.hub.key_limits = KeyRateLimits(rate_per_s=RATE_PER_S, burst=RATE_PER_S)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.auth import ROLES
+from gateway.observe.audit import ROLES
 from tests.gateway.harness import KEYS, Gateway, gateway
 from tests.servers import SimulatorServer
 

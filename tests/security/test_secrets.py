@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from gateway import secrets
+from gateway.settings import secrets
 from tests import support
 from tests.gateway.harness import KEYS, gateway
 from tests.servers import SimulatorServer, free_port

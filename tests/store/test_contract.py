@@ -376,7 +376,7 @@ async def test_swap_checkpoint_is_compare_and_set(store: Store) -> None:
 
 async def test_concurrent_mapping_saves_lose_no_version(store: Store) -> None:
     """Saves from several processes (no shared lock) each get their own version number."""
-    from gateway import mapping_versions as mv
+    from gateway.mappings import versions as mv
 
     def record(i: int) -> dict[str, Any]:
         return {"version": 1, "content_version": f"c{i}", "author": str(i), "mapping": {}}

@@ -1,5 +1,0 @@
-"""The admin web page (``/admin``): static HTML + JS modules, and the stats it charts."""
-
-from gateway.admin.controller import AdminController, StatsController
-
-__all__ = ["AdminController", "StatsController"]

@@ -1,0 +1,1 @@
+"""Delivery: claim, render, send, record; the targets' breakers, retries, pins and pauses."""

@@ -1,0 +1,1 @@
+"""Intake: a system's payload becomes stored messages (ingest) and AlphaAlpha is polled."""

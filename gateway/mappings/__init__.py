@@ -1,0 +1,1 @@
+"""Mappings in force: files on disk, versions in the store, drafts, review and reloads."""

@@ -1,0 +1,1 @@
+"""Cross-cutting records: structured logs, Prometheus metrics, the audit log."""

@@ -1,0 +1,1 @@
+"""Settings: config.yaml read and checked, secrets from environment variables."""
