@@ -317,7 +317,8 @@ class RedisStore(Store):
         together by ``accept`` (a duplicate writes neither), on condition that the PO's state
         is still the one ``change`` saw (compare-and-set on its SHA-1, instead of WATCH, which
         a Cluster client cannot do across a script); a concurrent event of the same PO makes
-        this one start again from the state that one left. Un-parking follows."""
+        this one start again from the state that one left. The same script hands back the
+        PO's ``unknown_po`` parkings when the PO was unknown (``rules.UNPARK``)."""
         if message.po_number is None:
             return await self.accept(message, targets)
         part = self._part_of_message(message)
@@ -334,17 +335,16 @@ class RedisStore(Store):
             new = change(current)
             keys, args, dids = self._accept_call(part, message, targets, at)
             keys.append(key)
-            args += [new.model_dump_json() if new is not None else "", _sha(raw)]
+            release = rules.UNPARK
+            args += [new.model_dump_json() if new is not None else "", _sha(raw),
+                     "1" if release_unknown_po else "", *_rule(release), _to(release).value]  # fmt: skip
             out = await self._run_durable("accept", part, keys, args)
             if int(out[0]) != -1:
                 break
             await asyncio.sleep(min(0.05, 0.001 * tries))
         else:
             raise RuntimeError(f"ingest of PO {message.po_number!r} lost {CAS_TRIES} races")
-        stored, created = await self._accepted(part, out, message, targets, dids, at)
-        if created and release_unknown_po and current is None:
-            await self.unpark(park_kind="unknown_po", po_number=message.po_number)
-        return stored, created
+        return await self._accepted(part, out, message, targets, dids, at)
 
     async def reject(self, message: Message) -> None:
         stored = message.model_copy(update={"status": State.REJECTED, "deliveries": []})

@@ -114,7 +114,9 @@ end
 # KEYS: m, dedup, idx:received, idx:sys, idx:po, seq, due, idx:state:queued, then (d, line)*
 # ARGV: P, mid, dedup_key, json, received score, now iso, queued score, dids, system, po,
 #       status, n, then (did, target)*, then (ingest only) new PO state or '', expected PO
-#       state ('0': absent, else the SHA-1 of the JSON read). KEYS then end with the PO key.
+#       state ('0': absent, else the SHA-1 of the JSON read), '1' to release the PO's
+#       unknown_po parkings when it was absent, and rules.UNPARK's sources, clears and
+#       target. KEYS then end with the PO key.
 # Returns {1, seq...} (stored), {0, first id} (duplicate) or {-1} (PO state changed: retry).
 ACCEPT = """
 local mid, dedup = ARGV[2], ARGV[3]
@@ -152,6 +154,23 @@ for i = 1, n do
   reindex(line)
   track(did)
   out[#out + 1] = seq
+end
+if expect == '0' and ARGV[15 + 2 * n] == '1' then
+  -- the PO is known from now: its deliveries parked as unknown_po go back to the queue
+  local sources, clears, to = ARGV[16 + 2 * n], ARGV[17 + 2 * n], ARGV[18 + 2 * n]
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+    local dids = redis.call('HGET', P .. ':m:' .. m, 'dids') or ''
+    for did in string.gmatch(dids, '%S+') do
+      local f = redis.call('HMGET', dkey(did), 'state', 'park_kind', 'line')
+      if has(sources, f[1]) and f[2] == 'unknown_po' then
+        clear(did, clears, f[1])
+        move(did, f[1], to)
+        redis.call('HSET', dkey(did), 'next_at', ARGV[6], 'due', ARGV[7], 'updated_at', ARGV[6])
+        reindex(f[3])
+        track(did)
+      end
+    end
+  end
 end
 return out
 """

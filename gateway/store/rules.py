@@ -118,11 +118,6 @@ def finishing(
     return Outcome(state, due, reason, park_kind, step, now, attempted)
 
 
-def keeps_reason(state: State, reason: str | None) -> bool:
-    """Whether a requeue that clears ``reason`` keeps it on a delivery in ``state``."""
-    return state in OPEN and reason in DOUBT
-
-
 def words(states: Iterable[State]) -> str:
     """A set of states as one script argument (``'dead delivered'``), sorted."""
     return " ".join(sorted(s.value for s in states))

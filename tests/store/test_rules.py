@@ -356,3 +356,28 @@ async def test_ingest_of_a_known_po_releases_nothing(store: Store) -> None:  # n
     assert (await get(store, did)).state is State.PARKED
     await store.ingest(msg(po=moved, key="k3"), [], lambda p: p, True)
     assert (await get(store, did)).state is State.PARKED  # the PO was known already
+
+
+async def test_the_event_that_makes_a_po_known_releases_only_its_unknown_po_parkings(
+    store: Store,  # noqa: F811
+) -> None:
+    """In the same write as the event (one transaction, one script): the PO's deliveries
+    parked ``unknown_po`` on every target, not its other parkings nor another PO's."""
+    x, _ = await store.accept(msg(po="PX"), ["leo", "enkash", "uniware"])
+    y, _ = await store.accept(msg(po="PY"), ["leo"])
+    claimed = {(m.id, d.target): d.id for d, m in await store.claim("w", 10, 30, T0)}
+    for key in [(x.id, "leo"), (x.id, "enkash"), (y.id, "leo")]:
+        await store.finish(claimed[key], None, State.PARKED, reason="unknown PO",
+                           park_kind="unknown_po")  # fmt: skip
+    await store.finish(claimed[x.id, "uniware"], None, State.PARKED, reason="no row",
+                       park_kind="mapping")  # fmt: skip
+    await store.ingest(msg(po="PX", key="kx"), [], lambda _: PurchaseOrder(po_number="PX"), True)
+    states = {k: (await get(store, did)).state for k, did in claimed.items()}
+    assert states == {
+        (x.id, "leo"): State.QUEUED,
+        (x.id, "enkash"): State.QUEUED,
+        (x.id, "uniware"): State.PARKED,
+        (y.id, "leo"): State.PARKED,
+    }
+    released = await get(store, claimed[x.id, "leo"])
+    assert (released.reason, released.park_kind) == (None, None)
