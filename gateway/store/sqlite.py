@@ -56,6 +56,7 @@ from gateway.store.records import (
 T = TypeVar("T")
 Sql = tuple[list[str], list[Any]]
 PAGE = 500
+UNPARK_BATCH = 500
 BUSY_TIMEOUT_MS = 30_000
 
 SCHEMA = """
@@ -338,10 +339,17 @@ def _moving(move: rules.Move, to: State, at: str, where: list[str], args: list[A
 
 
 def _unparking(move: rules.Move, at: str, target: str | None, park_kind: str | None,
-               po_number: str | None) -> tuple[str, list[Any]]:  # fmt: skip
+               po_number: str | None, batch: int | None = None) -> tuple[str, list[Any]]:  # fmt: skip
+    """``move`` (an unpark) of the deliveries with these fields; with ``batch``, of that many
+    at most (the caller repeats it until fewer move)."""
     where, args = _where([("target = ?", target), ("park_kind = ?", park_kind),
                           ("po_number = ?", po_number)])  # fmt: skip
-    return _moving(move, State.QUEUED, at, where or ["1"], args)
+    where = where or ["1"]
+    if batch is not None:
+        inner = (f"SELECT rowid FROM deliveries INDEXED BY deliveries_claim "
+                 f"WHERE state IN {IDS} AND {' AND '.join(where)} LIMIT {int(batch)}")  # fmt: skip
+        where, args = [f"rowid IN ({inner})"], [_states(move.sources), *args]
+    return _moving(move, State.QUEUED, at, where, args)
 
 
 def _release_unknown_po(c: sqlite3.Connection, po_number: str, target: str | None = None) -> None:
@@ -626,8 +634,15 @@ class SqliteStore(Store):
         self, move: rules.Move, at: datetime, target: str | None, park_kind: str | None,
         po_number: str | None,
     ) -> int:  # fmt: skip
-        sql, args = _unparking(move, _ts(at), target, park_kind, po_number)
-        return int(await self._run(lambda c: c.execute(sql, args).rowcount, True))
+        """In bounded batches, each its own write: a mapping that unparks thousands never
+        holds the write lock (and every ingest behind it) for the whole lot."""
+        sql, args = _unparking(move, _ts(at), target, park_kind, po_number, UNPARK_BATCH)
+        total = 0
+        while True:
+            moved = int(await self._run(lambda c: c.execute(sql, args).rowcount, True))
+            total += moved
+            if moved < UNPARK_BATCH:
+                return total
 
     async def _replay(
         self, delivery_id: str, move: rules.Move, at: datetime, pin: str | None, by: str | None
