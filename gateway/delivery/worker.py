@@ -48,11 +48,11 @@ from gateway.settings import secrets
 from gateway.settings.config import Config, RetryConfig
 from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import Attempt, Delivery, Message, State
+from gateway.store.rules import RETURNED
 
 log = structlog.get_logger("pohub.worker")
 REMOTE = "pohub.remote"
 """Extension key of the PO state that keeps each target's remote status."""
-RETURNED = "returned at shutdown"
 LOST_REPLY = frozenset({None, 408, 502, 504})
 """An attempt that ended with one of these statuses may have had its effect: no reply at
 all (timeout, dropped connection, internal error), or a proxy that gave up waiting."""

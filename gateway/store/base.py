@@ -9,6 +9,12 @@ Durability rules every backend keeps:
   retrying ones hold the line; other POs are not held up.
 - Retries live in the store (``finish`` with ``RETRYING`` and ``next_at``), never only in
   memory.
+
+The rules of every move (which state to which, what it clears, final states stay final) and
+of every filter live in ``gateway.store.rules``; the public moves below (``finish``,
+``sweep``, ``unpark``, ``replay``) are written once here and call a backend's primitive
+(``_finish``, ``_sweep``, ``_unpark``, ``_replay``) with the rule to apply atomically. A
+backend persists; it never decides a state.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from datetime import datetime
 from typing import Any
 
 from core.model import PurchaseOrder
+from gateway.store import rules
 from gateway.store.records import (
-    LEAST_FINISHED_FIRST,
     Attempt,
     AuditEntry,
     AuditPage,
@@ -32,11 +38,15 @@ from gateway.store.records import (
     State,
     TargetLoad,
 )
+from gateway.store.records import now as utc_now
+from gateway.store.rules import LEASE_EXPIRED, Move, Outcome
+
+__all__ = ["LEASE_EXPIRED", "PoUpdate", "Store", "aggregate"]
 
 PoUpdate = Callable[[PurchaseOrder | None], PurchaseOrder | None]
-LEASE_EXPIRED = "lease expired: its worker stopped, maybe mid-call"
-"""The ``reason`` ``sweep`` gives a delivery it hands back: the call in flight may have
-taken effect, so the next sending reads back first where the target is not idempotent."""
+MOVED, REFUSED, UNKNOWN = 1, 0, -1
+"""What a backend's one-delivery move reports: done, its state is not a source of the move
+(the backend checked it atomically), or no delivery has that id."""
 
 
 class Store(abc.ABC):
@@ -121,7 +131,6 @@ class Store(abc.ABC):
     ) -> list[tuple[Delivery, Message]]:
         """Due QUEUED/RETRYING deliveries at the head of their (target, PO) line -> DELIVERING."""
 
-    @abc.abstractmethod
     async def finish(
         self,
         delivery_id: str,
@@ -133,7 +142,13 @@ class Store(abc.ABC):
         park_kind: str | None = None,
         step: int = 0,
     ) -> None:
-        """Move a claimed delivery on: DELIVERED, RETRYING (at ``next_at``), PARKED or DEAD."""
+        """Move a delivery on: DELIVERED, RETRYING (at ``next_at``), PARKED, DEAD or QUEUED.
+
+        ``rules.FINISH``: another state is a ``ValueError``, an unknown id a ``KeyError``, and
+        a delivery already final stays as it is (only a replay reopens one)."""
+        outcome = rules.finishing(state, utc_now(), attempted=attempt is not None, next_at=next_at,
+                                  reason=reason, park_kind=park_kind, step=step)  # fmt: skip
+        _check(await self._finish(delivery_id, attempt, outcome, rules.FINISH), delivery_id)
 
     async def finish_and_update(
         self, delivery_id: str, attempt: Attempt | None, state: State, po_number: str,
@@ -142,8 +157,24 @@ class Store(abc.ABC):
         """``update_po(po_number, change)`` and ``finish(delivery_id, ...)`` together: what a
         delivery taught the hub about the PO and the delivery's outcome, in one write where
         the backend can (atomic, and a round trip less per delivery: issue 14)."""
+        outcome = rules.finishing(state, utc_now(), attempted=attempt is not None, **kw)
+        moved = await self._finish_and_update(delivery_id, attempt, outcome, po_number, change)
+        _check(moved, delivery_id)
+
+    @abc.abstractmethod
+    async def _finish(
+        self, delivery_id: str, attempt: Attempt | None, outcome: Outcome, move: Move
+    ) -> int:
+        """Write ``outcome`` (and append ``attempt``) if the delivery's state is in
+        ``move.sources``, clearing ``move.clears``, in one atomic step: ``MOVED``,
+        ``REFUSED`` or ``UNKNOWN``."""
+
+    async def _finish_and_update(
+        self, delivery_id: str, attempt: Attempt | None, outcome: Outcome, po_number: str,
+        change: PoUpdate,
+    ) -> int:  # fmt: skip
         await self.update_po(po_number, change)
-        await self.finish(delivery_id, attempt, state, **kw)
+        return await self._finish(delivery_id, attempt, outcome, rules.FINISH)
 
     @abc.abstractmethod
     async def extend(
@@ -153,12 +184,16 @@ class Store(abc.ABC):
         so that a plan that takes longer than one lease is not swept and sent a second time
         while it is still being sent. Returns how many were renewed."""
 
-    @abc.abstractmethod
     async def sweep(self, now: datetime | None = None) -> int:
-        """Give back deliveries whose lease expired (their worker died), with ``reason``
-        ``LEASE_EXPIRED``; returns how many."""
+        """Give back deliveries whose lease expired (their worker died): ``rules.SWEEP``,
+        with reason ``LEASE_EXPIRED``; returns how many."""
+        return await self._sweep(now or utc_now(), rules.SWEEP, LEASE_EXPIRED)
 
     @abc.abstractmethod
+    async def _sweep(self, at: datetime, move: Move, reason: str) -> int:
+        """Move every delivery in ``move.sources`` whose lease ended before ``at`` to its one
+        target, due at ``at``, with ``reason``, clearing ``move.clears``."""
+
     async def unpark(
         self,
         *,
@@ -166,14 +201,35 @@ class Store(abc.ABC):
         park_kind: str | None = None,
         po_number: str | None = None,
     ) -> int:
-        """Re-queue matching PARKED deliveries (a mapping was saved, a PO arrived)."""
+        """Re-queue matching PARKED deliveries (a mapping was saved, a PO arrived, a target
+        resumed): ``rules.UNPARK``. Returns how many."""
+        return await self._unpark(rules.UNPARK, utc_now(), target, park_kind, po_number)
 
     @abc.abstractmethod
+    async def _unpark(
+        self, move: Move, at: datetime, target: str | None, park_kind: str | None,
+        po_number: str | None,
+    ) -> int:  # fmt: skip
+        """Move deliveries in ``move.sources`` with these fields (None: any) to its target,
+        due at ``at``, clearing ``move.clears``; in bounded batches, each atomic."""
+
     async def replay(self, delivery_id: str, pin: str | None = None, by: str | None = None) -> bool:
-        """Queue a delivery again, due now, keeping its attempts; False if it is in flight.
-        ``pin``: the mapping content version to render it with (None: the live mapping).
-        ``by``: who asked (``Delivery.replayed_by``), carried by its next attempt as
-        ``Attempt.manual_by``; ``finish`` with an attempt clears it."""
+        """Queue a delivery again, due now, keeping its attempts: ``rules.REPLAY``; False if
+        it is in flight, ``KeyError`` if unknown. A doubt its reason records stays
+        (``rules.DOUBT``). ``pin``: the mapping content version to render it with (None: the
+        live mapping). ``by``: who asked (``Delivery.replayed_by``), carried by its next
+        attempt as ``Attempt.manual_by``; ``finish`` with an attempt clears it."""
+        moved = await self._replay(delivery_id, rules.REPLAY, utc_now(), pin, by)
+        return _check(moved, delivery_id) == MOVED
+
+    @abc.abstractmethod
+    async def _replay(
+        self, delivery_id: str, move: Move, at: datetime, pin: str | None, by: str | None
+    ) -> int:
+        """If its state is in ``move.sources``: to its target, due at ``at``, clearing
+        ``move.clears`` (a reason in ``rules.DOUBT`` of an open one stays), ``pinned_mapping``
+        and ``replayed_by`` set to ``pin`` and ``by``; a final one goes back into its line in
+        ``seq`` order. ``MOVED``, ``REFUSED`` or ``UNKNOWN``."""
 
     # records -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -183,7 +239,9 @@ class Store(abc.ABC):
     async def search(
         self, flt: MessageFilter, offset: int = 0, limit: int = 50, *, light: bool = False
     ) -> Page:
-        """Newest first. ``status``/``target``/``reason`` match a delivery of the message.
+        """Newest first, the messages ``rules.search_matches`` passes (``status``/``target``/
+        ``reason`` match one delivery of the message; SQLite compiles the rule's terms to
+        SQL, Redis applies the rule to each message's ``meta`` row).
 
         ``light`` (lists and timelines): each message without its body and headers, its
         canonical events reduced to their ``kind``, and ``Page.body_sizes``; so a page of
@@ -192,7 +250,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def deliveries(self, flt: MessageFilter) -> AsyncIterator[Delivery]:
-        """Every delivery matching ``flt`` (``status``/``target`` are the delivery's own)."""
+        """Every delivery ``rules.delivery_matches`` passes (``status``/``target``/``reason``
+        are the delivery's own; ``message_state`` is search's only)."""
 
     @abc.abstractmethod
     async def counts(self) -> dict[str, int]:
@@ -287,12 +346,11 @@ class Store(abc.ABC):
 
 def aggregate(message: Message) -> State:
     """A message's state from its deliveries: the least finished one speaks for it."""
-    if message.status is State.REJECTED:
-        return State.REJECTED
-    states = {d.state for d in message.deliveries}
-    if not states:
-        return State.RECEIVED
-    for state in LEAST_FINISHED_FIRST:
-        if state in states:
-            return state
-    return State.DELIVERED
+    rejected = message.status is State.REJECTED
+    return rules.aggregate(rejected, (d.state for d in message.deliveries))
+
+
+def _check(moved: int, delivery_id: str) -> int:
+    if moved == UNKNOWN:
+        raise KeyError(f"no delivery {delivery_id!r}")
+    return moved

@@ -34,15 +34,8 @@ class State(StrEnum):
 
 LEAST_FINISHED_FIRST = (State.DEAD, State.PARKED, State.RETRYING, State.DELIVERING, State.QUEUED)
 """A message's state is that of its least finished delivery, in this order (``aggregate``);
-with none of these, it is delivered."""
-
-FINAL = frozenset({State.DELIVERED, State.DEAD})
-"""A delivery in these states no longer holds up later events of its PO for its target."""
-
-FINISHABLE = frozenset({State.DELIVERED, State.DEAD, State.RETRYING, State.PARKED, State.QUEUED})
-"""What a worker may ``finish`` a claimed delivery as, on every backend. Finishing a delivery
-that is already final changes nothing (final states stay final; only a replay reopens one),
-and finishing an unknown delivery is an error (``KeyError``)."""
+with none of these, it is delivered. Which move goes from which state to which:
+``gateway.store.rules``."""
 
 
 class Attempt(BaseModel):

@@ -24,11 +24,10 @@ import orjson
 import structlog
 
 from core.model import PurchaseOrder
-from gateway.store import redis_durable
+from gateway.store import redis_durable, rules
 from gateway.store import redis_rows as rows
-from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
+from gateway.store.base import UNKNOWN, PoUpdate, Store
 from gateway.store.records import (
-    FINISHABLE,
     Attempt,
     AuditEntry,
     AuditPage,
@@ -55,7 +54,8 @@ from gateway.store.redis_keys import (
 )
 from gateway.store.redis_lua import PRELUDE, SCRIPTS
 from gateway.store.redis_merge import merged
-from gateway.store.redis_rows import DELIVERY_STATES, queued_score, score
+from gateway.store.redis_rows import queued_score, score
+from gateway.store.rules import DELIVERY_STATES
 
 log = structlog.get_logger(__name__)
 
@@ -317,7 +317,8 @@ class RedisStore(Store):
         together by ``accept`` (a duplicate writes neither), on condition that the PO's state
         is still the one ``change`` saw (compare-and-set on its SHA-1, instead of WATCH, which
         a Cluster client cannot do across a script); a concurrent event of the same PO makes
-        this one start again from the state that one left. Un-parking follows."""
+        this one start again from the state that one left. The same script hands back the
+        PO's ``unknown_po`` parkings when the PO was unknown (``rules.UNPARK``)."""
         if message.po_number is None:
             return await self.accept(message, targets)
         part = self._part_of_message(message)
@@ -334,17 +335,16 @@ class RedisStore(Store):
             new = change(current)
             keys, args, dids = self._accept_call(part, message, targets, at)
             keys.append(key)
-            args += [new.model_dump_json() if new is not None else "", _sha(raw)]
+            release = rules.UNPARK
+            args += [new.model_dump_json() if new is not None else "", _sha(raw),
+                     "1" if release_unknown_po else "", *_rule(release), _to(release).value]  # fmt: skip
             out = await self._run_durable("accept", part, keys, args)
             if int(out[0]) != -1:
                 break
             await asyncio.sleep(min(0.05, 0.001 * tries))
         else:
             raise RuntimeError(f"ingest of PO {message.po_number!r} lost {CAS_TRIES} races")
-        stored, created = await self._accepted(part, out, message, targets, dids, at)
-        if created and release_unknown_po and current is None:
-            await self.unpark(park_kind="unknown_po", po_number=message.po_number)
-        return stored, created
+        return await self._accepted(part, out, message, targets, dids, at)
 
     async def reject(self, message: Message) -> None:
         stored = message.model_copy(update={"status": State.REJECTED, "deliveries": []})
@@ -382,30 +382,19 @@ class RedisStore(Store):
                 break
         return out
 
-    async def finish(
-        self,
-        delivery_id: str,
-        attempt: Attempt | None,
-        state: State,
-        *,
-        next_at: datetime | None = None,
-        reason: str | None = None,
-        park_kind: str | None = None,
-        step: int = 0,
-    ) -> None:
-        if state not in FINISHABLE:
-            raise ValueError(f"finish cannot move a delivery to {state.value}")
+    async def _finish(
+        self, delivery_id: str, attempt: Attempt | None, outcome: rules.Outcome, move: rules.Move
+    ) -> int:
         part = self._part_of_delivery(delivery_id)
         if part is None:
-            raise KeyError(f"no delivery {delivery_id!r}")
-        at = utc_now()
-        due_at = next_at or at
-        due = queued_score(due_at) if state is State.QUEUED else score(due_at.timestamp())
+            return UNKNOWN
+        due_at = outcome.next_at
         light, exchanges = attempt_parts(attempt) if attempt else ("", "")
-        args = [delivery_id, state.value, due_at.isoformat(), due, reason or "",
-                park_kind or "", int(step), light, at.isoformat(), exchanges]  # fmt: skip
-        if int(await self._run("finish", part, [], args)) == -1:
-            raise KeyError(f"no delivery {delivery_id!r}")
+        args = [delivery_id, outcome.state.value, due_at.isoformat() if due_at else "",
+                _due(outcome.state, due_at) if due_at else "", outcome.reason or "",
+                outcome.park_kind or "", int(outcome.step), light, outcome.at.isoformat(),
+                exchanges, *_rule(move)]  # fmt: skip
+        return int(await self._run("finish", part, [], args))
 
     async def extend(
         self, worker: str, delivery_ids: list[str], lease_s: float, now: datetime | None = None
@@ -422,52 +411,52 @@ class RedisStore(Store):
             n += int(await self._run("extend", self.parts[k], [], args))
         return n
 
-    async def sweep(self, now: datetime | None = None) -> int:
-        at = now or utc_now()
+    async def _sweep(self, at: datetime, move: rules.Move, reason: str) -> int:
         total = 0
+        args = [score(at.timestamp()), at.isoformat(), SWEEP_BATCH, reason,
+                *_rule(move), _to(move).value]  # fmt: skip
         for part in self.parts:
             while True:
-                args = [score(at.timestamp()), at.isoformat(), queued_score(at), SWEEP_BATCH,
-                        LEASE_EXPIRED]  # fmt: skip
                 seen, given = await self._run("sweep", part, [], args)
                 total += int(given)
                 if int(seen) < SWEEP_BATCH:
                     break
         return total
 
-    async def unpark(
-        self,
-        *,
-        target: str | None = None,
-        park_kind: str | None = None,
-        po_number: str | None = None,
-    ) -> int:
-        at = utc_now()
-
+    async def _unpark(
+        self, move: rules.Move, at: datetime, target: str | None, park_kind: str | None,
+        po_number: str | None,
+    ) -> int:  # fmt: skip
         def opt(value: str | None) -> str:
             return "" if value is None else "=" + value
 
-        filters = [opt(target), opt(park_kind), opt(po_number), at.isoformat(), queued_score(at)]
+        to = _to(move)
+        args = [opt(target), opt(park_kind), opt(po_number), at.isoformat(), _due(to, at),
+                *_rule(move), to.value]  # fmt: skip
         parts = [self.part_of_po(po_number)] if po_number is not None else self.parts
         n = 0
-        for part in parts:  # bounded batches: SSCAN the parked index, re-queue what matches
-            cursor = 0
-            while True:
-                cursor, ids = await self.r.sscan(part.state(State.PARKED), cursor,
-                                                 count=UNPARK_BATCH)  # fmt: skip
-                if ids:
-                    n += int(await self._run("unpark", part, [], [*filters, *ids]))
-                if int(cursor) == 0:
-                    break
+        for part in parts:  # bounded batches: SSCAN each source's index, re-queue what matches
+            for source in sorted(move.sources):
+                cursor = 0
+                while True:
+                    cursor, ids = await self.r.sscan(part.state(source), cursor,
+                                                     count=UNPARK_BATCH)  # fmt: skip
+                    if ids:
+                        n += int(await self._run("unpark", part, [], [*args, *ids]))
+                    if int(cursor) == 0:
+                        break
         return n
 
-    async def replay(self, delivery_id: str, pin: str | None = None, by: str | None = None) -> bool:
+    async def _replay(
+        self, delivery_id: str, move: rules.Move, at: datetime, pin: str | None, by: str | None
+    ) -> int:
         part = self._part_of_delivery(delivery_id)
         if part is None:
-            return False
-        at = utc_now()
-        args = [delivery_id, at.isoformat(), queued_score(at), pin or "", by or ""]
-        return int(await self._run("replay", part, [], args)) == 1
+            return UNKNOWN
+        to = _to(move)
+        args = [delivery_id, at.isoformat(), _due(to, at), pin or "", by or "", *_rule(move),
+                to.value]  # fmt: skip
+        return int(await self._run("replay", part, [], args))
 
     # records -------------------------------------------------------------------------------
     async def _load(self, part: Part, ids: Sequence[str]) -> list[Message]:
@@ -543,8 +532,7 @@ class RedisStore(Store):
                 return found, len(found)
             metas = await self._run("meta", part, [], [mid for mid, _ in found])
             kept = [row for row, meta in zip(found, metas, strict=True)
-                    if meta and rows.starts(row[0], flt.message_id)
-                    and rows.matches(meta, flt)]  # fmt: skip
+                    if meta and rows.matches(row[0], meta, flt)]  # fmt: skip
             return kept, len(found)
 
         return fetch
@@ -609,7 +597,7 @@ class RedisStore(Store):
             return
         if flt.status is not None:  # REJECTED / RECEIVED are message states: no deliveries
             return
-        msg_flt = flt.model_copy(update={"target": None, "reason": None})
+        msg_flt = flt.model_copy(update={"target": None, "reason": None, "message_state": None})
         parts, key, lo, hi, exact = self._index_for(msg_flt)
         for part in parts:
             fetch = self._fetcher(part, key(part), lo, hi, None if exact else msg_flt)
@@ -619,7 +607,7 @@ class RedisStore(Store):
                 start += read
                 for message in await self._load(part, [mid for mid, _ in found]):
                     for d in message.deliveries:
-                        if rows.delivery_matches(d, flt):
+                        if rules.delivery_matches(flt, message, d):
                             yield d
                 if read < SCAN_CHUNK:
                     break
@@ -627,24 +615,27 @@ class RedisStore(Store):
     async def _deliveries_by_state(
         self, part: Part, state: State, flt: MessageFilter
     ) -> AsyncIterator[Delivery]:
-        need_msg = flt.system is not None or flt.since is not None or flt.until is not None
+        """The deliveries in ``state``'s index; the message's own fields (system, PO, time)
+        read from its hash only when ``flt`` tests one."""
+        need_msg = any(t.attr != "id" for t, _ in rules.given(flt, rules.MESSAGE_TERMS))
         cursor = 0
         while True:
             cursor, chunk = await self.r.sscan(part.state(state), cursor, count=SCAN_CHUNK)
             hashes = await asyncio.gather(*(self.r.hgetall(part.delivery(d)) for d in chunk))
             found = [rows.delivery(h) for h in hashes if h and h.get("state") == state.value]
-            found = [d for d in found if rows.delivery_matches(d, flt)]
+            metas: list[Any] = [None] * len(found)
             if need_msg and found:
                 metas = await asyncio.gather(
-                    *(self.r.hmget(part.msg(d.message_id), "system", "rts") for d in found)
+                    *(self.r.hmget(part.msg(d.message_id), "system", "po", "rts") for d in found)
                 )
-                found = [
-                    d
-                    for d, (system, rts) in zip(found, metas, strict=True)
-                    if system is not None and rows.msg_matches(system, float(rts), flt)
-                ]
-            for d in found:
-                yield d
+            for d, meta in zip(found, metas, strict=True):
+                if meta is not None and meta[0] is None:
+                    continue  # a delivery without its message
+                system, po, rts = meta or ("", d.po_number, 0)
+                message = rows.Seen(d.message_id, system, po or None,
+                                    datetime.fromtimestamp(float(rts), UTC))  # fmt: skip
+                if rules.delivery_matches(flt, message, d):
+                    yield d
             if int(cursor) == 0:
                 return
 
@@ -696,7 +687,7 @@ class RedisStore(Store):
             pattern = _glob_escape(stem) + "*"
             async for key in self.r.scan_iter(match=pattern, count=1000):
                 po = unquote(str(key)[len(stem) :])
-                if rows.starts(po, prefix):
+                if rules.starts(po, prefix):
                     found.append((po, part))
         items: list[PoListItem] = []
         for i in range(0, len(found), SCAN_CHUNK):
@@ -777,6 +768,22 @@ class RedisStore(Store):
     async def swap_checkpoint(self, name: str, expected: str | None, value: str) -> bool:
         args = [name, "0" if expected is None else "1", expected or "", value]
         return int(await self._run("swap", None, [self.g.cp], args)) == 1
+
+
+def _rule(move: rules.Move) -> list[str]:
+    """A move's sources and clears as script arguments (word lists)."""
+    return [rules.words(move.sources), " ".join(move.clears)]
+
+
+def _to(move: rules.Move) -> State:
+    """The one state a requeue moves to."""
+    (to,) = move.targets
+    return to
+
+
+def _due(state: State, at: datetime) -> str:
+    """The ``due`` score of a delivery due at ``at``: a queued one sorts before any retry."""
+    return queued_score(at) if state is State.QUEUED else score(at.timestamp())
 
 
 def _glob_escape(text: str) -> str:

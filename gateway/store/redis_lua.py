@@ -8,10 +8,51 @@ script exists and the one rule they keep: ``docs/redis.md``.
 
 from __future__ import annotations
 
-# Helpers shared by all scripts (``P`` is the partition's key base):
-PRELUDE = """
+import json
+from collections.abc import Iterable
+
+from gateway.store import rules
+
+
+def _lua_set(words: Iterable[str]) -> str:
+    """A Lua table used as a set, from ``rules`` (a JSON string is a valid Lua string; a
+    ``State`` is its value)."""
+    items = sorted(str(w) for w in words)
+    return "{" + ", ".join(f"[{json.dumps(w)}] = true" for w in items) + "}"
+
+
+# Helpers shared by all scripts (``P`` is the partition's key base). The sets come from
+# ``gateway.store.rules``; a move's own sources and clears are arguments of its call.
+_SETS = f"""
 local P = ARGV[1]
+local OPEN = {_lua_set(rules.OPEN)}
+local CLAIMABLE = {_lua_set(rules.CLAIM.sources)}
+local DOUBT = {_lua_set(rules.DOUBT)}
+"""
+PRELUDE = (
+    _SETS
+    + """
+-- a word list argument (rules.words) as a set test
+local function has(set, word)
+  return word ~= nil and string.find(' ' .. set .. ' ', ' ' .. word .. ' ', 1, true) ~= nil
+end
 local function dkey(id) return P .. ':d:' .. id end
+-- reset a move's ``clears`` (a word list) on a delivery that was in ``state``: the lease takes
+-- its worker and its lease entry; a DOUBT reason of an OPEN delivery stays
+local function clear(id, fields, state)
+  local dk = dkey(id)
+  for f in string.gmatch(fields, '%S+') do
+    if f == 'lease_until' then
+      redis.call('HDEL', dk, 'lease_until', 'worker')
+      redis.call('ZREM', P .. ':lease', id)
+    elseif f == 'reason' then
+      local r = redis.call('HGET', dk, 'reason')
+      if not (r and OPEN[state] and DOUBT[r]) then redis.call('HDEL', dk, 'reason') end
+    else
+      redis.call('HDEL', dk, f)
+    end
+  end
+end
 local function move(id, old, new)
   if old then redis.call('SREM', P .. ':idx:state:' .. old, id) end
   redis.call('SADD', P .. ':idx:state:' .. new, id)
@@ -22,7 +63,7 @@ local function reindex(line)
   local head = redis.call('LINDEX', line, 0)
   if head then
     local f = redis.call('HMGET', dkey(head), 'state', 'due')
-    if (f[1] == 'queued' or f[1] == 'retrying') and f[2] then
+    if CLAIMABLE[f[1]] and f[2] then
       redis.call('ZADD', P .. ':due', f[2], line)
       return
     end
@@ -68,11 +109,14 @@ local function loadmsg(mid)
   return out
 end
 """
+)
 
 # KEYS: m, dedup, idx:received, idx:sys, idx:po, seq, due, idx:state:queued, then (d, line)*
 # ARGV: P, mid, dedup_key, json, received score, now iso, queued score, dids, system, po,
 #       status, n, then (did, target)*, then (ingest only) new PO state or '', expected PO
-#       state ('0': absent, else the SHA-1 of the JSON read). KEYS then end with the PO key.
+#       state ('0': absent, else the SHA-1 of the JSON read), '1' to release the PO's
+#       unknown_po parkings when it was absent, and rules.UNPARK's sources, clears and
+#       target. KEYS then end with the PO key.
 # Returns {1, seq...} (stored), {0, first id} (duplicate) or {-1} (PO state changed: retry).
 ACCEPT = """
 local mid, dedup = ARGV[2], ARGV[3]
@@ -111,6 +155,23 @@ for i = 1, n do
   track(did)
   out[#out + 1] = seq
 end
+if expect == '0' and ARGV[15 + 2 * n] == '1' then
+  -- the PO is known from now: its deliveries parked as unknown_po go back to the queue
+  local sources, clears, to = ARGV[16 + 2 * n], ARGV[17 + 2 * n], ARGV[18 + 2 * n]
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+    local dids = redis.call('HGET', P .. ':m:' .. m, 'dids') or ''
+    for did in string.gmatch(dids, '%S+') do
+      local f = redis.call('HMGET', dkey(did), 'state', 'park_kind', 'line')
+      if has(sources, f[1]) and f[2] == 'unknown_po' then
+        clear(did, clears, f[1])
+        move(did, f[1], to)
+        redis.call('HSET', dkey(did), 'next_at', ARGV[6], 'due', ARGV[7], 'updated_at', ARGV[6])
+        reindex(f[3])
+        track(did)
+      end
+    end
+  end
+end
 return out
 """
 
@@ -128,7 +189,7 @@ while #out < limit and rounds < 100 do
     local head = redis.call('LINDEX', line, 0)
     local f = {}
     if head then f = redis.call('HMGET', dkey(head), 'state', 'due', 'message_id') end
-    if (f[1] == 'queued' or f[1] == 'retrying') and f[2] and tonumber(f[2]) <= nownum then
+    if CLAIMABLE[f[1]] and f[2] and tonumber(f[2]) <= nownum then
       move(head, f[1], 'delivering')
       redis.call('HSET', dkey(head), 'lease_until', ARGV[6], 'worker', ARGV[7],
                  'updated_at', nowiso)
@@ -144,14 +205,15 @@ end
 return out
 """
 
-# ARGV: P, id, state, next iso, due score, reason, park_kind, step, attempt json, now iso,
-#       exchanges json
+# ARGV: P, id, state, next iso ('' keeps it), due score, reason, park_kind, step, attempt
+#       json, now iso, exchanges json, sources, clears (rules.FINISH)
+# Returns 1 (moved), 0 (its state is not a source: final stays final) or -1 (unknown).
 FINISH = """
 local id, st = ARGV[2], ARGV[3]
 local dk = dkey(id)
 local f = redis.call('HMGET', dk, 'state', 'line', 'last_attempt', 'attempts')
 if not f[1] then return -1 end
-if f[1] == 'delivered' or f[1] == 'dead' then return 0 end
+if not has(ARGV[12], f[1]) then return 0 end
 local att = ARGV[9]
 if att ~= '' then redis.call('HDEL', dk, 'replayed_by') end  -- the replay's attempt is made
 if att ~= '' and att ~= f[3] then
@@ -162,20 +224,17 @@ if att ~= '' and att ~= f[3] then
     redis.call('HSET', P .. ':x:' .. id, #cjson.decode(cur), ARGV[11])
   end
 end
+clear(id, ARGV[13], f[1])
 move(id, f[1], st)
 redis.call('HSET', dk, 'step', ARGV[8], 'updated_at', ARGV[10])
-redis.call('HDEL', dk, 'lease_until', 'worker')
-redis.call('ZREM', P .. ':lease', id)
 if ARGV[6] ~= '' then redis.call('HSET', dk, 'reason', ARGV[6]) else redis.call('HDEL', dk, 'reason') end
 if ARGV[7] ~= '' then
   redis.call('HSET', dk, 'park_kind', ARGV[7])
 else
   redis.call('HDEL', dk, 'park_kind')
 end
-if st == 'retrying' or st == 'queued' then
-  redis.call('HSET', dk, 'next_at', ARGV[4], 'due', ARGV[5])
-end
-if st == 'delivered' or st == 'dead' then redis.call('LREM', f[2], 0, id) end
+if ARGV[4] ~= '' then redis.call('HSET', dk, 'next_at', ARGV[4], 'due', ARGV[5]) end
+if not OPEN[st] then redis.call('LREM', f[2], 0, id) end
 reindex(f[2])
 track(id)
 return 1
@@ -196,20 +255,20 @@ end
 return n
 """
 
-# ARGV: P, now score, now iso, queued score (unused), batch, reason
+# ARGV: P, now score, now iso, batch, reason, sources, clears, to (rules.SWEEP)
 SWEEP = """
 local ids = redis.call('ZRANGEBYSCORE', P .. ':lease', '-inf', ARGV[2], 'LIMIT', 0,
-                       tonumber(ARGV[5]))
+                       tonumber(ARGV[4]))
 local n = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', P .. ':lease', id)
   local dk = dkey(id)
   local f = redis.call('HMGET', dk, 'state', 'line')
-  if f[1] == 'delivering' then
-    move(id, 'delivering', 'retrying')
+  if has(ARGV[6], f[1]) then
+    clear(id, ARGV[7], f[1])
+    move(id, f[1], ARGV[8])
     redis.call('HSET', dk, 'next_at', ARGV[3], 'due', ARGV[2], 'updated_at', ARGV[3],
-               'reason', ARGV[6])
-    redis.call('HDEL', dk, 'lease_until', 'worker')
+               'reason', ARGV[5])
     reindex(f[2])
     track(id)
     n = n + 1
@@ -218,22 +277,23 @@ end
 return {#ids, n}
 """
 
-# ARGV: P, '='..target or '', '='..park_kind or '', '='..po or '', now iso, queued score, ids...
+# ARGV: P, '='..target or '', '='..park_kind or '', '='..po or '', now iso, due score,
+#       sources, clears, to (rules.UNPARK), ids...
 # One bounded batch of candidate ids (read from the parked index with SSCAN by the caller):
 # no script walks the whole parked set at once.
 UNPARK = """
 local n = 0
-for i = 7, #ARGV do
+for i = 10, #ARGV do
   local id = ARGV[i]
   local dk = dkey(id)
   local f = redis.call('HMGET', dk, 'target', 'park_kind', 'po_number', 'line', 'state')
-  if f[5] == 'parked'
+  if has(ARGV[7], f[5])
       and (ARGV[2] == '' or '=' .. (f[1] or '') == ARGV[2])
       and (ARGV[3] == '' or '=' .. (f[2] or '') == ARGV[3])
       and (ARGV[4] == '' or '=' .. (f[3] or '') == ARGV[4]) then
-    move(id, 'parked', 'queued')
+    clear(id, ARGV[8], f[5])
+    move(id, f[5], ARGV[9])
     redis.call('HSET', dk, 'next_at', ARGV[5], 'due', ARGV[6], 'updated_at', ARGV[5])
-    redis.call('HDEL', dk, 'reason', 'park_kind')
     reindex(f[4])
     track(id)
     n = n + 1
@@ -252,14 +312,15 @@ end
 return 0
 """
 
-# ARGV: P, id, now iso, queued score, pinned mapping version or '', who replayed it or ''
+# ARGV: P, id, now iso, due score, pinned mapping version or '', who replayed it or '',
+#       sources, clears, to (rules.REPLAY). Returns 1, 0 (not a source) or -1 (unknown).
 REPLAY = """
 local id = ARGV[2]
 local dk = dkey(id)
 local f = redis.call('HMGET', dk, 'state', 'line', 'seq')
 if not f[1] then return -1 end
-if f[1] == 'delivering' then return 0 end
-if f[1] == 'delivered' or f[1] == 'dead' then
+if not has(ARGV[7], f[1]) then return 0 end
+if not OPEN[f[1]] then
   -- back into its line in seq order, but never in front of an in-flight head
   local seq = tonumber(f[3])
   local present, pivot, pos = false, false, 0
@@ -279,9 +340,9 @@ if f[1] == 'delivered' or f[1] == 'dead' then
     end
   end
 end
-move(id, f[1], 'queued')
+clear(id, ARGV[8], f[1])
+move(id, f[1], ARGV[9])
 redis.call('HSET', dk, 'next_at', ARGV[3], 'due', ARGV[4], 'updated_at', ARGV[3])
-redis.call('HDEL', dk, 'reason', 'park_kind', 'lease_until', 'worker')
 if ARGV[5] ~= '' then
   redis.call('HSET', dk, 'pinned_mapping', ARGV[5])
 else
@@ -305,11 +366,13 @@ for i = 2, #ARGV do out[#out + 1] = loadmsg(ARGV[i]) end
 return out
 """
 
-# ARGV: P, message ids...   -> per id: false | {system, po, status, error, {target, state, reason}*}
+# ARGV: P, message ids...   -> per id: false | {system, po, status, error, {target, state,
+#                              reason}*, received score}
 META = """
 local out = {}
 for i = 2, #ARGV do
-  local m = redis.call('HMGET', P .. ':m:' .. ARGV[i], 'system', 'po', 'status', 'error', 'dids')
+  local m = redis.call('HMGET', P .. ':m:' .. ARGV[i], 'system', 'po', 'status', 'error', 'dids',
+                       'rts')
   if not m[1] then
     out[#out + 1] = false
   else
@@ -322,7 +385,7 @@ for i = 2, #ARGV do
         ds[#ds + 1] = f[3] or ''
       end
     end
-    out[#out + 1] = {m[1], m[2] or '', m[3] or '', m[4] or '', ds}
+    out[#out + 1] = {m[1], m[2] or '', m[3] or '', m[4] or '', ds, m[6] or '0'}
   end
 end
 return out

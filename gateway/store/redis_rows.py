@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from gateway.store.records import LEAST_FINISHED_FIRST, Delivery, Message, MessageFilter, State
+from gateway.store import rules
+from gateway.store.records import Delivery, Message, MessageFilter, State
 
 QUEUED_OFFSET = 1e10
 """A QUEUED head is due at once: its score is its enqueue time minus ~317 years, so it sorts
@@ -60,76 +62,38 @@ def message(row: Any) -> Message | None:
     return msg
 
 
-def msg_matches(system: str, rts: float, flt: MessageFilter) -> bool:
-    if flt.system is not None and system != flt.system:
-        return False
-    if flt.since is not None and rts < flt.since.timestamp():
-        return False
-    return not (flt.until is not None and rts >= flt.until.timestamp())
+@dataclass(frozen=True)
+class SeenDelivery:
+    """A delivery as a ``meta`` row has it: what ``rules.search_matches`` reads."""
+
+    target: str
+    state: str
+    reason: str | None
 
 
-def starts(text: str | None, prefix: str | None) -> bool:
-    """``text`` starts with ``prefix`` in any case (no prefix: always)."""
-    return prefix is None or (text or "").casefold().startswith(prefix.casefold())
+@dataclass(frozen=True)
+class Seen:
+    """A message as a ``meta`` row (or a delivery's message hash) has it, without its body:
+    what the ``rules`` filters read."""
+
+    id: str
+    system: str
+    po_number: str | None
+    received_at: datetime
+    status: str = State.QUEUED.value
+    error: str | None = None
+    deliveries: tuple[SeenDelivery, ...] = ()
 
 
-def aggregate(status: str, flat: Sequence[str]) -> State:
-    """``aggregate`` on a ``meta`` row: the message's own state."""
-    if status == State.REJECTED.value:
-        return State.REJECTED
-    states = {flat[i + 1] for i in range(0, len(flat), 3)}
-    if not states:
-        return State.RECEIVED
-    return next((s for s in LEAST_FINISHED_FIRST if s.value in states), State.DELIVERED)
+def seen(mid: str, meta: Sequence[Any]) -> Seen:
+    """A ``META`` row: ``{system, po, status, error, {target, state, reason}*, rts}``."""
+    system, po, status, error, flat, rts = meta
+    triples = tuple(SeenDelivery(flat[i], flat[i + 1], flat[i + 2] or None)
+                    for i in range(0, len(flat), 3))  # fmt: skip
+    return Seen(mid, system, po or None, datetime.fromtimestamp(float(rts), UTC), status,
+                error or None, triples)  # fmt: skip
 
 
-def delivery_matches(d: Delivery, flt: MessageFilter) -> bool:
-    return (
-        (flt.status is None or d.state is flt.status)
-        and (flt.target is None or d.target == flt.target)
-        and (flt.po_number is None or d.po_number == flt.po_number)
-        and starts(d.po_number, flt.po_prefix)
-        and starts(d.message_id, flt.message_id)
-        and (flt.reason is None or flt.reason.lower() in (d.reason or "").lower())
-    )
-
-
-def matches(meta: Sequence[Any], flt: MessageFilter) -> bool:
-    """Search semantics on a ``_META`` row: ``status``/``target``/``reason`` match one delivery
-    (a rejected message matches ``status=rejected`` and ``reason`` against its error)."""
-    system, po, status, error, flat = meta
-    if flt.system is not None and system != flt.system:
-        return False
-    if flt.po_number is not None and po != flt.po_number:
-        return False
-    if not starts(po, flt.po_prefix):
-        return False
-    if flt.message_state is not None and aggregate(status, flat) is not flt.message_state:
-        return False
-    if flt.status is None and flt.target is None and flt.reason is None:
-        return True
-    if status == State.REJECTED.value:
-        return (
-            flt.status in (None, State.REJECTED)
-            and flt.target is None
-            and (flt.reason is None or flt.reason.lower() in error.lower())
-        )
-    triples = [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
-    if flt.status is State.RECEIVED and not triples:
-        return flt.target is None and flt.reason is None
-    return any(
-        (flt.status is None or state == flt.status.value)
-        and (flt.target is None or target == flt.target)
-        and (flt.reason is None or flt.reason.lower() in (reason or "").lower())
-        for target, state, reason in triples
-    )
-
-
-DELIVERY_STATES = (
-    State.QUEUED,
-    State.DELIVERING,
-    State.DELIVERED,
-    State.RETRYING,
-    State.PARKED,
-    State.DEAD,
-)
+def matches(mid: str, meta: Sequence[Any], flt: MessageFilter) -> bool:
+    """``rules.search_matches`` on a ``META`` row."""
+    return rules.search_matches(flt, seen(mid, meta))

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.model import PurchaseOrder
-from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
+from gateway.store import rules
+from gateway.store.base import MOVED, REFUSED, UNKNOWN, PoUpdate, Store
 from gateway.store.records import (
-    FINISHABLE,
     LEAST_FINISHED_FIRST,
     Attempt,
     AuditEntry,
@@ -56,8 +56,8 @@ from gateway.store.records import (
 T = TypeVar("T")
 Sql = tuple[list[str], list[Any]]
 PAGE = 500
+UNPARK_BATCH = 500
 BUSY_TIMEOUT_MS = 30_000
-DELIVERY_STATES = [s for s in State if s not in (State.RECEIVED, State.REJECTED)]
 
 SCHEMA = """
 BEGIN IMMEDIATE;
@@ -154,6 +154,8 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.create_function("pohub_starts", 2, rules.starts, deterministic=True)
+    conn.create_function("pohub_contains", 2, rules.contains, deterministic=True)
     conn.executescript(SCHEMA)
     _migrate(conn)
     return conn
@@ -244,30 +246,27 @@ def _where(terms: Iterable[tuple[str, Any]]) -> Sql:
     return [sql for sql, _ in kept], [value for _, value in kept]
 
 
-def _prefix(text: str | None) -> str | None:
-    """A LIKE pattern for "starts with ``text``" (LIKE ignores ASCII case), wildcards escaped."""
-    if text is None:
-        return None
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+SQL_TESTS = {
+    rules.EXACT: "{} = ?", rules.PREFIX: "pohub_starts({}, ?)",
+    rules.CONTAINS: "pohub_contains({}, ?)", rules.SINCE: "{} >= ?", rules.UNTIL: "{} < ?",
+}  # fmt: skip
+"""Each kind of ``rules.TERMS`` term in SQL; prefix and substring call the rules' own Python
+(registered as SQL functions), so case folds the same on every backend."""
+
+
+def _terms(flt: MessageFilter, terms: Iterable[rules.Term], alias: str) -> Sql:
+    """The SQL of the ``rules`` terms ``flt`` sets (a term's attribute is its column)."""
+    found = rules.given(flt, tuple(terms))
+    where = [SQL_TESTS[t.kind].format(f"{alias}.{t.attr}") for t, _ in found]
+    return where, [_ts(v) if isinstance(v, datetime) else v for _, v in found]
 
 
 def _message_where(flt: MessageFilter) -> Sql:
-    return _where([
-        ("m.system = ?", flt.system),
-        ("m.po_number = ?", flt.po_number),
-        ("m.po_number LIKE ? ESCAPE '\\'", _prefix(flt.po_prefix)),
-        ("m.id LIKE ? ESCAPE '\\'", _prefix(flt.message_id)),
-        ("m.received_at >= ?", flt.since and _ts(flt.since)),
-        ("m.received_at < ?", flt.until and _ts(flt.until)),
-    ])  # fmt: skip
+    return _terms(flt, rules.MESSAGE_TERMS, "m")
 
 
-def _delivery_where(flt: MessageFilter, state: State | None) -> Sql:
-    return _where([
-        ("d.state = ?", state and state.value),
-        ("d.target = ?", flt.target),
-        ("instr(lower(d.reason), lower(?)) > 0", flt.reason),
-    ])  # fmt: skip
+def _delivery_where(flt: MessageFilter) -> Sql:
+    return _terms(flt, rules.DELIVERY_TERMS, "d")
 
 
 def _message_state_where(state: State) -> str:
@@ -285,42 +284,122 @@ def _message_state_where(state: State) -> str:
 
 
 def _search_where(flt: MessageFilter) -> Sql:
-    """REJECTED matches the message itself; RECEIVED (what ``aggregate`` says of an accepted
-    message without deliveries) too; any other state needs a delivery in it."""
+    """``rules.search_matches`` in SQL: the message terms, its own state, and the delivery
+    terms passed by one delivery, or by the message itself when it is rejected (``reason``
+    against its error) or has no delivery (``status=received``)."""
     where, args = _message_where(flt)
     if flt.message_state is not None:
         where.append(_message_state_where(flt.message_state))
-    state = flt.status
-    if state is State.REJECTED:
-        where.append("m.status = 'rejected'")
-    elif state is State.RECEIVED:
-        where.append("m.status != 'rejected' AND NOT EXISTS (SELECT 1 FROM deliveries d "
-                     "WHERE d.message_id = m.id)")  # fmt: skip
-    dw, da = _delivery_where(flt, None if state in (State.REJECTED, State.RECEIVED) else state)
-    if dw:
-        where.append(f"EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND "
-                     f"{' AND '.join(dw)})")  # fmt: skip
-        args += da
-    return where, args
+    dw, da = _delivery_where(flt)
+    if not dw:
+        return where, args
+    ways = [f"EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND "
+            f"{' AND '.join(dw)})"]  # fmt: skip
+    if flt.status in (None, State.REJECTED) and flt.target is None:
+        ways.append("m.status = 'rejected'" + (" AND pohub_contains(m.error, ?)"
+                                                if flt.reason is not None else ""))  # fmt: skip
+        da += [flt.reason] if flt.reason is not None else []
+    if flt.status is State.RECEIVED and flt.target is None and flt.reason is None:
+        ways.append(_message_state_where(State.RECEIVED))
+    where.append("(" + " OR ".join(f"({w})" for w in ways) + ")")
+    return where, args + da
 
 
 def _clause(where: list[str]) -> str:
     return f"WHERE {' AND '.join(where)}" if where else ""
 
 
+def _states(states: Iterable[State]) -> str:
+    """A set of states as the JSON array ``IDS`` reads."""
+    return json.dumps(sorted(s.value for s in states))
+
+
+def _moving(move: rules.Move, to: State, at: str, where: list[str], args: list[Any],
+            sets: dict[str, Any] | None = None) -> tuple[str, list[Any]]:  # fmt: skip
+    """The UPDATE of ``move`` on the deliveries matching ``where``: only from its sources
+    (``rules``, as arguments), due at ``at``, its ``clears`` reset (the lease takes the
+    worker; a ``rules.DOUBT`` reason of an open delivery stays), ``sets`` set."""
+    move.check(to)
+    terms, params = ["state = ?", "next_at = ?", "updated_at = ?"], [to.value, at, _now()]
+    for field in move.clears:
+        if field == rules.LEASE:
+            terms += ["lease_until = NULL", "worker = NULL"]
+        elif field == "reason":
+            terms.append(f"reason = CASE WHEN state IN {IDS} AND reason IN {IDS} "
+                         "THEN reason ELSE NULL END")  # fmt: skip
+            params += [_states(rules.OPEN), json.dumps(sorted(rules.DOUBT))]
+        else:
+            terms.append(f"{field} = NULL")
+    for column, value in (sets or {}).items():
+        terms.append(f"{column} = ?")
+        params.append(value)
+    sql = (f"UPDATE deliveries SET {', '.join(terms)} "
+           f"WHERE state IN {IDS} AND {' AND '.join(where)}")  # fmt: skip
+    return sql, [*params, _states(move.sources), *args]
+
+
+def _unparking(move: rules.Move, at: str, target: str | None, park_kind: str | None,
+               po_number: str | None, batch: int | None = None) -> tuple[str, list[Any]]:  # fmt: skip
+    """``move`` (an unpark) of the deliveries with these fields; with ``batch``, of that many
+    at most (the caller repeats it until fewer move)."""
+    where, args = _where([("target = ?", target), ("park_kind = ?", park_kind),
+                          ("po_number = ?", po_number)])  # fmt: skip
+    where = where or ["1"]
+    if batch is not None:
+        inner = (f"SELECT rowid FROM deliveries INDEXED BY deliveries_claim "
+                 f"WHERE state IN {IDS} AND {' AND '.join(where)} LIMIT {int(batch)}")  # fmt: skip
+        where, args = [f"rowid IN ({inner})"], [_states(move.sources), *args]
+    return _moving(move, State.QUEUED, at, where, args)
+
+
 def _release_unknown_po(c: sqlite3.Connection, po_number: str, target: str | None = None) -> None:
     """Hand the PO's deliveries parked ``unknown_po`` (all, or one target's) back to the
-    queue, inside the caller's write transaction (ingest, ``link_new``)."""
-    where = "state = 'parked' AND park_kind = 'unknown_po' AND po_number = ?"
-    args: list[Any] = [_now(), _now(), po_number]
-    if target is not None:
-        where += " AND target = ?"
-        args.append(target)
-    c.execute(
-        "UPDATE deliveries SET state = 'queued', next_at = ?, updated_at = ?, "
-        f"lease_until = NULL, reason = NULL, park_kind = NULL WHERE {where}",
-        args,
-    )
+    queue (``rules.UNPARK``), inside the caller's write transaction (ingest, ``link_new``)."""
+    c.execute(*_unparking(rules.UNPARK, _now(), target, "unknown_po", po_number))
+
+
+def _moved(sql: str, args: list[Any], delivery_id: str, c: sqlite3.Connection) -> int:
+    """Run one delivery's move: ``MOVED``, ``REFUSED`` (its state is not a source) or
+    ``UNKNOWN``."""
+    if c.execute(sql, args).rowcount:
+        return MOVED
+    known = c.execute("SELECT 1 FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+    return REFUSED if known else UNKNOWN
+
+
+def _finishing(
+    delivery_id: str, attempt: Attempt | None, outcome: rules.Outcome, move: rules.Move
+) -> Callable[[sqlite3.Connection], int]:
+    """The statements of ``finish``, for one write transaction."""
+    due = _ts(outcome.next_at) if outcome.next_at else None
+    terms = ["state = ?", "next_at = COALESCE(?, next_at)", "reason = ?", "park_kind = ?",
+             "step = ?", "updated_at = ?"]  # fmt: skip
+    terms += ["lease_until = NULL, worker = NULL" if f == rules.LEASE else f"{f} = NULL"
+              for f in move.clears]  # fmt: skip
+    if outcome.ends_replay:
+        terms.append("replayed_by = NULL")
+    sql = f"UPDATE deliveries SET {', '.join(terms)} WHERE id = ? AND state IN {IDS}"
+    args = [outcome.state.value, due, outcome.reason, outcome.park_kind, outcome.step,
+            _ts(outcome.at), delivery_id, _states(move.sources)]  # fmt: skip
+
+    def finish(c: sqlite3.Connection) -> int:
+        moved = _moved(sql, args, delivery_id, c)
+        if moved == MOVED and attempt is not None:
+            light, exchanges = attempt_parts(attempt)
+            c.execute(
+                "INSERT INTO attempts SELECT ?, COALESCE(MAX(ordinal), 0) + 1, ? "
+                "FROM attempts WHERE delivery_id = ?",
+                (delivery_id, light, delivery_id),
+            )
+            if exchanges:
+                c.execute(
+                    "INSERT INTO attempt_exchanges SELECT ?, MAX(ordinal), ? "
+                    "FROM attempts WHERE delivery_id = ?",
+                    (delivery_id, exchanges, delivery_id),
+                )
+        return moved
+
+    return finish
 
 
 class SqliteStore(Store):
@@ -511,89 +590,26 @@ class SqliteStore(Store):
 
         return await self._run(claim, True)
 
-    async def finish(
-        self,
-        delivery_id: str,
-        attempt: Attempt | None,
-        state: State,
-        *,
-        next_at: datetime | None = None,
-        reason: str | None = None,
-        park_kind: str | None = None,
-        step: int = 0,
-    ) -> None:
-        await self._run(self._finishing(delivery_id, attempt, state, next_at, reason,
-                                        park_kind, step), True)  # fmt: skip
+    async def _finish(
+        self, delivery_id: str, attempt: Attempt | None, outcome: rules.Outcome, move: rules.Move
+    ) -> int:
+        return int(await self._run(_finishing(delivery_id, attempt, outcome, move), True))
 
-    async def finish_and_update(
-        self, delivery_id: str, attempt: Attempt | None, state: State, po_number: str,
-        change: PoUpdate, **kw: Any,
-    ) -> None:  # fmt: skip
-        """One write transaction: the PO's new state, then the delivery's outcome."""
-        finishing = self._finishing(
-            delivery_id, attempt, state, kw.get("next_at"), kw.get("reason"),
-            kw.get("park_kind"), kw.get("step", 0),
-        )  # fmt: skip
-
-        def both(c: sqlite3.Connection) -> None:
-            _write_po(c, po_number, change(_po(c, po_number)))
-            finishing(c)
-
-        await self._run(both, True)
-
-    @staticmethod
-    def _finishing(
-        delivery_id: str, attempt: Attempt | None, state: State, next_at: datetime | None,
-        reason: str | None, park_kind: str | None, step: int,
-    ) -> Callable[[sqlite3.Connection], None]:  # fmt: skip
-        """The statements of ``finish``, for one write transaction."""
-        if state not in FINISHABLE:
-            raise ValueError(f"finish cannot move a delivery to {state.value}")
-        stamp = _now()
-        due = _ts(next_at) if next_at else (stamp if state is State.RETRYING else None)
-
-        def finish(c: sqlite3.Connection) -> None:
-            cur = c.execute(
-                "UPDATE deliveries SET state = ?, next_at = COALESCE(?, next_at), reason = ?, "
-                "park_kind = ?, step = ?, lease_until = NULL, updated_at = ?, "
-                "replayed_by = CASE WHEN ? THEN NULL ELSE replayed_by END "
-                "WHERE id = ? AND state NOT IN ('delivered', 'dead')",
-                (state.value, due, reason, park_kind, step, stamp, attempt is not None,
-                 delivery_id),
-            )  # fmt: skip
-            if cur.rowcount == 0:
-                if c.execute("SELECT 1 FROM deliveries WHERE id = ?", (delivery_id,)).fetchone():
-                    return  # final states stay final: only a replay reopens a delivery
-                raise KeyError(f"no delivery {delivery_id!r}")
-            if attempt is not None:
-                light, exchanges = attempt_parts(attempt)
-                c.execute(
-                    "INSERT INTO attempts SELECT ?, COALESCE(MAX(ordinal), 0) + 1, ? "
-                    "FROM attempts WHERE delivery_id = ?",
-                    (delivery_id, light, delivery_id),
-                )
-                if exchanges:
-                    c.execute(
-                        "INSERT INTO attempt_exchanges SELECT ?, MAX(ordinal), ? "
-                        "FROM attempts WHERE delivery_id = ?",
-                        (delivery_id, exchanges, delivery_id),
-                    )
-
-        return finish
-
-    async def _requeue(
-        self, to: State, due: str, where: list[str], args: list[Any], reason: str | None = None,
-        also: dict[str, Any] | None = None,
+    async def _finish_and_update(
+        self, delivery_id: str, attempt: Attempt | None, outcome: rules.Outcome, po_number: str,
+        change: PoUpdate,
     ) -> int:  # fmt: skip
-        """Hand deliveries back to the queue: lease and park kind go, attempts stay; the
-        reason goes too, or becomes ``reason``; ``also`` sets further columns."""
-        extra = "".join(f", {column} = ?" for column in also or {})
-        sql = (
-            "UPDATE deliveries SET state = ?, next_at = ?, updated_at = ?, lease_until = NULL, "
-            f"reason = ?, park_kind = NULL{extra} WHERE {' AND '.join(where)}"
-        )
-        params = [to.value, due, _now(), reason, *(also or {}).values(), *args]
-        return await self._run(lambda c: c.execute(sql, params).rowcount, True)
+        """One write transaction: the PO's new state, then the delivery's outcome."""
+        finishing = _finishing(delivery_id, attempt, outcome, rules.FINISH)
+
+        def both(c: sqlite3.Connection) -> int:
+            new = change(_po(c, po_number))
+            moved = finishing(c)
+            if moved != UNKNOWN:  # no delivery, no outcome: nothing of it is written
+                _write_po(c, po_number, new)
+            return moved
+
+        return int(await self._run(both, True))
 
     async def extend(
         self, worker: str, delivery_ids: list[str], lease_s: float, now: datetime | None = None
@@ -608,27 +624,33 @@ class SqliteStore(Store):
         args = (until, json.dumps(delivery_ids), worker)
         return int(await self._run(lambda c: c.execute(sql, args).rowcount, True))
 
-    async def sweep(self, now: datetime | None = None) -> int:
-        at = _ts(now or datetime.now(UTC))
-        where = ["state = 'delivering'", "lease_until < ?"]
-        return await self._requeue(State.RETRYING, at, where, [at], reason=LEASE_EXPIRED)
+    async def _sweep(self, at: datetime, move: rules.Move, reason: str) -> int:
+        stamp = _ts(at)
+        sql, args = _moving(move, State.RETRYING, stamp, ["lease_until < ?"], [stamp],
+                            {"reason": reason})  # fmt: skip
+        return int(await self._run(lambda c: c.execute(sql, args).rowcount, True))
 
-    async def unpark(
-        self,
-        *,
-        target: str | None = None,
-        park_kind: str | None = None,
-        po_number: str | None = None,
+    async def _unpark(
+        self, move: rules.Move, at: datetime, target: str | None, park_kind: str | None,
+        po_number: str | None,
+    ) -> int:  # fmt: skip
+        """In bounded batches, each its own write: a mapping that unparks thousands never
+        holds the write lock (and every ingest behind it) for the whole lot."""
+        sql, args = _unparking(move, _ts(at), target, park_kind, po_number, UNPARK_BATCH)
+        total = 0
+        while True:
+            moved = int(await self._run(lambda c: c.execute(sql, args).rowcount, True))
+            total += moved
+            if moved < UNPARK_BATCH:
+                return total
+
+    async def _replay(
+        self, delivery_id: str, move: rules.Move, at: datetime, pin: str | None, by: str | None
     ) -> int:
-        where, args = _where([("state = ?", State.PARKED.value), ("target = ?", target),
-                              ("park_kind = ?", park_kind), ("po_number = ?", po_number)])  # fmt: skip
-        return await self._requeue(State.QUEUED, _now(), where, args)
-
-    async def replay(self, delivery_id: str, pin: str | None = None, by: str | None = None) -> bool:
         """Keeps ``step``: steps a target already took (AlphaAlpha) are not taken twice."""
-        where = ["id = ?", "state != 'delivering'"]
-        also = {"pinned_mapping": pin, "replayed_by": by}
-        return await self._requeue(State.QUEUED, _now(), where, [delivery_id], also=also) == 1
+        sql, args = _moving(move, State.QUEUED, _ts(at), ["id = ?"], [delivery_id],
+                            {"pinned_mapping": pin, "replayed_by": by})  # fmt: skip
+        return int(await self._run(partial(_moved, sql, args, delivery_id), True))
 
     # records -----------------------------------------------------------------------------
     async def get_message(self, message_id: str) -> Message | None:
@@ -656,7 +678,7 @@ class SqliteStore(Store):
         off and memory stays flat however many rows match. ``NOT INDEXED`` keeps the scan in
         rowid order: through the state index every page would sort all matches again."""
         where, args = _message_where(flt)
-        dw, da = _delivery_where(flt, flt.status)
+        dw, da = _delivery_where(flt)
         sql = (
             "SELECT d.rowid FROM deliveries d NOT INDEXED JOIN messages m ON m.id = d.message_id "
             f"WHERE {' AND '.join([*where, *dw, 'd.rowid > ?'])} ORDER BY d.rowid LIMIT {PAGE}"
@@ -677,7 +699,7 @@ class SqliteStore(Store):
 
     async def counts(self) -> dict[str, int]:
         def counts(c: sqlite3.Connection) -> dict[str, int]:
-            found = {s.value: 0 for s in DELIVERY_STATES}
+            found = {s.value: 0 for s in rules.DELIVERY_STATES}
             found.update(c.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
             rejected = c.execute("SELECT COUNT(*) FROM messages WHERE status = 'rejected'")
             found["rejected"] = rejected.fetchone()[0]
@@ -697,10 +719,8 @@ class SqliteStore(Store):
     async def purchase_orders(
         self, prefix: str | None = None, offset: int = 0, limit: int = 50
     ) -> PoList:
-        where = "m.po_number IS NOT NULL" + (
-            " AND m.po_number LIKE ? ESCAPE '\\'" if prefix else ""
-        )
-        args = [_prefix(prefix)] if prefix else []
+        where = "m.po_number IS NOT NULL" + (" AND pohub_starts(m.po_number, ?)" if prefix else "")
+        args = [prefix] if prefix else []
         sql = (
             "SELECT m.po_number, COUNT(*) AS messages, MAX(m.received_at) AS last_received_at, "
             "(SELECT json_extract(p.json, '$.status') FROM po_state p "
