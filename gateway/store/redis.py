@@ -65,6 +65,8 @@ UNPARK_BATCH = 500
 LIGHT_CHUNK = 10
 """Messages loaded per call by a light (list) read: at most ~10 bodies in memory at once."""
 CAS_TRIES = 1000
+CHANGED_UNDER_US = -2
+"""``finish``'s answer when the PO's state changed since it was read: read it again."""
 _COUNTED = ("queued", "retrying", "delivering", "parked", "paused")
 """The ``TargetLoad`` fields the per-target state counts fill in."""
 
@@ -388,13 +390,39 @@ class RedisStore(Store):
         part = self._part_of_delivery(delivery_id)
         if part is None:
             return UNKNOWN
-        due_at = outcome.next_at
-        light, exchanges = attempt_parts(attempt) if attempt else ("", "")
-        args = [delivery_id, outcome.state.value, due_at.isoformat() if due_at else "",
-                _due(outcome.state, due_at) if due_at else "", outcome.reason or "",
-                outcome.park_kind or "", int(outcome.step), light, outcome.at.isoformat(),
-                exchanges, *_rule(move)]  # fmt: skip
-        return int(await self._run("finish", part, [], args))
+        args = _finish_args(delivery_id, attempt, outcome, move)
+        return int(await self._run("finish", part, [], [*args, "", "", ""]))
+
+    async def _finish_and_update(
+        self, delivery_id: str, attempt: Attempt | None, outcome: rules.Outcome, po_number: str,
+        change: PoUpdate,
+    ) -> int:  # fmt: skip
+        """One script writes the PO's new state and the delivery's outcome, on condition that
+        the PO is still the one ``change`` saw (compare-and-set on its SHA-1, as ``ingest``).
+
+        Two writes (the base class's ``update_po`` then ``finish``) let a worker killed
+        between them, or a restart losing the last second of an ``everysec`` AOF, keep what
+        the delivery taught (EnKash's new object version) while the delivery itself was
+        still unfinished: its next sending rendered the *next* version and EnKash applied
+        one event as two version steps (full Redis chaos run, issue 12)."""
+        part = self._part_of_delivery(delivery_id)
+        if part is None:
+            return UNKNOWN
+        if self.part_of_po(po_number).k != part.k:  # a PO's deliveries live with the PO
+            return await super()._finish_and_update(
+                delivery_id, attempt, outcome, po_number, change
+            )
+        key = part.po(po_number)
+        args = _finish_args(delivery_id, attempt, outcome, rules.FINISH)
+        for tries in range(CAS_TRIES):
+            raw = await self.r.get(key)
+            new = change(PurchaseOrder.model_validate_json(raw) if raw else None)
+            po = [key, _sha(raw), new.model_dump_json()] if new is not None else ["", "", ""]
+            moved = int(await self._run("finish", part, [], [*args, *po]))
+            if moved != CHANGED_UNDER_US:
+                return moved
+            await asyncio.sleep(min(0.05, 0.001 * tries))
+        raise RuntimeError(f"finish_and_update of PO {po_number!r} lost {CAS_TRIES} races")
 
     async def extend(
         self, worker: str, delivery_ids: list[str], lease_s: float, now: datetime | None = None
@@ -768,6 +796,18 @@ class RedisStore(Store):
     async def swap_checkpoint(self, name: str, expected: str | None, value: str) -> bool:
         args = [name, "0" if expected is None else "1", expected or "", value]
         return int(await self._run("swap", None, [self.g.cp], args)) == 1
+
+
+def _finish_args(
+    delivery_id: str, attempt: Attempt | None, outcome: rules.Outcome, move: rules.Move
+) -> list[Any]:
+    """The ``finish`` script's arguments, less the PO's compare-and-set (ARGV 14-16)."""
+    due_at = outcome.next_at
+    light, exchanges = attempt_parts(attempt) if attempt else ("", "")
+    return [delivery_id, outcome.state.value, due_at.isoformat() if due_at else "",
+            _due(outcome.state, due_at) if due_at else "", outcome.reason or "",
+            outcome.park_kind or "", int(outcome.step), light, outcome.at.isoformat(),
+            exchanges, *_rule(move)]  # fmt: skip
 
 
 def _rule(move: rules.Move) -> list[str]:

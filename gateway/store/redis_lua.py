@@ -214,6 +214,15 @@ local dk = dkey(id)
 local f = redis.call('HMGET', dk, 'state', 'line', 'last_attempt', 'attempts')
 if not f[1] then return -1 end
 if not has(ARGV[12], f[1]) then return 0 end
+if ARGV[14] ~= '' then  -- with the PO's new state, on condition it is the one read (CAS)
+  local po = redis.call('GET', ARGV[14])
+  if ARGV[15] == '0' then
+    if po then return -2 end
+  elseif not po or redis.sha1hex(po) ~= ARGV[15] then
+    return -2
+  end
+  redis.call('SET', ARGV[14], ARGV[16])
+end
 local att = ARGV[9]
 if att ~= '' then redis.call('HDEL', dk, 'replayed_by') end  -- the replay's attempt is made
 if att ~= '' and att ~= f[3] then

@@ -491,3 +491,31 @@ async def test_finish_and_update_writes_the_po_and_the_outcome(store: Store) -> 
     assert got is not None and got.deliveries[0].state is State.DELIVERED
     state = await store.get_po("PO-F")
     assert state is not None and state.remote_ids == {"leo": "ERP-1"}
+
+
+async def test_finish_and_update_writes_both_or_neither(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full Redis chaos run (issue 12): the PO state learnt EnKash's new version, the
+    delivery's outcome was never written (a worker killed between two writes), and the next
+    sending rendered the version after: one event applied as two version steps. What a
+    delivery taught and its outcome are written together or not at all."""
+    await store.accept(msg(po="PO-B"), ["enkash"])
+    ((d, _),) = await store.claim("w", 10, 30, T0)
+
+    async def dies(*args: Any, **kwargs: Any) -> int:
+        raise ConnectionError("the process died between two writes")
+
+    monkeypatch.setattr(store, "_finish", dies)  # a second write that never happens
+    learnt = PurchaseOrder(po_number="PO-B", remote_ids={"enkash": "ENK-1"})
+    try:
+        await store.finish_and_update(d.id, attempt("delivered"), State.DELIVERED, "PO-B",
+                                      lambda po: learnt)  # fmt: skip
+        died = False
+    except ConnectionError:
+        died = True
+    got = await store.get_message(d.message_id)
+    state = await store.get_po("PO-B")
+    delivered = got is not None and got.deliveries[0].state is State.DELIVERED
+    learned = state is not None and state.remote_ids == {"enkash": "ENK-1"}
+    assert delivered == learned == (not died)
