@@ -42,6 +42,7 @@ from gateway.delivery.pause import PausedTargets
 from gateway.delivery.render import remote_of, render_for
 from gateway.delivery.retry import next_attempt_at
 from gateway.delivery.targets import Breaker, RateLimit
+from gateway.identity import REMOTE
 from gateway.mappings.live import LiveMappings
 from gateway.observe import metrics
 from gateway.settings import secrets
@@ -50,8 +51,6 @@ from gateway.store.base import LEASE_EXPIRED, PoUpdate, Store
 from gateway.store.records import Attempt, Delivery, Message, State
 
 log = structlog.get_logger("pohub.worker")
-REMOTE = "pohub.remote"
-"""Extension key of the PO state that keeps each target's remote status."""
 RETURNED = "returned at shutdown"
 LOST_REPLY = frozenset({None, 408, 502, 504})
 """An attempt that ended with one of these statuses may have had its effect: no reply at
