@@ -8,7 +8,7 @@ preview's code (``gateway.api.mappings``), under the same concurrency and time b
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException, TooManyRequestsException
@@ -18,7 +18,7 @@ from adapters import registry
 from core.mapping.values import new_status_codes
 from gateway.api import mappings as api
 from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
-from gateway.api.schemas import MappingSaved
+from gateway.api.schemas import Draft, DraftDiscarded, DraftMeta, DraftReview, MappingSaved
 from gateway.mappings import drafts as drafts
 from gateway.mappings import review as review
 from gateway.mappings import versions as mv
@@ -50,12 +50,12 @@ class MappingDraftsController(Controller):
     request_max_body_size = API_BODY_MAX
 
     @get("/{system:str}/draft")
-    async def draft(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
+    async def draft(self, request: Request[Any, Any, Any], system: str) -> Draft:
         await api._current(request, system)
         found = await drafts.get(hub_of(request).store, system)
         if found is None:
             raise NotFoundException(f"{system} has no draft")
-        return found
+        return cast(Draft, found)
 
     @put(
         "/{system:str}/draft",
@@ -64,7 +64,7 @@ class MappingDraftsController(Controller):
     )
     async def save_draft(
         self, request: Request[Any, Any, Any], system: str, data: DraftRequest
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[DraftMeta]:
         """Check and keep the edit as the draft; nothing goes live (400 names path and rule,
         409 when the draft changed since ``revision``)."""
         await api._current(request, system)
@@ -79,23 +79,23 @@ class MappingDraftsController(Controller):
             raise api._timed_out(str(exc)) from None
         except drafts.DraftConflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
-        return Response(drafts.meta(saved))
+        return Response(cast(DraftMeta, drafts.meta(saved)))
 
     @delete("/{system:str}/draft", guards=[requires("admin")], status_code=200)
     async def discard_draft(
         self, request: Request[Any, Any, Any], system: str, revision: int | None = None
-    ) -> dict[str, Any]:
+    ) -> DraftDiscarded:
         await api._current(request, system)
         try:
             found = await drafts.discard(hub_of(request).store, system, revision)
         except drafts.DraftConflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
-        return {"discarded": found}
+        return DraftDiscarded(discarded=found)
 
     @post("/{system:str}/draft/review", status_code=200)
     async def review(
         self, request: Request[Any, Any, Any], system: str, data: ReviewRequest
-    ) -> dict[str, Any]:
+    ) -> DraftReview:
         """The draft's impact: diff against live (or "no change"), new status codes, what it
         renders for the parked and dead deliveries (one page), and how many it releases."""
         live = await api._current(request, system)
@@ -129,7 +129,8 @@ class MappingDraftsController(Controller):
         spec = registry.get(system).spec
         live_file = hub.mappings[system].file
         return {
-            "system": system, "draft": drafts.meta(found), "live_version": live["version"],
+            "system": system, "draft": cast(DraftMeta, drafts.meta(found)),
+            "live_version": live["version"],
             "stale": int(found["base_version"]) != int(live["version"]),
             "unchanged": not changes, "changes": changes,
             "new_status_codes": new_status_codes(draft.file, live_file, spec),

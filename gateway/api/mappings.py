@@ -6,7 +6,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from litestar import Controller, Request, Response, get, post, put
@@ -25,11 +25,16 @@ from core.validation import MAX_ERRORS
 from gateway.api.guards import API_BODY_MAX, hub_of, principal, requires
 from gateway.api.schemas import (
     Caller,
+    DraftMeta,
     DraftStarted,
     MappingCheck,
     MappingDiff,
     MappingErrors,
+    MappingRules,
     MappingSaved,
+    MappingVersion,
+    MappingVersionMeta,
+    MappingVersionOf,
     MappingVersionRef,
     Previews,
 )
@@ -128,8 +133,8 @@ class MappingsController(Controller):
         return out
 
     @get("/{system:str}")
-    async def current(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
-        return {"system": system, **await _current(request, system)}
+    async def current(self, request: Request[Any, Any, Any], system: str) -> MappingVersion:
+        return cast(MappingVersion, {"system": system, **await _current(request, system)})
 
     @put("/{system:str}", guards=[requires("admin")], request_max_body_size=MAPPING_BODY_MAX)
     async def save(
@@ -147,13 +152,15 @@ class MappingsController(Controller):
         return Response(_saved(record, requeued))
 
     @get("/{system:str}/versions")
-    async def versions(self, request: Request[Any, Any, Any], system: str) -> list[dict[str, Any]]:
+    async def versions(
+        self, request: Request[Any, Any, Any], system: str
+    ) -> list[MappingVersionMeta]:
         await _current(request, system)
-        return await mv.versions(hub_of(request).store, system)
+        return cast(list[MappingVersionMeta], await mv.versions(hub_of(request).store, system))
 
     @get("/{system:str}/versions/{n:int}")
-    async def version(self, request: Request[Any, Any, Any], system: str, n: int) -> dict[str, Any]:
-        return {"system": system, **await _version(request, system, n)}
+    async def version(self, request: Request[Any, Any, Any], system: str, n: int) -> MappingVersion:
+        return cast(MappingVersion, {"system": system, **await _version(request, system, n)})
 
     @get("/{system:str}/diff")
     async def diff(
@@ -178,7 +185,7 @@ class MappingsController(Controller):
             except mv.MappingInvalid as exc:
                 detail = f"version {data.version} is not valid now: {exc}"
                 raise HTTPException(status_code=409, detail=detail) from None
-            return DraftStarted(draft=drafts.meta(found))
+            return DraftStarted(draft=cast(DraftMeta, drafts.meta(found)))
         try:
             record, requeued = await mv.rollback(
                 hub_of(request), system, data.version, principal(request).name,
@@ -208,7 +215,7 @@ class MappingsController(Controller):
         return {"errors": [], "new_status_codes": codes}
 
     @get("/{system:str}/rules")
-    async def rules(self, request: Request[Any, Any, Any], system: str) -> dict[str, Any]:
+    async def rules(self, request: Request[Any, Any, Any], system: str) -> MappingRules:
         """What the editor offers as choices and states as rules, from the adapter's spec."""
         current = await _current(request, system)
         return _rules(system, current["mapping"])
@@ -216,13 +223,13 @@ class MappingsController(Controller):
     @get("/{system:str}/versions/content/{content_version:str}")
     async def version_of(
         self, request: Request[Any, Any, Any], system: str, content_version: str
-    ) -> dict[str, Any]:
+    ) -> MappingVersionOf:
         """The integer version whose content is ``content_version`` (the hash attempts
         record), so every page can name a mapping by one identifier: its version number."""
         await _current(request, system)
         for record in await mv.versions(hub_of(request).store, system):
             if record["content_version"] == content_version:
-                return {"system": system, **record}
+                return cast(MappingVersionOf, {"system": system, **record})
         raise NotFoundException(f"no {system} mapping version has content {content_version}")
 
     @post("/{system:str}/preview", status_code=200,
@@ -518,7 +525,7 @@ class _Filled(Mapping):
         return None
 
 
-def _rules(system: str, live: dict[str, Any]) -> dict[str, Any]:
+def _rules(system: str, live: dict[str, Any]) -> MappingRules:
     """The adapter's rules for the editor: status codes (declared plus those the live mapping
     uses, for an open list), levels, crosswalk tables with choices and id formats, and the
     defaults' JSON schema."""

@@ -220,11 +220,102 @@ class AlertsState(TypedDict):
     open: list[dict[str, Any]]
 
 
+class Throughput(TypedDict):
+    """Attempts per target per minute, oldest first (``/api/v1/stats/throughput``)."""
+
+    minutes: int
+    since: str
+    buckets: list[str]
+    """The start of each minute."""
+    targets: dict[str, dict[str, Any]]
+    """Per target: ``delivered``, ``failed`` and ``park_events`` counts per bucket, and
+    ``latency_ms`` (p50, p99)."""
+
+
+class CauseGroup(TypedDict):
+    target: str
+    cause: str
+    count: int
+
+
 # mappings -------------------------------------------------------------------------------
 class MappingVersionRef(TypedDict):
     system: str
     version: int
     content_version: str
+
+
+class MappingVersionMeta(TypedDict):
+    """One saved version of a system's mapping, without its document."""
+
+    version: int
+    content_version: str
+    """The content hash each delivery attempt records."""
+    author: str
+    time: str
+    comment: str
+
+
+class MappingVersionOf(MappingVersionMeta):
+    system: str
+
+
+class MappingVersion(MappingVersionOf):
+    """A version with its (normalised) mapping document."""
+
+    mapping: dict[str, Any]
+
+
+class MappingRules(TypedDict):
+    """What the editor offers as choices and states as rules, from the adapter's spec."""
+
+    system: str
+    statuses: dict[str, Any]
+    crosswalks: dict[str, Any]
+    canonical_statuses: list[str]
+    defaults: dict[str, Any] | None
+    """JSON Schema of the system's defaults, when it has any."""
+
+
+class DraftMeta(TypedDict):
+    """A system's draft mapping (at most one), without its document."""
+
+    system: str
+    base_version: int
+    """The live version the draft started from."""
+    revision: int
+    """Counts saves of the draft: a save or publish names the one it read."""
+    author: str
+    time: str
+    comment: str
+    content_version: str
+
+
+class Draft(DraftMeta):
+    mapping: dict[str, Any]
+
+
+class DraftDiscarded(TypedDict):
+    discarded: bool
+    """False when there was no draft."""
+
+
+class DraftReview(TypedDict):
+    """The draft against the live mapping: changes, new codes, and what it would do to the
+    parked and dead deliveries (a page of them)."""
+
+    system: str
+    draft: DraftMeta
+    live_version: int
+    stale: bool
+    """The live mapping moved on since the draft started."""
+    unchanged: bool
+    changes: list[dict[str, Any]]
+    new_status_codes: list[str]
+    impact: dict[str, Any]
+    total: int
+    offset: int
+    results: list[dict[str, Any]]
 
 
 class MappingSaved(TypedDict):
@@ -244,7 +335,7 @@ class MappingCheck(TypedDict):
 class DraftStarted(TypedDict):
     """A rollback with ``draft``: the version became the draft (its meta), nothing live."""
 
-    draft: dict[str, Any]
+    draft: DraftMeta
 
 
 class MappingDiff(TypedDict):

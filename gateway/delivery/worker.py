@@ -42,6 +42,7 @@ from gateway.delivery.pause import PausedTargets
 from gateway.delivery.render import remote_of, render_for
 from gateway.delivery.retry import next_attempt_at
 from gateway.delivery.targets import Breaker, RateLimit
+from gateway.identity import REMOTE
 from gateway.mappings.live import LiveMappings
 from gateway.observe import metrics
 from gateway.settings import secrets
@@ -51,8 +52,6 @@ from gateway.store.records import Attempt, Delivery, Message, State
 from gateway.store.rules import RETURNED
 
 log = structlog.get_logger("pohub.worker")
-REMOTE = "pohub.remote"
-"""Extension key of the PO state that keeps each target's remote status."""
 LOST_REPLY = frozenset({None, 408, 502, 504})
 """An attempt that ended with one of these statuses may have had its effect: no reply at
 all (timeout, dropped connection, internal error), or a proxy that gave up waiting."""

@@ -7,12 +7,14 @@ Two ways in:
   replays: the filter in words, the states, the count) and say so with
   ``opt={"audit": "self"}`` on their route.
 - Every other change made through ``/api/v1`` (``POST``/``PUT``/``PATCH``/``DELETE``: a
-  mapping saved or rolled back, a target paused...) is recorded by ``AuditMiddleware`` as
-  ``METHOD /path`` with the HTTP status, so a new kind of action is never left out. Calls
-  that change nothing are not actions: previews, the canonical inbound endpoint (a system
-  pushing a PO, not an operator), and any route marked ``opt={"audit": "none"}``.
+  mapping saved or rolled back, a target paused...) is recorded as ``METHOD /path`` with
+  the HTTP status, so a new kind of action is never left out. Calls that change nothing
+  are not actions: previews, the canonical inbound endpoint (a system pushing a PO, not an
+  operator), and any route marked ``opt={"audit": "none"}``.
 
-``GET /api/v1/audit`` (``gateway.api.audit``) pages the log and exports it.
+Both HTTP parts, ``AuditMiddleware`` and ``GET /api/v1/audit`` (pages and exports), live in
+``gateway.api.audit``; this module is what the API, the mappings' reloads and the command
+line share: ``Principal`` (who acts) and ``record``.
 """
 
 from __future__ import annotations

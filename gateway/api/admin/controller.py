@@ -17,6 +17,7 @@ from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 
 from gateway.api.guards import hub_of, requires
+from gateway.api.schemas import CauseGroup, Throughput
 from gateway.store.records import MessageFilter, State
 
 STATIC = Path(__file__).parent / "static"
@@ -82,9 +83,7 @@ class StatsController(Controller):
     tags = ["operations"]
 
     @get("/throughput")
-    async def throughput(
-        self, request: Request[Any, Any, Any], minutes: int = 60
-    ) -> dict[str, Any]:
+    async def throughput(self, request: Request[Any, Any, Any], minutes: int = 60) -> Throughput:
         """Attempts per target per minute, oldest first: ``delivered``, ``failed`` (retry or
         dead) and ``park_events`` (attempts that parked a delivery: one delivery parked
         twice counts twice; how many are parked now is ``/api/v1/targets``' backlog). Per
@@ -114,20 +113,21 @@ class StatsController(Controller):
                     counts["park_events"][slot] += 1
         for target, counts in series.items():
             counts["latency_ms"] = percentiles(latencies[target])
-        return {"minutes": minutes, "since": since.isoformat(),
-                "buckets": [(since + timedelta(minutes=i)).isoformat() for i in range(minutes)],
-                "targets": dict(sorted(series.items()))}  # fmt: skip
+        return Throughput(minutes=minutes, since=since.isoformat(),
+                          buckets=[(since + timedelta(minutes=i)).isoformat()
+                                   for i in range(minutes)],
+                          targets=dict(sorted(series.items())))  # fmt: skip
 
     @get("/causes")
     async def causes(
         self, request: Request[Any, Any, Any], status: Literal["dead", "parked"] = "dead"
-    ) -> list[dict[str, Any]]:
+    ) -> list[CauseGroup]:
         """Dead or parked deliveries grouped by target and reason, largest group first."""
         groups: dict[tuple[str, str], int] = defaultdict(int)
         flt = MessageFilter(status=State(status))
         async for delivery in hub_of(request).store.deliveries(flt):
             groups[(delivery.target, delivery.reason or "(no reason recorded)")] += 1
-        rows = [{"target": t, "cause": c, "count": n} for (t, c), n in groups.items()]
+        rows = [CauseGroup(target=t, cause=c, count=n) for (t, c), n in groups.items()]
         return sorted(rows, key=lambda r: (-r["count"], r["target"], r["cause"]))
 
     @get("/counts")
