@@ -49,7 +49,7 @@ def basic_auth(env: dict[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-async def push_all(url: str, headers: dict[str, str], codes: list[str], lanes: int = 32) -> None:
+async def push_all(url: str, headers: dict[str, str], codes: list[str], lanes: int = 16) -> None:
     todo = list(reversed(codes))
     h = {"Content-Type": "application/json", **headers}
     async with httpx.AsyncClient(base_url=url, headers=h, timeout=60) as client:
@@ -57,9 +57,19 @@ async def push_all(url: str, headers: dict[str, str], codes: list[str], lanes: i
         async def lane() -> None:
             while todo:
                 code = todo.pop()
-                got = await client.post(s.INBOUND_PATH, content=s.po_body(code))
-                if got.status_code != 200:
-                    raise RuntimeError(f"push {code}: {got.status_code} {got.text[:200]}")
+                for _ in range(20):  # a push is deduplicated by content: resending is safe
+                    try:
+                        got = await client.post(s.INBOUND_PATH, content=s.po_body(code))
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.2)
+                        continue
+                    if got.status_code == 200:
+                        break
+                    if got.status_code not in (429, 503):
+                        raise RuntimeError(f"push {code}: {got.status_code} {got.text[:200]}")
+                    await asyncio.sleep(0.2)
+                else:
+                    raise RuntimeError(f"push {code}: given up")
 
         await asyncio.gather(*(lane() for _ in range(lanes)))
 

@@ -514,6 +514,8 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
                 r["target requests without a key"] += 1
                 continue
             # a bulk request (AppliQloud batch, issue 14) carries one key per PO it holds
+            if "," in header:
+                per_target[t]["bulk requests"] += 1
             for key in header.split(","):
                 # Idempotency-Key = <delivery id>:<sending round>:<step name>
                 delivery, _, step = key.rsplit(":", 2)
@@ -845,7 +847,8 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
               f"writes {n['writes']:>5}  re-sent {n['re-sent']:>4}  read-backs {n['read-backs']:>4}  "
               f"out of order {n['out of order']:>3}  replies dropped {n['dropped replies']:>4}"
               + (f"  refused (stale version) {n['refused (stale version)']}"
-                 if t == "enkash" else ""))  # fmt: skip
+                 if t == "enkash" else "")
+              + (f"  bulk requests {n['bulk requests']}" if n["bulk requests"] else ""))  # fmt: skip
     for k, v in sorted(c.items()):
         print(f"    {k}: {v}")
     for p in result["problems"]:

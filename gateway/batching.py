@@ -218,7 +218,10 @@ def _own(
         share = outcome.body
         text = share if isinstance(share, str) else orjson.dumps(share).decode()
         reply = dataclasses.replace(reply, body=text, truncated=False)
-    return [dataclasses.replace(shared, request=request, reply=reply, shared_by=size)]
+    error = shared.error
+    if isinstance(outcome, DeliveryError) and not whole:  # this PO refused, the others not
+        error = str(outcome)
+    return [dataclasses.replace(shared, request=request, reply=reply, error=error, shared_by=size)]
 
 
 def batchers(worker: Worker) -> dict[str, Batcher]:

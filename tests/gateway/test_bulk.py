@@ -147,8 +147,15 @@ def test_a_po_refused_inside_the_201_is_dead_and_the_others_are_delivered(gw: Ga
     refused = found[3]
     assert "PurchaseOrderNotFoundException" in (refused.reason or "")
     assert codes[3] in (refused.reason or "") and refused.attempts[-1].status == 201
+    (exchange,) = refused.attempts[-1].exchanges
+    assert exchange.reply is not None and exchange.shared_by == 4
+    assert "PurchaseOrderNotFoundException" in (exchange.error or "")
+    assert [
+        e["context"]["purchaseOrderId"] for e in orjson.loads(exchange.reply.body)["errors"]
+    ] == [codes[3]]
     for delivery in found[:3]:
         assert delivery.attempts[-1].status == 201 and delivery.attempts[-1].error is None
+        assert delivery.attempts[-1].exchanges[0].error is None
 
 
 def test_a_po_with_two_queued_events_has_them_in_two_requests_in_order(gw: Gateway) -> None:
