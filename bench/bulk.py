@@ -164,7 +164,7 @@ def main() -> None:
                            sink_env, s.OTHER_CPU)  # fmt: skip
         s.wait_port(port, node)
         sink = f"http://127.0.0.1:{port}"
-        store = "sqlite" if args.store == "sqlite" else s.start_redis(procs)
+        store = "sqlite" if args.store == "sqlite" else s.start_redis(procs, data_dir=Path(tmp))
         rows = [run_mode(procs, Path(tmp), sink, store, args, batch) for batch in (False, True)]
     print(f"AppliQloud deliveries, {args.pos} POs, store {args.store}, node sink, "
           f"worker --concurrency {args.concurrency}; on: batch {{max: {args.max}, "
