@@ -107,6 +107,10 @@ class Exchange:
     """Set on a read-back made instead of sending a call again (issue 12): what it found.
     ``already_done`` (the target had the effect: the call is not sent again), ``not_done``
     (it had not: the call is sent), ``conflict`` (the read could not settle it)."""
+    shared_by: int | None = None
+    """Set on a bulk request's record in each of its deliveries' attempts (issue 14): how
+    many deliveries it carried. The request and reply bodies kept are then this delivery's
+    own share (its PO, its part of the reply), ``size`` the whole request's and reply's."""
 
 
 RECONCILED = ("already_done", "not_done", "conflict")
@@ -230,6 +234,45 @@ class SystemClient:
             result.steps = index + 1
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+    async def send_bulk(
+        self,
+        calls: dict[str, Call],
+        merged: Call,
+        idempotency_key: str,
+        split: Callable[[Any, list[str]], dict[str, Any] | None],
+        exchanges: list[Exchange] | None = None,
+    ) -> dict[str, Delivered | DeliveryError]:
+        """Send ``merged`` (the one-PO ``calls``, by PO key, as one request) once, and give
+        each key what its own call would have got: its share of the reply (``split``) read
+        by ``check`` as the reply to its call. A failure of the whole request (no reply, a
+        5xx, 429, 401...) raises, for all of them; a 2xx ``split`` cannot read is
+        ``unconfirmed`` (as a lost reply). ``idempotency_key`` is sent as it is."""
+        try:
+            response = await self._request(merged, idempotency_key, {}, exchanges)
+            if not 200 <= response.status_code < 300:
+                self.check(merged, response)
+                raise self.unconfirmed(response, "reply is not a success")
+            shares = split(_json_or_text(response), list(calls))
+            if shares is None:
+                raise self.unconfirmed(response, "reply is not the bulk envelope")
+        except DeliveryError as exc:
+            if exchanges and exchanges[-1].error is None:
+                exchanges[-1].error = str(exc)
+            raise
+        out: dict[str, Delivered | DeliveryError] = {}
+        for po_key, call in calls.items():
+            share = httpx.Response(response.status_code, json=shares[po_key],
+                                   request=response.request)  # fmt: skip
+            try:
+                body = self.check(call, share)
+            except DeliveryError as exc:
+                out[po_key] = exc
+                continue
+            done = Delivered(response.status_code, body, self.remote_ids(call, body), steps=1)
+            done.latency_ms = exchanges[-1].latency_ms if exchanges else 0.0
+            out[po_key] = done
+        return out
 
     async def _request(
         self, call: Call, key: str, learned: dict[str, str],

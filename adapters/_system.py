@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from core.adapter import Adapter, RenderContext, Rendered
+from core.adapter import Adapter, Call, RenderContext, Rendered
 from core.inbound import InboundSpec, Reply
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
@@ -57,14 +57,35 @@ class Poll:
 
 
 @dataclass(frozen=True, slots=True)
+class Bulk:
+    """A target that takes several POs in one request, and answers for each of them
+    (``gateway/delivery/batching.py`` collects the deliveries, the client sends them: ``send_bulk``).
+
+    Declared only for an upsert target (a resend after a lost reply is harmless), since a
+    batch is sent again as a whole, with no read-back before it."""
+
+    limit: int | None
+    """POs per request the system's document allows; None: the document states none (then
+    config.yaml's ``batch.max`` is the only bound)."""
+    key: Callable[[Call], str | None]
+    """The PO a one-PO call is about, as the reply names it; None: the call cannot be
+    merged (another shape than the single-PO request) and is sent alone."""
+    merge: Callable[[list[Call]], Call]
+    """Several one-PO calls (distinct keys) as one request, in order."""
+    split: Callable[[Any, list[str]], dict[str, Any] | None]
+    """The merged request's 2xx reply body -> for each key, the reply body a one-PO call
+    would have had (what the client's ``check`` reads); None: not the system's envelope."""
+
+
+@dataclass(frozen=True, slots=True)
 class System:
     """Everything about one system the hub needs, declared once in its ``__init__.py``.
 
     ``adapter`` is the pure dialect (parse, render, mapping spec, whether it needs the full
     PO); the rest is I/O the gateway wires: the outbound ``client`` class, the drop-in
     ``inbound`` spec, the ``simulator`` class, the shared ``errors`` table, and the optional
-    ``poll`` and ``dates``. A dialect with no endpoint of its own (``canonical``) leaves
-    client and simulator None.
+    ``poll``, ``dates`` and ``bulk`` (several POs in one request). A dialect with no
+    endpoint of its own (``canonical``) leaves client and simulator None.
     """
 
     adapter: Adapter
@@ -74,6 +95,7 @@ class System:
     errors: ErrorReplies | None = None
     poll: Poll | None = None
     dates: DateFormats | None = None
+    bulk: Bulk | None = None
 
     @property
     def name(self) -> str:

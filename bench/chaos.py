@@ -11,7 +11,10 @@ the real system.
 
 **Sources and routes** (the temp config; every route delivers with the shipped mappings):
 ``uniware -> leo, appliqloud, alphaalpha``; ``enkash -> leo, appliqloud``; ``leo ->
-uniware, enkash``; ``appliqloud -> alphaalpha``. Not routed, and why: Uniware -> EnKash
+uniware, enkash``; ``appliqloud -> alphaalpha``. AppliQloud's deliveries go out in bulk requests
+(``systems.appliqloud.batch``: ``--appliqloud-batch`` POs at most, default 20, waiting up to
+20 ms; 1: one PO a request); each such request carries its members' keys, comma-separated,
+and the checks below read each key as its own write. Not routed, and why: Uniware -> EnKash
 parks until EnKash names the PO ("identity missing"); anything past APPROVED to AlphaAlpha
 dies there (``approve-supplier`` is the supplier's step, ``hubMayApproveForSupplier:
 false``), so AlphaAlpha only gets events that ask for CREATED or APPROVED (Leo's CONFIRMED
@@ -173,11 +176,19 @@ def plan_of(po: int, event: int) -> tuple[str, str | None]:
     return PLANS[FAMILIES[po % len(FAMILIES)]][event]
 
 
-def chaos_config(tmp: Path, sim: str, store: str) -> Path:
+def chaos_config(tmp: Path, sim: str, store: str, batch: int = 1) -> Path:
+    """The temp config; ``batch`` above 1: AppliQloud's deliveries go out that many POs a
+    request at most (``systems.appliqloud.batch``, issue 14), waiting up to 20 ms."""
     path = s.write_config(tmp, sim, store, ROUTES, None)
     text = re.sub(
         r"(?m)^(    base_url: .*)$", lambda m: m.group(1) + "\n" + RETRY, path.read_text()
     )
+    if batch > 1:
+        text = re.sub(
+            r"(?m)^(  appliqloud:\n    base_url: .*)$",
+            lambda m: f"{m.group(1)}\n    batch: {{max: {batch}, wait_ms: 20}}",
+            text,
+        )
     path.write_text(text)
     return path
 
@@ -498,52 +509,56 @@ def analyse(received: dict[str, dict[str, Any]], orders: list[dict[str, Any]],
         held: dict[str, int] = {}  # EnKash objectId -> the version it holds
         newest: dict[str, tuple[int, str]] = {}  # PO -> (newest event index written, its step)
         for rec in received[t]["received"]:
-            key = rec["headers"].get("idempotency-key")
-            if key is None:
+            header = rec["headers"].get("idempotency-key")
+            if header is None:
                 r["target requests without a key"] += 1
                 continue
-            # Idempotency-Key = <delivery id>:<sending round>:<step name>
-            delivery, _, step = key.rsplit(":", 2)
-            mid = owner.get(delivery, "?")
-            if mid not in place:
-                r["target requests of unknown events"] += 1
-                continue
-            po, index = place[mid]
-            if rec["method"] == "GET" or step in READ_STEPS:
-                per_target[t]["read-backs"] += 1
-                continue
-            if t == "enkash" and not _enkash_takes(rec, held):
-                per_target[t]["refused (stale version)"] += 1
-                continue
-            per_target[t]["writes"] += 1
-            keys[key] += 1
-            applied[(t, delivery, step)] += 1
-            written[t].add(mid)
-            if index < newest.get(po, (-1, ""))[0]:
-                per_target[t]["out of order"] += 1
-                if len(problems) < 8:
-                    problems.append(f"order {t} {po}: event {index} ({step}) written after "
-                                    f"event {newest[po][0]} ({newest[po][1]})")  # fmt: skip
-            else:
-                newest[po] = (index, step)
-            if t == "alphaalpha":
-                # AlphaAlpha numbers its POs in creation order (AA-PO-000001, ...): the n-th
-                # create it applied made AA-PO-n; later calls name the PO in their path
-                if step == "create":
-                    creates[po] += 1
-                    aa_id = f"AA-PO-{sum(creates.values()):06d}"
-                    made[aa_id] = (po, _aa_content(rec.get("json")))
+            # a bulk request (AppliQloud batch, issue 14) carries one key per PO it holds
+            if "," in header:
+                per_target[t]["bulk requests"] += 1
+            for key in header.split(","):
+                # Idempotency-Key = <delivery id>:<sending round>:<step name>
+                delivery, _, step = key.rsplit(":", 2)
+                mid = owner.get(delivery, "?")
+                if mid not in place:
+                    r["target requests of unknown events"] += 1
+                    continue
+                po, index = place[mid]
+                if rec["method"] == "GET" or step in READ_STEPS:
+                    per_target[t]["read-backs"] += 1
+                    continue
+                if t == "enkash" and not _enkash_takes(rec, held):
+                    per_target[t]["refused (stale version)"] += 1
+                    continue
+                per_target[t]["writes"] += 1
+                keys[key] += 1
+                applied[(t, delivery, step)] += 1
+                written[t].add(mid)
+                if index < newest.get(po, (-1, ""))[0]:
+                    per_target[t]["out of order"] += 1
+                    if len(problems) < 8:
+                        problems.append(f"order {t} {po}: event {index} ({step}) written after "
+                                        f"event {newest[po][0]} ({newest[po][1]})")  # fmt: skip
                 else:
-                    found = AA_ID.match(rec["path"])
-                    aa_id = found.group(1) if found else "?"
-                    acted[aa_id].add(po)
-                aa_ids[po].add(aa_id)
-                aa_pos[aa_id].add(po)
-            if t == "enkash":
-                status = (rec.get("json") or {}).get("poStatus") or {}
-                versions[status.get("objectId", "?")][
-                    (status.get("objectVersion") or {}).get("newVersion", -1)
-                ] += 1
+                    newest[po] = (index, step)
+                if t == "alphaalpha":
+                    # AlphaAlpha numbers its POs in creation order (AA-PO-000001, ...): the n-th
+                    # create it applied made AA-PO-n; later calls name the PO in their path
+                    if step == "create":
+                        creates[po] += 1
+                        aa_id = f"AA-PO-{sum(creates.values()):06d}"
+                        made[aa_id] = (po, _aa_content(rec.get("json")))
+                    else:
+                        found = AA_ID.match(rec["path"])
+                        aa_id = found.group(1) if found else "?"
+                        acted[aa_id].add(po)
+                    aa_ids[po].add(aa_id)
+                    aa_pos[aa_id].add(po)
+                if t == "enkash":
+                    status = (rec.get("json") or {}).get("poStatus") or {}
+                    versions[status.get("objectId", "?")][
+                        (status.get("objectVersion") or {}).get("newVersion", -1)
+                    ] += 1
         per_target[t]["re-sent"] = sum(n - 1 for n in keys.values() if n > 1)
         per_target[t]["dropped replies"] = received[t].get("dropped", 0)
     doubles = Counter[str]()
@@ -765,7 +780,7 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
         store_url = redis.url if redis else f"sqlite:///{tmp}/pohub.db"
         if store == "redis" and args.durability != "everysec":
             store_url += f"?durability={args.durability}"
-        config = chaos_config(tmp, sim, store_url)
+        config = chaos_config(tmp, sim, store_url, args.appliqloud_batch)
         env = {**s.bench_env(config), "POHUB_LOG_LEVEL": "WARNING"}
         hub = Hub(procs, config, env, args.workers)
         headers = {source: s.inbound_headers(config, env, source) for source in ROUTES}
@@ -832,7 +847,8 @@ def run_store(store: str, args: argparse.Namespace) -> dict[str, Any]:
               f"writes {n['writes']:>5}  re-sent {n['re-sent']:>4}  read-backs {n['read-backs']:>4}  "
               f"out of order {n['out of order']:>3}  replies dropped {n['dropped replies']:>4}"
               + (f"  refused (stale version) {n['refused (stale version)']}"
-                 if t == "enkash" else ""))  # fmt: skip
+                 if t == "enkash" else "")
+              + (f"  bulk requests {n['bulk requests']}" if n["bulk requests"] else ""))  # fmt: skip
     for k, v in sorted(c.items()):
         print(f"    {k}: {v}")
     for p in result["problems"]:
@@ -861,6 +877,10 @@ def main() -> None:
         "needs appendfsync always, which this script's Redis does not set",
     )
     parser.add_argument("--pos", type=int, default=1000)
+    parser.add_argument(
+        "--appliqloud-batch", type=int, default=20,
+        help="AppliQloud deliveries per request at most (batch.max, wait_ms 20); 1: off",
+    )  # fmt: skip
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--drain-timeout", type=float, default=900.0)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters._system import System
+from adapters._system import Bulk, System
+from adapters.appliqloud import bulk as _bulk
 from adapters.appliqloud import parse as _parse
 from adapters.appliqloud import render as _render
 from adapters.appliqloud import replies as _replies
@@ -34,4 +35,5 @@ SYSTEM = System(
     client=AppliqloudClient,
     simulator=AppliqloudSimulator,
     errors=_replies.error_reply,
+    bulk=Bulk(_bulk.LIMIT, key=_bulk.key, merge=_bulk.merge, split=_bulk.split),
 )

@@ -37,7 +37,7 @@ from core.errors import (
 from core.mapping.tables import Mapping
 from core.model import PoEvent, PurchaseOrder, utc_now
 from gateway import identity
-from gateway.delivery import pins
+from gateway.delivery import batching, pins
 from gateway.delivery.pause import PausedTargets
 from gateway.delivery.render import remote_of, render_for
 from gateway.delivery.retry import next_attempt_at
@@ -66,6 +66,23 @@ class Target:
     breaker: Breaker
 
 
+@dataclass
+class Ready:
+    """A claimed delivery rendered and cleared to go: what sending it needs."""
+
+    delivery: Delivery
+    message: Message
+    target: Target
+    plan: Rendered
+    remote_ids: dict[str, str]
+    unsure: Unsure | None
+
+    @property
+    def key(self) -> str:
+        """The Idempotency-Key prefix of this sending (a step's name follows it)."""
+        return f"{self.delivery.id}:{_round(self.delivery)}"
+
+
 class Worker:
     """Claims deliveries and runs them until stopped; ``stop`` returns in-flight work."""
 
@@ -87,6 +104,8 @@ class Worker:
         self._stopping = asyncio.Event()
         self.last_beat = time.monotonic()
         self.paused = PausedTargets(store)
+        self.batchers = batching.batchers(self)
+        """Targets whose deliveries go out several POs a request (``gateway.delivery.batching``)."""
 
     def _routed_targets(self) -> list[str]:
         return sorted({t for route in self.config.routes for t in route.to})
@@ -112,9 +131,12 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 self.last_beat = time.monotonic()
-                room = self.batch - len(self._tasks)
+                room = self.batch - len(self._tasks) - batching.held(self.batchers)
                 claimed = await self._claim(room) if room > 0 else []
                 for delivery, message in claimed:
+                    if delivery.target in self.batchers:
+                        self.batchers[delivery.target].add(delivery, message)
+                        continue
                     task = asyncio.create_task(self.deliver(delivery, message))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -163,12 +185,13 @@ class Worker:
 
     async def _drain(self, grace_s: float = 20.0) -> None:
         """Finish what is in flight; anything still running after the grace goes back."""
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=grace_s)
-        for task in list(self._tasks):
+        tasks = self._tasks | batching.flush(self.batchers)
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_s)
+        for task in tasks:
             task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
         for delivery in list(self._in_flight.values()):
             with contextlib.suppress(Exception):
                 await self.store.finish(delivery.id, None, State.RETRYING, next_at=utc_now(),
@@ -198,10 +221,17 @@ class Worker:
             structlog.contextvars.unbind_contextvars("message_id", "po_number", "target")
 
     async def _deliver(self, delivery: Delivery, message: Message) -> None:
+        ready = await self._prepare(delivery, message)
+        if ready is not None:
+            await self._send_one(ready)
+
+    async def _prepare(self, delivery: Delivery, message: Message) -> Ready | None:
+        """Everything before sending: the target's pause and circuit, then the render. None:
+        the delivery is settled already (held, retrying, parked, dead), nothing to send."""
         target = self.targets.get(delivery.target)
         if target is None:
             await self._finish(delivery, State.DEAD, None, reason=f"no route to {delivery.target}")
-            return
+            return None
         # Nothing is sent in these two cases, and their reason replaces the delivery's: when
         # that reason is the only record that an earlier sending may have landed (a worker
         # stopped mid-call), an attempt keeps the doubt for the next one (``was_unsure``).
@@ -211,13 +241,13 @@ class Worker:
         ):  # an operator paused it (gateway.delivery.pause)
             kept = _attempt(delivery, "parked", error="paused: not sent") if swept else None
             await self.paused.hold(delivery, kept)
-            return
+            return None
         if not target.breaker.allow():
             due = utc_now().timestamp() + target.breaker.reopens_in()
             kept = _attempt(delivery, "retry", error="circuit open: not sent") if swept else None
             await self.store.finish(delivery.id, kept, State.RETRYING, step=delivery.step,
                                     next_at=_from_ts(due), reason="circuit open")  # fmt: skip
-            return
+            return None
         mapping = self.mappings[delivery.target]
         unsure = lost_reply(delivery, message)
         try:
@@ -226,21 +256,25 @@ class Worker:
         except PohubError as exc:
             target.breaker.probing = False
             await self._render_failed(delivery, exc, mapping.version)
-            return
+            return None
         except Unrenderable as exc:
             target.breaker.probing = False
             await self._unrenderable(delivery, exc, mapping.version)
-            return
+            return None
+        return Ready(delivery, message, target, plan, remote_ids, unsure)
+
+    async def _send_one(self, ready: Ready) -> None:
+        delivery, message, target, plan = ready.delivery, ready.message, ready.target, ready.plan
+        unsure = ready.unsure
         async with target.slots:
             await target.rate.wait()
             started = time.perf_counter()
             sent: list[Exchange] = []
             try:
-                key = f"{delivery.id}:{_round(delivery)}"
                 if unsure is not None:
                     unsure = await self._unsure_of(delivery, unsure)
                 done = await target.client.send(
-                    plan, key, delivery.step, remote_ids, sent, unsure=unsure,
+                    plan, ready.key, delivery.step, ready.remote_ids, sent, unsure=unsure,
                     crosswalk=self._crosswalk(delivery, message),
                 )  # fmt: skip
             except DeliveryError as exc:

@@ -69,6 +69,16 @@ class RetryConfig(_Strict):
     max_age_s: float = Field(default=172_800, description="Give up (dead) after this age.")
 
 
+class BatchConfig(_Strict):
+    """Bulk coalescing for a target whose system takes several POs a request (AppliQloud)."""
+
+    max: int = Field(default=1, ge=1, description="POs per request at most; 1: off.")
+    wait_ms: float = Field(
+        default=20.0, ge=0, le=10_000,
+        description="How long a claimed delivery waits for others to fill its request.",
+    )  # fmt: skip
+
+
 class SystemConfig(_Strict):
     base_url: str | None = Field(default=None, description="Outbound target base URL.")
     auth: AuthConfig | None = Field(default=None, description="How the hub signs in there.")
@@ -77,6 +87,9 @@ class SystemConfig(_Strict):
     concurrency: int = Field(default=8, ge=1, description="In-flight deliveries to this target.")
     rate_per_s: float | None = Field(default=None, gt=0, description="Delivery rate cap.")
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    batch: BatchConfig | None = Field(
+        default=None, description="Several POs per request (bulk targets only); none: off."
+    )
 
 
 class Route(_Strict):
@@ -237,6 +250,9 @@ def parse_config(
                     f"unknown system (known: {', '.join(known_systems)})",
                 )
             )
+        elif (refused := _batch_problem(name, config.systems[name].batch)) is not None:
+            where = ("systems", name, "batch")
+            problems.append(ConfigProblem(file, line_of(lines, where), _path(where), refused))
     for i, route in enumerate(config.routes):
         for j, sys_id in enumerate([route.from_, *route.to]):
             loc: tuple[str | int, ...] = (
@@ -260,6 +276,20 @@ def parse_config(
                     )
                 )
     return config, problems
+
+
+def _batch_problem(name: str, batch: BatchConfig | None) -> str | None:
+    """A batch for a system that takes one PO per request, or above its document's limit."""
+    if batch is None or batch.max == 1:
+        return None
+    from adapters import registry
+
+    bulk = registry.system(name).bulk
+    if bulk is None:
+        return f"{name} takes one PO per request: batch.max must be 1 (or no batch)"
+    if bulk.limit is not None and batch.max > bulk.limit:
+        return f"{name}'s document allows {bulk.limit} POs per request: batch.max above it"
+    return None
 
 
 def _path(loc: tuple[str | int, ...]) -> str:
