@@ -37,8 +37,8 @@ from core.errors import DeliveryError, RetryableDelivery
 
 if TYPE_CHECKING:
     from adapters._system import Bulk
+    from gateway.delivery.worker import Ready, Target, Worker
     from gateway.store.records import Delivery, Message
-    from gateway.worker import Ready, Target, Worker
 
 log = structlog.get_logger("pohub.worker")
 

@@ -198,3 +198,11 @@ def test_mapping_changes_outside_the_api_are_in_the_audit_log(gw: Gateway, tmp_p
     assert imported[0]["role"] == "admin" and imported[0]["outcome"].startswith("v2 in force")
     (changed,) = [e for e in entries if e["action"] == "mapping file changed"]
     assert (changed["actor"], changed["subject"]) == ("mapping file on disk", "appliqloud.yaml")
+
+
+def test_an_audit_offset_past_any_log_is_an_empty_page_not_a_500(gw: Gateway) -> None:
+    """The OpenAPI fuzz test: ``offset=325008950628076406964224`` overflowed SQLite's
+    integer (500). An offset past the log is an empty page, as for messages and POs."""
+    with gw.client("operator") as c:
+        got = c.get("/api/v1/audit", params={"offset": 325008950628076406964224})
+    assert got.status_code == 200 and got.json()["items"] == []
