@@ -189,7 +189,8 @@ def _raise_exit(*_: object) -> None:
     raise SystemExit(143)
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    """Until ``port`` accepts a connection (start-up takes tens of seconds on a loaded machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
