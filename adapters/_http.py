@@ -163,6 +163,15 @@ def make_transport(kind: str = "aiohttp") -> httpx.AsyncBaseTransport:
     return httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=32))
 
 
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing. No target's API uses cookies, and one PO's delivery must not
+    carry a cookie another's reply set; httpx builds a urllib request per reply to extract
+    them, about a third of its own CPU per call (bench: 430-480 vs 300-340 µs)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
 class SystemClient:
     """Sends a rendered plan to one system; subclasses override ``check`` for their envelope."""
 
@@ -186,6 +195,7 @@ class SystemClient:
             transport=transport,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
         )
+        self._http._cookies = _NoCookies()  # httpx has no switch for this
 
     async def aclose(self) -> None:
         await self._http.aclose()

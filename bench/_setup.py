@@ -38,6 +38,32 @@ OTHER_CPU = str(min(1, (os.cpu_count() or 1) - 1))  # load generator, simulators
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def loadavg() -> str:
+    """The 1/5/15-minute load averages: figures of a shared machine are read with them."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def verdict(targets: list[tuple[str, float, float | None, float | None]]) -> None:
+    """Print issue 14's targets as a final block: each ``(name, measured, low, high)``
+    (``low <= measured <= high``; None: no bound on that side), "met" or by how much it is
+    missed (the factor and the gap to the bound)."""
+    print(f"\nTARGETS (issue 14), load average {loadavg()}:")
+    width = max(len(name) for name, *_ in targets)
+    for name, got, low, high in targets:
+        goal = f"{low:g}-{high:g}" if low is not None and high is not None else (
+            f">= {low:g}" if low is not None else f"<= {high:g}")  # fmt: skip
+        if low is not None and got < low:
+            state = f"missed by {low / got:.2f}x ({low - got:.2f} short)" if got > 0 else "missed"
+        elif high is not None and got > high:
+            state = f"missed by {got / high:.2f}x ({got - high:.2f} over)"
+        else:
+            state = "met"
+        print(f"  {name:<{width}}  {got:8.2f}  target {goal:<10}  {state}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -163,7 +189,8 @@ def _raise_exit(*_: object) -> None:
     raise SystemExit(143)
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    """Until ``port`` accepts a connection (start-up takes tens of seconds on a loaded machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

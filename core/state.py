@@ -41,10 +41,13 @@ def apply_event(state: PurchaseOrder | None, event: PoEvent) -> PurchaseOrder | 
         return _receive(po, event) if event.receipts else po
     if state is None or (event.status_change is None and not event.receipts):
         return state
-    merged = state.model_copy(deep=True)
+    # a shallow copy with its own lines list: _apply_status copies each line it changes
+    # (a deep copy of the whole PO cost more than the rest of a translation)
+    merged = state.model_copy(
+        update={"remote_ids": {**state.remote_ids, **event.remote_ids}, "lines": list(state.lines)}
+    )
     if event.status_change is not None:
         merged = _apply_status(merged, event.status_change, event.source_system)
-    merged.remote_ids.update(event.remote_ids)
     return _receive(merged, event) if event.receipts else merged
 
 
@@ -196,12 +199,32 @@ def _keep_received(line: Line, old: Line | None) -> Line:
     )
 
 
+def _line_index(po: PurchaseOrder) -> dict[str, int]:
+    """Each line number's position (the first line of that number, as ``PurchaseOrder.line``)."""
+    index: dict[str, int] = {}
+    for i, line in enumerate(po.lines):
+        index.setdefault(line.line_number, i)
+    return index
+
+
+def _own_line(po: PurchaseOrder, i: int, owned: set[int]) -> Line:
+    """``po.lines[i]`` as a copy this PO alone holds (schedules too), made once per line."""
+    if i not in owned:
+        line = po.lines[i]
+        schedules = [s.model_copy() for s in line.schedules]
+        po.lines[i] = line.model_copy(update={"schedules": schedules})
+        owned.add(i)
+    return po.lines[i]
+
+
 def _apply_status(po: PurchaseOrder, change: StatusChange, system: str) -> PurchaseOrder:
-    """Apply a status change in place (``po`` is already a copy)."""
+    """Apply a status change in place (``po`` is a copy with its own ``lines`` list, whose
+    lines may still be shared: each line changed is copied first)."""
+    index = _line_index(po)
     unknown = [
         FieldError(lc.path or f"$.lines[{i}]", "known_line",
                    f"PO {po.po_number!r} has no line {lc.line_number!r}")
-        for i, lc in enumerate(change.lines) if po.line(lc.line_number) is None
+        for i, lc in enumerate(change.lines) if lc.line_number not in index
     ]  # fmt: skip
     if unknown:
         raise InvalidInput(system, unknown)
@@ -210,9 +233,9 @@ def _apply_status(po: PurchaseOrder, change: StatusChange, system: str) -> Purch
         po.source_status = change.source_to_status
     if change.to_version is not None:
         po.version = change.to_version
+    owned: set[int] = set()
     for line_change in change.lines:
-        line = po.line(line_change.line_number)
-        assert line is not None
+        line = _own_line(po, index[line_change.line_number], owned)
         if line_change.status is not None or line_change.source_status is not None:
             line.status = line_change.status
             line.source_status = line_change.source_status
@@ -234,12 +257,14 @@ def _receive(po: PurchaseOrder, event: PoEvent) -> PurchaseOrder:
     The PO becomes RECEIVED when every line's ordered quantity has arrived, else
     PARTIALLY_RECEIVED, unless the event itself says which status it is in.
     """
-    po = po.model_copy(deep=True)
+    po = po.model_copy(update={"lines": list(po.lines)})  # lines copied as they change
+    index, owned = _line_index(po), set[int]()
     errors: list[FieldError] = []
     receipts = resolve_receipts(po, event).receipts
     for i, receipt in enumerate(receipts):
         path = receipt.path or f"$.receipts[{i}]"
-        line = po.line(receipt.line_number)
+        at = index.get(receipt.line_number)
+        line = None if at is None else po.lines[at]
         if line is None:
             errors.append(
                 FieldError(
@@ -269,6 +294,8 @@ def _receive(po: PurchaseOrder, event: PoEvent) -> PurchaseOrder:
                 )
             )
             continue
+        assert at is not None
+        line = _own_line(po, at, owned)
         line.accepted_quantity, line.rejected_quantity = accepted, rejected
     if errors:
         raise InvalidInput(event.source_system, errors)

@@ -17,13 +17,7 @@ from core.errors import InvalidInput
 from core.mapping.schema import MappingSpec
 from core.mapping.tables import Mapping
 from core.model import EventKind, PoEvent, PurchaseOrder
-from core.validation import (
-    decimals_out_of_range,
-    duplicate_keys,
-    out_of_bounds,
-    validate_json,
-    validate_obj,
-)
+from core.validation import border_errors, decimals_out_of_range, validate_json, validate_obj
 
 NAME = "canonical"
 T = TypeVar("T")
@@ -38,7 +32,7 @@ def _parse(
     except orjson.JSONDecodeError:
         validate_json(PoEvent, body, NAME)  # raises with the parser's own message
         raise
-    errors = duplicate_keys(body, data) or out_of_bounds(data)  # the border's rules
+    errors = border_errors(body, data)  # the border's rules
     if errors:
         raise InvalidInput(NAME, errors)
     if isinstance(data, list):

@@ -133,3 +133,21 @@ def test_the_worker_redacts_every_header_config_puts_a_secret_in() -> None:
         config.model_copy(update={"systems": {**config.systems, "leo": custom}})
     )
     assert {"X-Leo-Key", "X-Leo-Signature", "Authorization"} <= names
+
+
+async def test_a_reply_cookie_is_never_sent_back() -> None:
+    """The client keeps no cookie jar: one PO's delivery never carries another's cookie."""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    client = SystemClient("http://t.example", transport=httpx.MockTransport(handler))
+    try:
+        for _ in range(2):
+            request = client._http.build_request("POST", "/x", content=b"{}")
+            await client._send(request)
+    finally:
+        await client.aclose()
+    assert seen == [None, None]
