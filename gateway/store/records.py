@@ -56,7 +56,7 @@ class Attempt(BaseModel):
     unsure: bool = False
     """This attempt began not knowing whether an earlier sending took effect (a reply lost,
     a worker stopped mid-call): the doubt stays for every later attempt of the round, even
-    when this one ended for another reason (issue 12: ``gateway.worker.lost_reply``)."""
+    when this one ended for another reason (issue 12: ``gateway.delivery.worker.lost_reply``)."""
     exchanges: list[Exchange] = Field(default_factory=list)
     """Each HTTP call sent in this attempt and its reply, as on the wire (secret headers
     redacted, bodies capped). Stores keep them apart: only ``get_message`` loads them."""
@@ -165,7 +165,7 @@ class TargetLoad(BaseModel):
     parked: int = 0
     """Parked for a cause (a mapping row, an unknown PO), not for a pause."""
     paused: int = 0
-    """Parked because an operator paused the target (``gateway.pause``)."""
+    """Parked because an operator paused the target (``gateway.delivery.pause``)."""
     oldest_at: datetime | None = None
     """When the message of the oldest queued, retrying or delivering delivery arrived."""
     next_retry_at: datetime | None = None

@@ -28,7 +28,7 @@ RETURNED = "returned at shutdown"
 DOUBT = frozenset({LEASE_EXPIRED, RETURNED})
 """Reasons that are the only record of a doubt (an attempt in flight when its worker
 stopped): a requeue of an unfinished delivery keeps them, so the next sending still reads
-back first (``gateway.worker.was_unsure``)."""
+back first (``gateway.delivery.worker.was_unsure``)."""
 
 DELIVERY_STATES = frozenset(
     {State.QUEUED, State.DELIVERING, State.RETRYING, State.PARKED, State.DELIVERED, State.DEAD}
@@ -72,7 +72,7 @@ FINISH = Move(
 )
 """A worker records an outcome: the reason and park kind are the ones it gives, the lease
 goes, and an attempt ends a replay's marker (``replayed_by``). Pausing is a finish into
-PARKED with park kind ``paused`` (``gateway.pause``); resuming is an ``UNPARK`` of them."""
+PARKED with park kind ``paused`` (``gateway.delivery.pause``); resuming is an ``UNPARK`` of them."""
 SWEEP = Move(
     "sweep", frozenset({State.DELIVERING}), frozenset({State.RETRYING}), (LEASE, "park_kind")
 )
