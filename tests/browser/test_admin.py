@@ -308,3 +308,29 @@ def test_mapping_editor_is_read_only_for_a_viewer(gw: Gateway, page: Page) -> No
     sync_api.expect(page.locator("button.add-row, #save, button.rollback")).to_have_count(0)
     sync_api.expect(page.locator("input.k").first).to_be_disabled()
     shot(page, "mappings-viewer")
+
+
+def test_a_view_that_answers_after_a_newer_one_does_not_replace_it(gw: Gateway, page: Page) -> None:
+    """CI at load: a PO search showed every message. The list the sign-in opened was still
+    waiting for the server when the search's view was drawn; its answer came last and the
+    older view was drawn over the newer one. Here the first view's request is held until
+    the searched view shows, then let go."""
+    for po in ("ADM-RACE-1", "ADM-RACE-2"):
+        gw.wait(push_po(gw, po))
+    held: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/v1/systems", hold_the_first)
+    sign_in(page, gw, "viewer", "#/messages")  # its view waits on the held request
+    page.evaluate("location.hash = '#/messages?po_number=ADM-RACE-1'")
+    rows = page.locator("#messages tbody tr")
+    sync_api.expect(rows).to_have_count(1)
+    held[0].continue_()  # the older view's answer comes last
+    page.wait_for_timeout(1000)
+    sync_api.expect(rows).to_have_count(1)
+    sync_api.expect(page.locator("#messages td.po")).to_have_text("ADM-RACE-1")

@@ -132,6 +132,12 @@ export function pretty(value) {
 
 /** Timers of the current view, stopped when the route changes. */
 const timers = new Set();
-export function every(ms, fn) { const t = setInterval(fn, ms); timers.add(t); return t; }
+/** Call ``fn`` every ``ms`` until the next route, or until ``el`` (what it refreshes) has
+ *  left the page: a view that finished after a newer one replaced it polls nothing. */
+export function every(ms, fn, el) {
+  const t = setInterval(() => { if (el && !el.isConnected) { clearInterval(t); timers.delete(t); } else fn(); }, ms);
+  timers.add(t);
+  return t;
+}
 export function stopTimers() { for (const t of timers) clearInterval(t); timers.clear(); }
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -55,20 +55,26 @@ export async function route() {
   const [path, search] = hash.split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const params = Object.fromEntries(new URLSearchParams(search || ""));
+  // Each route renders into its own page element: a view still waiting for the server
+  // when the address changes (a search submitted while the first list loads) writes into
+  // its page, which is no longer shown, instead of over the newer view.
+  const page = h("div.page");
+  mount(view, page);
   const pages = {
-    messages: () => messagesView(view, params),
-    message: () => messageView(view, parts[1]),
-    problems: () => problemsView(view),
-    po: () => (parts[1] ? poView(view, parts[1]) : poListView(view, params)),
-    audit: () => auditView(view, params),
-    mappings: () => mappingsView(view, parts[1]),
-    health: () => healthView(view),
+    messages: () => messagesView(page, params),
+    message: () => messageView(page, parts[1]),
+    problems: () => problemsView(page),
+    po: () => (parts[1] ? poView(page, parts[1]) : poListView(page, params)),
+    audit: () => auditView(page, params),
+    mappings: () => mappingsView(page, parts[1]),
+    health: () => healthView(page),
   };
   try {
     await (pages[parts[0]] || pages.messages)();
   } catch (e) {
+    if (!page.isConnected) return; // an older route's failure: a newer view is showing
     if (e instanceof ApiError && e.status === 401) { signOut(); return signInView("Your key is no longer accepted."); }
-    mount(view, h("section.card", h("h1", "Something went wrong"), h("p.err", String(e.message || e))));
+    mount(page, h("section.card", h("h1", "Something went wrong"), h("p.err", String(e.message || e))));
     toast(String(e.message || e), true);
   }
 }

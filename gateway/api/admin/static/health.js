@@ -153,5 +153,5 @@ export async function healthView(view) {
     await drawAlerts(alerts);
   };
   await load();
-  every(5000, () => load().catch(() => {}));
+  every(5000, () => load().catch(() => {}), view);
 }

@@ -92,7 +92,7 @@ export async function messagesView(view, params) {
   const filter = Object.fromEntries(FILTERS.filter((k) => params[k]).map((k) => [k, params[k]]));
   mount(view, h("h1", "Messages"), chips, h("section.card", form, replay), results);
   counts(chips);
-  every(5000, () => counts(chips));
+  every(5000, () => counts(chips), chips);
   const offset = Number(params.offset || 0);
   const page = await get(`/api/v1/messages${query({ ...searchFilter(filter), offset, limit: 50 })}`);
   const open = (m) => { location.hash = `#/message/${m.id}`; };
