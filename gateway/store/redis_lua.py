@@ -37,6 +37,13 @@ local function has(set, word)
   return word ~= nil and string.find(' ' .. set .. ' ', ' ' .. word .. ' ', 1, true) ~= nil
 end
 local function dkey(id) return P .. ':d:' .. id end
+-- compare-and-set's test: ``key`` still holds what the caller read (``expect``: the SHA-1
+-- of the JSON it read, '0' when it read nothing)
+local function unchanged(key, expect)
+  local cur = redis.call('GET', key)
+  if expect == '0' then return not cur end
+  return cur ~= false and redis.sha1hex(cur) == expect
+end
 -- reset a move's ``clears`` (a word list) on a delivery that was in ``state``: the lease takes
 -- its worker and its lease entry; a DOUBT reason of an OPEN delivery stays
 local function clear(id, fields, state)
@@ -127,11 +134,8 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, mid} end
 local n = tonumber(ARGV[12])
 local po_state, expect = ARGV[13 + 2 * n], ARGV[14 + 2 * n]
-if expect and expect ~= '' then  -- ingest: the PO state must still be what the caller read
-  local cur = redis.call('GET', KEYS[9 + 2 * n])
-  if (expect == '0' and cur) or (expect ~= '0' and (not cur or redis.sha1hex(cur) ~= expect)) then
-    return {-1}
-  end
+if expect and expect ~= '' and not unchanged(KEYS[9 + 2 * n], expect) then
+  return {-1}  -- ingest: the PO state is no longer what the caller read
 end
 if po_state and po_state ~= '' then redis.call('SET', KEYS[9 + 2 * n], po_state) end
 redis.call('HSET', KEYS[1], 'json', ARGV[4], 'dids', ARGV[8], 'system', ARGV[9],
@@ -215,12 +219,7 @@ local f = redis.call('HMGET', dk, 'state', 'line', 'last_attempt', 'attempts')
 if not f[1] then return -1 end
 if not has(ARGV[12], f[1]) then return 0 end
 if ARGV[14] ~= '' then  -- with the PO's new state, on condition it is the one read (CAS)
-  local po = redis.call('GET', ARGV[14])
-  if ARGV[15] == '0' then
-    if po then return -2 end
-  elseif not po or redis.sha1hex(po) ~= ARGV[15] then
-    return -2
-  end
+  if not unchanged(ARGV[14], ARGV[15]) then return -2 end
   redis.call('SET', ARGV[14], ARGV[16])
 end
 local att = ARGV[9]
@@ -413,12 +412,7 @@ return redis.call('HGET', KEYS[1], ARGV[2])
 # KEYS: PO key. ARGV: P, expected ('0': absent, else SHA-1 of the JSON read), new JSON.
 # Compare-and-set instead of WATCH/MULTI: works the same on one Redis and on a Cluster.
 CAS = """
-local cur = redis.call('GET', KEYS[1])
-if ARGV[2] == '0' then
-  if cur then return 0 end
-elseif not cur or redis.sha1hex(cur) ~= ARGV[2] then
-  return 0
-end
+if not unchanged(KEYS[1], ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[3])
 return 1
 """
