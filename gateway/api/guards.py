@@ -27,7 +27,18 @@ API_BODY_MAX = 64 * 1024
 """Request body of the operations API and of the mappings API's small requests (rollback,
 replay filters): 64 KiB, answered 413 past it. Mapping saves and previews have their own."""
 
+OFFSET_MAX = 10**9
+"""The largest page offset a list reads: past any store's rows, and within its integer (a
+bigger one overflowed SQLite's 64-bit integer: a 500, found by the OpenAPI fuzz test)."""
+
 log = structlog.get_logger("pohub.api")
+
+
+def page_offset(offset: int) -> int:
+    """A list's ``offset`` as the stores take it: 0 to ``OFFSET_MAX`` (past the rows: an
+    empty page)."""
+    return min(max(offset, 0), OFFSET_MAX)
+
 
 KNOWN = "pohub.principal"
 """Where a request keeps its caller once a guard found it (``connection.state``)."""

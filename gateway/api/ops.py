@@ -11,7 +11,7 @@ from litestar.exceptions import (
     NotFoundException,
 )
 
-from gateway.api.guards import API_BODY_MAX, hub_of, requires
+from gateway.api.guards import API_BODY_MAX, hub_of, page_offset, requires
 from gateway.api.schemas import (
     DeliverySummary,
     MessageDetail,
@@ -121,7 +121,7 @@ class Messages(Controller):
         flt = MessageFilter(po_number=po_number, system=system, target=target, status=status,
                             since=since, until=until, reason=reason, po_prefix=po_prefix or None,
                             message_id=message_id or None, message_state=message_state)  # fmt: skip
-        offset = min(max(offset, 0), 10**9)
+        offset = page_offset(offset)
         limit = min(max(limit, 1), LIST_LIMIT_MAX)
         page = await hub_of(request).store.search(flt, offset, limit, light=True)
         after = page.offset + len(page.items)
@@ -146,7 +146,7 @@ class Messages(Controller):
     ) -> PoPage:  # fmt: skip
         """POs with messages, latest activity first; ``prefix`` matches the start of the PO
         number in any case."""
-        offset = min(max(offset, 0), 10**9)
+        offset = page_offset(offset)
         limit = min(max(limit, 1), LIST_LIMIT_MAX)
         found = await hub_of(request).store.purchase_orders(prefix or None, offset, limit)
         return cast(PoPage, found.model_dump(mode="json"))

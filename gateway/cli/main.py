@@ -14,6 +14,7 @@ from core.adapter import RemoteState
 from core.errors import ConfigError, ConfigProblem, InvalidInput, PohubError
 from core.mapping.loader import notes
 from core.model import PurchaseOrder
+from gateway.cli.options import config_option
 from gateway.delivery.render import parse_for, render_for
 from gateway.mappings.files import check_mappings, load_mapping, mappings_dir
 from gateway.settings.config import config_path, load_config, parse_config
@@ -21,13 +22,6 @@ from gateway.settings.config import config_path, load_config, parse_config
 EXIT_INVALID = 2
 EXIT_MAPPING = 3
 EXIT_CONFIG = 4
-
-_config_option = click.option(
-    "--config",
-    "config_file",
-    default=None,
-    help="config.yaml (default ./config.yaml or POHUB_CONFIG).",
-)
 
 
 @click.group()
@@ -38,7 +32,7 @@ def main() -> None:
 @main.command()
 @click.option("--from", "source", required=True, help="Dialect of the input.")
 @click.option("--to", "target", required=True, help="Dialect to write.")
-@_config_option
+@config_option
 @click.option(
     "--state",
     "state_file",
@@ -112,7 +106,7 @@ def new_adapter(name: str, root: Path) -> None:
 
 
 @main.command("check-config")
-@_config_option
+@config_option
 def check_config(config_file: str | None) -> None:
     """Validate config.yaml and every mapping; print each problem with file, line and path."""
     file = config_path(config_file)
@@ -137,7 +131,7 @@ def check_config(config_file: str | None) -> None:
 
 
 @main.command()
-@_config_option
+@config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9100, show_default=True, type=int)
 def simulate(config_file: str | None, host: str, port: int) -> None:
@@ -157,7 +151,7 @@ def simulate(config_file: str | None, host: str, port: int) -> None:
 
 
 @main.command()
-@_config_option
+@config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", "n_workers", default=1, show_default=True, type=int,
@@ -187,7 +181,7 @@ def fast_server() -> tuple[str, str]:
 
 
 @main.command()
-@_config_option
+@config_option
 @click.option("--concurrency", default=64, show_default=True, type=int,
               help="Deliveries in flight in this process.")  # fmt: skip
 @click.option("--lease-s", default=60.0, show_default=True, type=float,
@@ -233,7 +227,7 @@ def worker(config_file: str | None, concurrency: int, lease_s: float) -> None:
 
 
 @main.command()
-@_config_option
+@config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--sim-port", default=9100, show_default=True, type=int)

@@ -11,17 +11,11 @@ import yaml
 
 from adapters import registry
 from core.mapping.loader import parse_mapping
+from gateway.cli.options import config_option
 from gateway.hub import Hub
 from gateway.mappings import drafts as drafts
 from gateway.mappings import versions as mv
 from gateway.observe import audit
-
-_config_option = click.option(
-    "--config",
-    "config_file",
-    default=None,
-    help="config.yaml (default ./config.yaml or POHUB_CONFIG).",
-)
 
 
 @click.group()
@@ -30,7 +24,7 @@ def mappings() -> None:
 
 
 @mappings.command("export")
-@_config_option
+@config_option
 @click.option("--out", "out_dir", default=None, help="Folder to write (default: mappings_dir).")
 def export(config_file: str | None, out_dir: str | None) -> None:
     """Write each system's current store version as <system>.yaml."""
@@ -52,7 +46,7 @@ async def _export(hub: Hub) -> list[tuple[str, dict[str, object]]]:
 
 
 @mappings.command("import")
-@_config_option
+@config_option
 @click.option("--from", "from_dir", default=None, help="Folder to read (default: mappings_dir).")
 @click.option("--comment", default="imported from YAML", show_default=True)
 @click.option(
